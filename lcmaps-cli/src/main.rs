@@ -1,1 +1,117 @@
-fn main() {}
+//! `lcmaps`: check lcmaps.db files and dry-run mappings.
+
+#![forbid(unsafe_code)]
+
+mod map;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use lcmaps_core::db::{self, ValidateOptions};
+use lcmaps_core::diag;
+use lcmaps_core::env::Settings;
+
+/// Exit status: configuration error (for `map`).
+pub const EXIT_CONFIG: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "lcmaps",
+    version,
+    about = "Check LCMAPS policy files and dry-run credential mappings",
+    long_about = "Check LCMAPS policy files (lcmaps.db) and dry-run credential mappings with the \
+                  lcmaps-rs engine. Nothing here changes the identity of this process.",
+    after_help = "Examples:\n  \
+        lcmaps check /etc/lcmaps/lcmaps.db\n  \
+        lcmaps map --db examples/lcmaps.db --dn '/DC=org/DC=example/CN=Jane Doe'\n  \
+        lcmaps map --dn '/DC=org/DC=example/CN=Jane Doe' --fqan /dteam/Role=NULL/Capability=NULL --policy glexec --json\n\n\
+        Environment: LCMAPS_DB_FILE, LCMAPS_DIR, LCMAPS_ETC_DIR (which lcmaps.db), LCMAPS_MODULES_DIR,\n\
+        LCMAPS_DEBUG_LEVEL (0-5), LCMAPS_LOG_FILE, LCMAPS_LOG_STRING, LCMAPS_POLICY_NAME (a:b:c)."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check an lcmaps.db: report every error and warning with file:line:col.
+    ///
+    /// Exit status: 0 when there is no error (warnings allowed), 1 when there
+    /// are errors, 2 when the environment itself is wrong.
+    #[command(after_help = "Examples:\n  lcmaps check\n  lcmaps check /etc/lcmaps/lcmaps.db\n  \
+                            LCMAPS_DB_FILE=/tmp/test.db lcmaps check")]
+    Check {
+        /// The file to check (default: LCMAPS_DB_FILE etc., else /etc/lcmaps/lcmaps.db).
+        file: Option<PathBuf>,
+        /// Print nothing but errors and the summary.
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Map a DN (and FQANs) with an lcmaps.db, without switching identity.
+    ///
+    /// Prints each plugin that ran, its result and duration, and the final
+    /// credentials. The mapping runs in a child process, so even a policy
+    /// with an enforcement plugin never changes the identity of `lcmaps`;
+    /// built-in enforcement plugins only report what they would do.
+    ///
+    /// Exit status: 0 mapped (a uid and a primary gid came out), 1 not
+    /// mapped, 2 configuration error.
+    #[command(after_help = "Examples:\n  \
+        lcmaps map --db examples/lcmaps.db --dn '/DC=org/DC=example/CN=Jane Doe'\n  \
+        lcmaps map --dn '/CN=Jane' --fqan /dteam/Role=NULL/Capability=NULL --policy voms --json\n  \
+        LCMAPS_POLICY_NAME=glexec_voms:glexec_plain lcmaps map --dn '/CN=Jane'")]
+    Map(map::MapArgs),
+    #[command(hide = true, name = "__map-child")]
+    MapChild(map::MapArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check { file, quiet } => check(file, quiet),
+        Command::Map(args) => map::map(args),
+        Command::MapChild(args) => map::child(args),
+    }
+}
+
+/// Settings from the environment, or exit 2 with the reason.
+pub fn settings() -> Result<Settings, ExitCode> {
+    Settings::from_env().map_err(|e| {
+        eprintln!("lcmaps: bad environment: {e}");
+        ExitCode::from(EXIT_CONFIG)
+    })
+}
+
+/// Validation options for this machine.
+pub fn validate_options(settings: &Settings) -> ValidateOptions {
+    ValidateOptions { modules_dir: settings.modules_dir.clone(), ..ValidateOptions::default() }
+}
+
+fn check(file: Option<PathBuf>, quiet: bool) -> ExitCode {
+    let settings = match settings() {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let file = file.unwrap_or_else(|| settings.db_file.clone());
+    let checked = db::check_file(&file, &validate_options(&settings));
+    let shown: Vec<_> =
+        checked.diagnostics.iter().filter(|d| !quiet || d.is_error()).cloned().collect();
+    eprint!("{}", diag::render_all(&shown));
+    let summary = diag::summary(&checked.diagnostics);
+    if checked.has_errors() {
+        eprintln!("{}: {summary}", file.display());
+        ExitCode::from(1)
+    } else {
+        let policies = checked.config.as_ref().map(|c| c.policies.len()).unwrap_or(0);
+        let plugins = checked.config.as_ref().map(|c| c.plugins.len()).unwrap_or(0);
+        println!(
+            "{}: ok ({policies} polic{}, {plugins} plugin{}; {summary})",
+            file.display(),
+            if policies == 1 { "y" } else { "ies" },
+            if plugins == 1 { "" } else { "s" },
+        );
+        ExitCode::SUCCESS
+    }
+}

@@ -284,7 +284,7 @@ impl Validator<'_, '_> {
 
         // Declared but never used.
         for (i, var) in vars.iter().enumerate() {
-            if !used_vars.contains(&i) {
+            if !used_vars.contains(&i) && !var.broken {
                 self.warning(
                     var.name.span,
                     format!(
@@ -337,7 +337,34 @@ impl Validator<'_, '_> {
         let mut saw_bad = false;
         for item in &ast.items {
             match item {
-                Item::Bad { .. } => saw_bad = true,
+                Item::Bad { span } => {
+                    saw_bad = true;
+                    // `name = <broken value>`: remember the name so that rules
+                    // using it do not add "not declared" errors to the real one.
+                    let text = &self.src.text()[span.start..span.end];
+                    let name_len = text
+                        .find(|c: char| !(c.is_ascii_alphanumeric() || "_./".contains(c)))
+                        .unwrap_or(text.len());
+                    if name_len > 0
+                        && first_label.is_none()
+                        && text[name_len..].trim_start_matches([' ', '\t']).starts_with('=')
+                        && !seen_vars.contains_key(&text[..name_len])
+                    {
+                        let name = Word {
+                            text: text[..name_len].to_string(),
+                            span: Span { start: span.start, end: span.start + name_len },
+                        };
+                        seen_vars.insert(name.text.clone(), vars.len());
+                        vars.push(Var {
+                            name,
+                            value: String::new(),
+                            alias: false,
+                            decl_span: *span,
+                            value_span: *span,
+                            broken: true,
+                        });
+                    }
+                }
                 Item::Path {
                     value,
                     quoted,

@@ -1,0 +1,116 @@
+/*
+ * The only C in lcmaps-core: the C-variadic entry points of the LCMAPS ABI,
+ * which stable Rust cannot define. Each formats its arguments and hands the
+ * result to a Rust function; nothing else happens here.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/types.h>
+
+/* LCMAPS formats a message into this many bytes (lcmaps_log.c). */
+#define LCMAPS_RS_MAX_MESSAGE 2048
+
+/* Implemented in Rust (src/abi/log.rs). debug != 0: lcmaps_log_debug. */
+extern int lcmaps_rs_log_message(int prty, int debug, const char *msg);
+
+/* lcmaps_account_info_t, as in include/lcmaps_account.h. */
+typedef struct lcmaps_rs_account_info_s {
+    uid_t uid;
+    gid_t *pgid_list;
+    int npgid;
+    gid_t *sgid_list;
+    int nsgid;
+    char *poolindex;
+} lcmaps_rs_account_info_t;
+
+/* Implemented in Rust (src/abi/api.rs). */
+extern int lcmaps_rs_verify_account_from_pem(int narg, char *pem_string,
+                                             const lcmaps_rs_account_info_t *acct);
+
+static int lcmaps_rs_vlog(int prty, int debug, const char *fmt, va_list ap)
+{
+    char buf[LCMAPS_RS_MAX_MESSAGE];
+    int n;
+
+    if (fmt == NULL)
+        return lcmaps_rs_log_message(prty, debug, NULL);
+    n = vsnprintf(buf, sizeof buf, fmt, ap);
+    if (n < 0)
+        return 1;
+    if ((size_t)n >= sizeof buf)
+        memcpy(buf + sizeof buf - 5, "...\n", 5); /* truncated, as LCMAPS marks it */
+    return lcmaps_rs_log_message(prty, debug, buf);
+}
+
+int lcmaps_log(int prty, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+    va_start(ap, fmt);
+    rc = lcmaps_rs_vlog(prty, 0, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int lcmaps_log_time(int prty, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+    va_start(ap, fmt);
+    rc = lcmaps_rs_vlog(prty, 0, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int lcmaps_log_debug(int debug_lvl, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+    (void)debug_lvl; /* ignored by LCMAPS 1.6 too */
+    va_start(ap, fmt);
+    rc = lcmaps_rs_vlog(7, 1, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+static int lcmaps_rs_log_one(int prty, int debug, const char *fmt, const char *str)
+{
+    char buf[LCMAPS_RS_MAX_MESSAGE];
+    int n;
+    if (fmt == NULL)
+        return lcmaps_rs_log_message(prty, debug, NULL);
+    n = snprintf(buf, sizeof buf, fmt, str ? str : "(null)");
+    if (n < 0)
+        return 1;
+    if ((size_t)n >= sizeof buf)
+        memcpy(buf + sizeof buf - 5, "...\n", 5);
+    return lcmaps_rs_log_message(prty, debug, buf);
+}
+
+int lcmaps_log_a_string(int prty, const char *fmt, const char *the_string)
+{
+    return lcmaps_rs_log_one(prty, 0, fmt, the_string);
+}
+
+int lcmaps_log_a_string_debug(int debug_lvl, const char *fmt, const char *the_string)
+{
+    (void)debug_lvl;
+    return lcmaps_rs_log_one(7, 1, fmt, the_string);
+}
+
+int lcmaps_verify_account_from_pem_va(int narg, ...)
+{
+    va_list ap;
+    char *pem = NULL;
+    lcmaps_rs_account_info_t acct;
+
+    memset(&acct, 0, sizeof acct);
+    if (narg != 2)
+        return lcmaps_rs_verify_account_from_pem(narg, NULL, NULL);
+    va_start(ap, narg);
+    pem = va_arg(ap, char *);
+    acct = va_arg(ap, lcmaps_rs_account_info_t);
+    va_end(ap);
+    return lcmaps_rs_verify_account_from_pem(narg, pem, &acct);
+}

@@ -1,0 +1,158 @@
+//! The run variables as C data at stable addresses, for binding into the
+//! argument arrays C plugins introspect (`lcmaps_argument_t.value`).
+
+use std::cell::RefCell;
+use std::ffi::{c_char, c_int, c_void, CString};
+use std::ptr;
+
+use crate::plugin::Request;
+
+/// C copies of one [`Request`]. Boxed, so the addresses handed to plugins
+/// do not move.
+#[derive(Debug)]
+pub(crate) struct RunVars {
+    src: Request,
+    _strings: Vec<CString>,
+    _fqan_ptrs: Vec<*mut c_char>,
+    pgids: Vec<libc::gid_t>,
+    sgids: Vec<libc::gid_t>,
+    user_dn: *mut c_char,
+    job_request: *mut c_char,
+    fqan_list: *mut *mut c_char,
+    nfqan: c_int,
+    mapcounter: c_int,
+    requested_uid: libc::uid_t,
+    requested_pgid_list: *mut libc::gid_t,
+    requested_npgid: c_int,
+    requested_sgid_list: *mut libc::gid_t,
+    requested_nsgid: c_int,
+    requested_poolindex: *mut c_char,
+    requested_username: *mut c_char,
+    voms_data_list: *mut c_void,
+    nvoms_data: c_int,
+    pem_string: *mut c_char,
+    px509_cred: *mut c_void,
+    px509_chain: *mut c_void,
+    user_cred: *mut c_void,
+    gss_context: *mut c_void,
+}
+
+fn count(n: usize) -> c_int {
+    c_int::try_from(n).unwrap_or(c_int::MAX)
+}
+
+impl RunVars {
+    fn new(r: &Request) -> Box<RunVars> {
+        let mut strings = Vec::new();
+        let mut keep = |s: &Option<String>| -> *mut c_char {
+            match s {
+                None => ptr::null_mut(),
+                Some(s) => {
+                    let c = CString::new(s.replace('\0', "")).unwrap_or_default();
+                    let p = c.as_ptr().cast_mut();
+                    strings.push(c);
+                    p
+                }
+            }
+        };
+        let user_dn = keep(&r.user_dn);
+        let job_request = keep(&r.job_request);
+        let requested_poolindex = keep(&r.requested_poolindex);
+        let requested_username = keep(&r.requested_username);
+        let pem_string = keep(&r.pem);
+        let mut fqan_ptrs: Vec<*mut c_char> =
+            r.fqans.iter().map(|f| keep(&Some(f.clone()))).collect();
+        fqan_ptrs.push(ptr::null_mut());
+        let mut v = Box::new(RunVars {
+            src: r.clone(),
+            _strings: strings,
+            pgids: r.requested_pgids.clone(),
+            sgids: r.requested_sgids.clone(),
+            user_dn,
+            job_request,
+            fqan_list: ptr::null_mut(),
+            nfqan: count(r.fqans.len()),
+            mapcounter: r.mapcounter,
+            requested_uid: r.requested_uid.unwrap_or(u32::MAX),
+            requested_pgid_list: ptr::null_mut(),
+            requested_npgid: count(r.requested_pgids.len()),
+            requested_sgid_list: ptr::null_mut(),
+            requested_nsgid: count(r.requested_sgids.len()),
+            requested_poolindex,
+            requested_username,
+            voms_data_list: ptr::null_mut(),
+            nvoms_data: 0,
+            pem_string,
+            px509_cred: ptr::null_mut(),
+            px509_chain: ptr::null_mut(),
+            user_cred: ptr::null_mut(),
+            gss_context: ptr::null_mut(),
+            _fqan_ptrs: Vec::new(),
+        });
+        v.fqan_list = if r.fqans.is_empty() {
+            ptr::null_mut()
+        } else {
+            fqan_ptrs.as_mut_ptr()
+        };
+        v._fqan_ptrs = fqan_ptrs;
+        if !v.pgids.is_empty() {
+            v.requested_pgid_list = v.pgids.as_mut_ptr();
+        }
+        if !v.sgids.is_empty() {
+            v.requested_sgid_list = v.sgids.as_mut_ptr();
+        }
+        v
+    }
+
+    /// The address of the variable `(name, ty)`, or `None` when LCMAPS has
+    /// no such run variable.
+    pub(crate) fn address(&mut self, name: &str, ty: &str) -> Option<*mut c_void> {
+        fn a<T>(r: &mut T) -> *mut c_void {
+            (r as *mut T).cast()
+        }
+        Some(match (name, ty) {
+            ("user_dn", "char *") => a(&mut self.user_dn),
+            ("job_request", "lcmaps_request_t") | ("job_request", "char *") => {
+                a(&mut self.job_request)
+            }
+            ("fqan_list", "char **") => a(&mut self.fqan_list),
+            ("nfqan", "int") => a(&mut self.nfqan),
+            ("mapcounter", "int") => a(&mut self.mapcounter),
+            ("requested_uid", "uid_t") => a(&mut self.requested_uid),
+            ("requested_pgid_list", "gid_t *") => a(&mut self.requested_pgid_list),
+            ("requested_npgid", "int") => a(&mut self.requested_npgid),
+            ("requested_sgid_list", "gid_t *") => a(&mut self.requested_sgid_list),
+            ("requested_nsgid", "int") => a(&mut self.requested_nsgid),
+            ("requested_poolindex", "char *") => a(&mut self.requested_poolindex),
+            ("requested_username", "char *") => a(&mut self.requested_username),
+            ("voms_data_list", "lcmaps_vomsdata_t *") => a(&mut self.voms_data_list),
+            ("nvoms_data", "int") => a(&mut self.nvoms_data),
+            ("pem_string", "char *") => a(&mut self.pem_string),
+            ("px509_cred", "X509 *") => a(&mut self.px509_cred),
+            ("px509_chain", "STACK_OF(X509) *") => a(&mut self.px509_chain),
+            ("user_cred", "gss_cred_id_t") => a(&mut self.user_cred),
+            ("gss_context", "gss_ctx_id_t") => a(&mut self.gss_context),
+            _ => return None,
+        })
+    }
+}
+
+thread_local! {
+    static VARS: RefCell<Option<Box<RunVars>>> = const { RefCell::new(None) };
+}
+
+/// Run `f` on the C run variables of `request` (rebuilt when the request
+/// differs from the one they were made from, else left at their addresses).
+pub(crate) fn with_run_vars<R>(request: &Request, f: impl FnOnce(&mut RunVars) -> R) -> R {
+    VARS.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.as_ref().map_or(true, |v| v.src != *request) {
+            *slot = Some(RunVars::new(request));
+        }
+        let v = slot.as_mut().map(|b| &mut **b);
+        match v {
+            Some(v) => f(v),
+            None => f(&mut RunVars::new(request)),
+        }
+    })
+}

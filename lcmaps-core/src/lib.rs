@@ -22,6 +22,8 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+#[allow(unsafe_code)]
+pub mod abi;
 pub mod cred;
 pub mod db;
 pub mod diag;

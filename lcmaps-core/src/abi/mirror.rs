@@ -26,7 +26,8 @@ fn opt_cs(s: &Option<String>) -> Option<CString> {
 }
 
 fn raw(c: &Option<CString>) -> *mut c_char {
-    c.as_ref().map_or(ptr::null_mut(), |c| c.as_ptr().cast_mut())
+    c.as_ref()
+        .map_or(ptr::null_mut(), |c| c.as_ptr().cast_mut())
 }
 
 /// A single string with a stable `char *` slot (DN, POOL_INDEX).

@@ -13,7 +13,7 @@
 //! the access the LCMAPS headers describe. Every body runs inside
 //! [`ffi_boundary!`], so a Rust panic becomes an error code and a log line.
 
-#![allow(clippy::missing_safety_doc)]
+#![allow(clippy::missing_safety_doc, non_snake_case, non_camel_case_types)]
 
 pub mod api;
 pub mod callbacks;

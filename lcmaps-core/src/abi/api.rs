@@ -1,0 +1,1057 @@
+//! The caller API of `liblcmaps.so.0` (spec §3) and of the helper libraries
+//! (§3.4), with LCMAPS's process-wide init/term.
+//!
+//! Implemented: init/term, the DN and DN+FQAN run calls, account info,
+//! version and VOMS knobs, `globus_gss_assist_gridmap` and the
+//! `*_without_gsi` helpers. Not yet (they log why and fail): every call
+//! taking PEM, X.509 or GSS input.
+
+use std::cell::Cell;
+use std::ffi::{c_char, c_int, c_uint, c_void};
+use std::path::PathBuf;
+use std::ptr;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU32, Ordering};
+use std::sync::{LazyLock, Mutex, MutexGuard};
+
+use super::log::{self as clog, DO_USRLOG};
+use super::mirror::Mirror;
+use super::{cstring_lossy, ffi_boundary, lcmaps_account_info_t, malloc_slice, malloc_str};
+use crate::cred::Store;
+use crate::db;
+use crate::env::Settings;
+use crate::plugin::Request;
+use crate::policy::{Engine, Mode, RunOptions};
+
+/// `LCMAPS_MAX_POLICIES` of the helper libraries.
+const MAX_POLICIES: usize = 10;
+
+#[derive(Debug, Default)]
+struct Api {
+    initialized: bool,
+    engine: Option<Engine>,
+}
+
+static API: Mutex<Api> = Mutex::new(Api {
+    initialized: false,
+    engine: None,
+});
+
+/// The store of the C caller API (the last run's result) and its C copies.
+#[derive(Debug, Default)]
+pub(crate) struct Ambient {
+    pub(crate) store: Store,
+    pub(crate) mirror: Mirror,
+}
+
+// SAFETY: the raw pointers inside the mirror point into memory the mirror
+// owns; they are only handed out, never dereferenced, and the whole value is
+// behind a Mutex.
+unsafe impl Send for Ambient {}
+
+static AMBIENT: LazyLock<Mutex<Ambient>> = LazyLock::new(|| Mutex::new(Ambient::default()));
+
+/// The process-wide store used by callbacks outside a plugin call.
+pub(crate) fn ambient() -> MutexGuard<'static, Ambient> {
+    AMBIENT.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+thread_local! {
+    static IN_API: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Lock the API; `None` on a re-entrant call (a plugin calling back into
+/// `lcmaps_init`/`lcmaps_run*`), which would deadlock.
+fn api(name: &str) -> Option<ApiGuard> {
+    if IN_API.with(Cell::get) {
+        log::error!("{name}(): called from inside LCMAPS (from a plugin): refused");
+        return None;
+    }
+    let g = API.lock().unwrap_or_else(|p| p.into_inner());
+    IN_API.with(|c| c.set(true));
+    Some(ApiGuard(g))
+}
+
+struct ApiGuard(MutexGuard<'static, Api>);
+
+impl Drop for ApiGuard {
+    fn drop(&mut self) {
+        IN_API.with(|c| c.set(false));
+    }
+}
+
+impl std::ops::Deref for ApiGuard {
+    type Target = Api;
+    fn deref(&self) -> &Api {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for ApiGuard {
+    fn deref_mut(&mut self) -> &mut Api {
+        &mut self.0
+    }
+}
+
+// ---------------------------------------------------------------- init/term
+
+fn init(logfile: Option<PathBuf>, fp: *mut libc::FILE, logtype: u16) -> c_int {
+    let Some(mut api) = api("lcmaps_init") else {
+        return 1;
+    };
+    if api.initialized {
+        log::debug!("LCMAPS already initialized");
+        return 0;
+    }
+    let settings = match Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => {
+            clog::install();
+            log::error!("lcmaps_init() error: {e}");
+            return 1;
+        }
+    };
+    clog::open(logfile, fp, logtype, &settings);
+    log::debug!(
+        "Initialization LCMAPS version 1.6.6 (lcmaps-rs {})",
+        env!("CARGO_PKG_VERSION")
+    );
+    let opts = db::ValidateOptions {
+        modules_dir: settings.modules_dir.clone(),
+        ..db::ValidateOptions::default()
+    };
+    let checked = db::check_file(&settings.db_file, &opts);
+    for d in &checked.diagnostics {
+        if d.is_error() {
+            log::error!("{}", d.one_line());
+        } else {
+            log::warn!("{}", d.one_line());
+        }
+    }
+    let Some(config) = checked.config else {
+        log::error!(
+            "lcmaps_init() error: could not start plugin manager: {} is not a usable lcmaps.db",
+            settings.db_file.display()
+        );
+        clog::close();
+        return 1;
+    };
+    match Engine::new(config, &super::default_loader()) {
+        Ok(e) => {
+            api.engine = Some(e);
+            api.initialized = true;
+            0
+        }
+        Err(e) => {
+            log::error!("lcmaps_init() error: could not start plugin manager: {e}");
+            clog::close();
+            1
+        }
+    }
+}
+
+/// `int lcmaps_init(FILE *fp)`: log to `fp` if given, else to syslog; read
+/// lcmaps.db and load its plugins. 0 ok (also when already initialized), 1
+/// failure.
+#[no_mangle]
+pub unsafe extern "C" fn lcmaps_init(fp: *mut libc::FILE) -> c_int {
+    ffi_boundary!("lcmaps_init", 1, {
+        init(
+            None,
+            fp,
+            if fp.is_null() {
+                clog::DO_SYSLOG
+            } else {
+                DO_USRLOG
+            },
+        )
+    })
+}
+
+/// `int lcmaps_init_and_log(FILE *fp, unsigned short logtype)`.
+#[no_mangle]
+pub unsafe extern "C" fn lcmaps_init_and_log(fp: *mut libc::FILE, logtype: u16) -> c_int {
+    ffi_boundary!("lcmaps_init_and_log", 1, { init(None, fp, logtype) })
+}
+
+/// `int lcmaps_init_and_logfile(char *logfile, FILE *fp, unsigned short logtype)`.
+#[no_mangle]
+pub unsafe extern "C" fn lcmaps_init_and_logfile(
+    logfile: *mut c_char,
+    fp: *mut libc::FILE,
+    logtype: u16,
+) -> c_int {
+    ffi_boundary!("lcmaps_init_and_logfile", 1, {
+        // SAFETY: NULL or a C string.
+        let path = unsafe { cstring_lossy(logfile) }.map(PathBuf::from);
+        init(path, fp, logtype)
+    })
+}
+
+/// `int lcmaps_term(void)`: terminate the plugins, clear the store, close
+/// the log. 0 ok, 1 failure.
+#[no_mangle]
+pub extern "C" fn lcmaps_term() -> c_int {
+    ffi_boundary!("lcmaps_term", 1, {
+        let Some(mut api) = api("lcmaps_term") else {
+            return 1;
+        };
+        log::debug!("Termination LCMAPS");
+        if let Some(mut e) = api.engine.take() {
+            e.terminate();
+        }
+        api.initialized = false;
+        let mut amb = ambient();
+        amb.store.clear();
+        amb.mirror.clear();
+        drop(amb);
+        clog::close();
+        0
+    })
+}
+
+// ---------------------------------------------------------------- runs
+
+/// The policy names of a run call.
+///
+/// # Safety
+/// `names` is NULL or has `npols` entries, each NULL or a C string.
+unsafe fn policies(npols: c_int, names: *mut *mut c_char) -> Vec<String> {
+    if names.is_null() {
+        return Vec::new();
+    }
+    (0..usize::try_from(npols).unwrap_or(0))
+        // SAFETY: i < npols entries.
+        .filter_map(|i| unsafe { cstring_lossy(*names.add(i)) })
+        .collect()
+}
+
+/// Run the engine for a C caller; the result becomes the ambient store.
+fn run(name: &str, request: &Request, mode: Mode, pols: Vec<String>) -> bool {
+    let Some(mut api) = api(name) else {
+        return false;
+    };
+    let initialized = api.initialized;
+    let Some(engine) = api.engine.as_mut().filter(|_| initialized) else {
+        log::error!("LCMAPS has to be initialized first !");
+        return false;
+    };
+    log::debug!("LCMAPS credential mapping request");
+    log::debug!("Using \"{name}\" interface of LCMAPS");
+    {
+        let mut amb = ambient();
+        amb.store.clear();
+        amb.mirror.clear();
+    }
+    let opts = RunOptions {
+        policies: pols,
+        dry_run: false,
+    };
+    let out = engine.run(request, mode, &opts);
+    if let Some(e) = &out.error {
+        log::error!("{name}(): {e}");
+    }
+    let ok = out.status.is_success();
+    ambient().store = out.store;
+    if !ok {
+        log::error!("{name}(): failed");
+    }
+    ok
+}
+
+fn initialized() -> bool {
+    API.lock().map(|a| a.initialized).unwrap_or(false)
+}
+
+/// `int lcmaps_run_without_credentials_and_return_username(char *user_dn,
+/// lcmaps_request_t request, char **usernamep, int npols, char **policynames)`:
+/// `*usernamep` is malloc'ed (caller frees).
+#[no_mangle]
+pub unsafe extern "C" fn lcmaps_run_without_credentials_and_return_username(
+    user_dn: *mut c_char,
+    request: *mut c_char,
+    usernamep: *mut *mut c_char,
+    npols: c_int,
+    policynames: *mut *mut c_char,
+) -> c_int {
+    const NAME: &str = "lcmaps_run_without_credentials_and_return_username";
+    ffi_boundary!(NAME, 1, {
+        if usernamep.is_null() {
+            log::error!("{NAME}(): usernamep is NULL");
+            return 1;
+        }
+        // SAFETY: non-NULL out pointer.
+        unsafe { *usernamep = ptr::null_mut() };
+        // SAFETY: NULL or C strings / a policy array of npols entries.
+        let (dn, job, pols) = unsafe {
+            (
+                cstring_lossy(user_dn),
+                cstring_lossy(request),
+                policies(npols, policynames),
+            )
+        };
+        let Some(dn) = dn.filter(|d| !d.is_empty()) else {
+            log::error!("{NAME}(): no user DN given");
+            return 1;
+        };
+        let req = Request {
+            user_dn: Some(dn),
+            job_request: job,
+            ..Request::default()
+        };
+        if !run(NAME, &req, Mode::Run, pols) {
+            return 1;
+        }
+        let uid = ambient().store.uids.first().copied();
+        let Some(uid) = uid else {
+            log::error!("{NAME}(): LCMAPS could not find any uid");
+            return 1;
+        };
+        match nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)) {
+            Ok(Some(u)) => {
+                // SAFETY: non-NULL out pointer.
+                unsafe { *usernamep = malloc_str(&u.name) };
+                0
+            }
+            _ => {
+                log::error!("{NAME}(): LCMAPS could not find the username related to uid: {uid}");
+                1
+            }
+        }
+    })
+}
+
+/// The account out-pointers of the `*_and_return_account` calls.
+struct AccountOut {
+    puid: *mut libc::uid_t,
+    ppgid_list: *mut *mut libc::gid_t,
+    pnpgid: *mut c_int,
+    psgid_list: *mut *mut libc::gid_t,
+    pnsgid: *mut c_int,
+    poolindexp: *mut *mut c_char,
+}
+
+/// Check the result rules and fill the outputs from the ambient store:
+/// lists point into it (valid until the next run or `lcmaps_term`); the
+/// pool index is copied (malloc) when `dup_poolindex`.
+fn account_out(name: &str, o: &AccountOut, dup_poolindex: bool) -> c_int {
+    let mut amb = ambient();
+    let Ambient { store, mirror } = &mut *amb;
+    if store.uids.len() != 1 {
+        log::error!(
+            "{name}(): LCMAPS found {} uids, exactly one is needed",
+            store.uids.len()
+        );
+        return 1;
+    }
+    if store.pri_gids.is_empty() {
+        log::error!("{name}(): LCMAPS could not find any primary gid");
+        return 1;
+    }
+    let n = |l: usize| c_int::try_from(l).unwrap_or(c_int::MAX);
+    // SAFETY: the required pointers were checked non-NULL by the caller of
+    // this function; the optional ones are checked here.
+    unsafe {
+        *o.puid = store.uids[0];
+        *o.ppgid_list = mirror.pri_gids(store).unwrap_or(ptr::null_mut());
+        *o.pnpgid = n(store.pri_gids.len());
+        if !store.sec_gids.is_empty() && !o.psgid_list.is_null() && !o.pnsgid.is_null() {
+            *o.psgid_list = mirror.sec_gids(store).unwrap_or(ptr::null_mut());
+            *o.pnsgid = n(store.sec_gids.len());
+        }
+        if !o.poolindexp.is_null() {
+            if let Some(p) = &store.pool_index {
+                *o.poolindexp = if dup_poolindex {
+                    malloc_str(p)
+                } else {
+                    mirror.pool_index(store).map_or(ptr::null_mut(), |s| *s)
+                };
+            }
+        }
+    }
+    0
+}
+
+/// `int lcmaps_run_with_fqans_mapcounter_and_return_account(...)`: the lists
+/// and `*poolindexp` point into LCMAPS's store (valid until the next run or
+/// `lcmaps_term`; do not free).
+#[no_mangle]
+pub unsafe extern "C" fn lcmaps_run_with_fqans_mapcounter_and_return_account(
+    user_dn: *mut c_char,
+    fqan_list: *mut *mut c_char,
+    nfqan: c_int,
+    mapcounter: c_int,
+    request: *mut c_char,
+    npols: c_int,
+    policynames: *mut *mut c_char,
+    puid: *mut libc::uid_t,
+    ppgid_list: *mut *mut libc::gid_t,
+    pnpgid: *mut c_int,
+    psgid_list: *mut *mut libc::gid_t,
+    pnsgid: *mut c_int,
+    poolindexp: *mut *mut c_char,
+) -> c_int {
+    const NAME: &str = "lcmaps_run_with_fqans_mapcounter_and_return_account";
+    ffi_boundary!(NAME, 1, {
+        if puid.is_null() || ppgid_list.is_null() || pnpgid.is_null() {
+            log::error!("{NAME}(): NULL output pointer (puid, ppgid_list and pnpgid are needed)");
+            return 1;
+        }
+        // SAFETY: NULL or C strings; fqan_list has nfqan entries.
+        let (dn, job, pols) = unsafe {
+            (
+                cstring_lossy(user_dn),
+                cstring_lossy(request),
+                policies(npols, policynames),
+            )
+        };
+        let Some(dn) = dn.filter(|d| !d.is_empty()) else {
+            log::error!("{NAME}(): no user DN given");
+            return 1;
+        };
+        let fqans = if fqan_list.is_null() {
+            Vec::new()
+        } else {
+            // SAFETY: fqan_list has nfqan entries (same shape as policies).
+            unsafe { policies(nfqan, fqan_list) }
+        };
+        if fqans.is_empty() {
+            log::warn!("{NAME}(): no FQANs given");
+        }
+        let req = Request {
+            user_dn: Some(dn),
+            fqans,
+            mapcounter,
+            job_request: job,
+            ..Request::default()
+        };
+        if !run(NAME, &req, Mode::Run, pols) {
+            return 1;
+        }
+        account_out(
+            NAME,
+            &AccountOut {
+                puid,
+                ppgid_list,
+                pnpgid,
+                psgid_list,
+                pnsgid,
+                poolindexp,
+            },
+            false,
+        )
+    })
+}
+
+/// `int lcmaps_run_with_fqans_and_return_account(...)`: the mapcounter
+/// variant with mapcounter 0.
+#[no_mangle]
+pub unsafe extern "C" fn lcmaps_run_with_fqans_and_return_account(
+    user_dn: *mut c_char,
+    fqan_list: *mut *mut c_char,
+    nfqan: c_int,
+    request: *mut c_char,
+    npols: c_int,
+    policynames: *mut *mut c_char,
+    puid: *mut libc::uid_t,
+    ppgid_list: *mut *mut libc::gid_t,
+    pnpgid: *mut c_int,
+    psgid_list: *mut *mut libc::gid_t,
+    pnsgid: *mut c_int,
+    poolindexp: *mut *mut c_char,
+) -> c_int {
+    // SAFETY: same contract.
+    unsafe {
+        lcmaps_run_with_fqans_mapcounter_and_return_account(
+            user_dn,
+            fqan_list,
+            nfqan,
+            0,
+            request,
+            npols,
+            policynames,
+            puid,
+            ppgid_list,
+            pnpgid,
+            psgid_list,
+            pnsgid,
+            poolindexp,
+        )
+    }
+}
+
+fn unsupported(name: &str, what: &str) -> c_int {
+    clog::install();
+    if !initialized() {
+        log::error!("LCMAPS has to be initialized first !");
+    }
+    log::error!(
+        "{name}(): {what} input is not supported yet by lcmaps-rs; \
+         use the DN/FQAN interfaces (lcmaps_run_with_fqans_and_return_account)"
+    );
+    1
+}
+
+/// `int lcmaps_run_with_pem_and_return_account(...)`: PEM input is not
+/// supported yet; logs that and fails.
+#[no_mangle]
+pub unsafe extern "C" fn lcmaps_run_with_pem_and_return_account(
+    user_dn: *mut c_char,
+    pem_string: *mut c_char,
+    mapcounter: c_int,
+    request: *mut c_char,
+    npols: c_int,
+    policynames: *mut *mut c_char,
+    puid: *mut libc::uid_t,
+    ppgid_list: *mut *mut libc::gid_t,
+    pnpgid: *mut c_int,
+    psgid_list: *mut *mut libc::gid_t,
+    pnsgid: *mut c_int,
+    poolindexp: *mut *mut c_char,
+) -> c_int {
+    let _ = (user_dn, pem_string, mapcounter, request, npols, policynames);
+    let _ = (puid, ppgid_list, pnpgid, psgid_list, pnsgid, poolindexp);
+    ffi_boundary!("lcmaps_run_with_pem_and_return_account", 1, {
+        unsupported("lcmaps_run_with_pem_and_return_account", "PEM")
+    })
+}
+
+/// `int lcmaps_run_with_stack_of_x509_and_return_account(...)`: X.509 input
+/// is not supported yet; logs that and fails.
+#[no_mangle]
+pub unsafe extern "C" fn lcmaps_run_with_stack_of_x509_and_return_account(
+    cert_chain: *mut c_void,
+    mapcounter: c_int,
+    request: *mut c_char,
+    npols: c_int,
+    policynames: *mut *mut c_char,
+    puid: *mut libc::uid_t,
+    ppgid_list: *mut *mut libc::gid_t,
+    pnpgid: *mut c_int,
+    psgid_list: *mut *mut libc::gid_t,
+    pnsgid: *mut c_int,
+    poolindexp: *mut *mut c_char,
+) -> c_int {
+    let _ = (cert_chain, mapcounter, request, npols, policynames);
+    let _ = (puid, ppgid_list, pnpgid, psgid_list, pnsgid, poolindexp);
+    ffi_boundary!("lcmaps_run_with_stack_of_x509_and_return_account", 1, {
+        unsupported(
+            "lcmaps_run_with_stack_of_x509_and_return_account",
+            "X.509 chain",
+        )
+    })
+}
+
+/// `int lcmaps_run_and_verify_account_from_pem(...)`: PEM input is not
+/// supported yet; logs that and fails.
+#[no_mangle]
+pub unsafe extern "C" fn lcmaps_run_and_verify_account_from_pem(
+    user_dn: *mut c_char,
+    pem_string: *mut c_char,
+    uid: libc::uid_t,
+    pgid_list: *mut libc::gid_t,
+    npgid: c_int,
+    sgid_list: *mut libc::gid_t,
+    nsgid: c_int,
+    poolindex: *mut c_char,
+    request: *mut c_char,
+    npols: c_int,
+    policynames: *mut *mut c_char,
+) -> c_int {
+    let _ = (
+        user_dn, pem_string, uid, pgid_list, npgid, sgid_list, nsgid, poolindex,
+    );
+    let _ = (request, npols, policynames);
+    ffi_boundary!("lcmaps_run_and_verify_account_from_pem", 1, {
+        unsupported("lcmaps_run_and_verify_account_from_pem", "PEM")
+    })
+}
+
+/// `int lcmaps_run(char *user_dn, gss_cred_id_t user_cred, lcmaps_request_t
+/// request)`: GSS credentials are not supported; logs that and fails.
+#[no_mangle]
+pub unsafe extern "C" fn lcmaps_run(
+    user_dn: *mut c_char,
+    user_cred: *mut c_void,
+    request: *mut c_char,
+) -> c_int {
+    let _ = (user_dn, user_cred, request);
+    ffi_boundary!("lcmaps_run", 1, {
+        unsupported("lcmaps_run", "GSS credential")
+    })
+}
+
+/// `int lcmaps_run_and_return_username(...)`: GSS credentials are not
+/// supported; logs that and fails.
+#[no_mangle]
+pub unsafe extern "C" fn lcmaps_run_and_return_username(
+    user_dn: *mut c_char,
+    user_cred: *mut c_void,
+    request: *mut c_char,
+    usernamep: *mut *mut c_char,
+    npols: c_int,
+    policynames: *mut *mut c_char,
+) -> c_int {
+    let _ = (user_dn, user_cred, request, usernamep, npols, policynames);
+    ffi_boundary!("lcmaps_run_and_return_username", 1, {
+        unsupported("lcmaps_run_and_return_username", "GSS credential")
+    })
+}
+
+/// `int lcmaps_run_and_return_poolindex(...)`: GSS credentials are not
+/// supported; logs that and fails.
+#[no_mangle]
+pub unsafe extern "C" fn lcmaps_run_and_return_poolindex(
+    user_dn: *mut c_char,
+    user_cred: *mut c_void,
+    request: *mut c_char,
+    poolindexp: *mut *mut c_char,
+    npols: c_int,
+    policynames: *mut *mut c_char,
+) -> c_int {
+    let _ = (user_dn, user_cred, request, poolindexp, npols, policynames);
+    ffi_boundary!("lcmaps_run_and_return_poolindex", 1, {
+        unsupported("lcmaps_run_and_return_poolindex", "GSS credential")
+    })
+}
+
+// ---------------------------------------------------------------- account info
+
+/// `int lcmaps_account_info_init(lcmaps_account_info_t *)`: uid -1, no
+/// lists. Always 0.
+#[no_mangle]
+pub unsafe extern "C" fn lcmaps_account_info_init(acct: *mut lcmaps_account_info_t) -> c_int {
+    ffi_boundary!("lcmaps_account_info_init", 0, {
+        if !acct.is_null() {
+            // SAFETY: non-NULL, valid by contract.
+            unsafe {
+                *acct = lcmaps_account_info_t {
+                    uid: libc::uid_t::MAX,
+                    pgid_list: ptr::null_mut(),
+                    npgid: 0,
+                    sgid_list: ptr::null_mut(),
+                    nsgid: 0,
+                    poolindex: ptr::null_mut(),
+                };
+            }
+        }
+        0
+    })
+}
+
+/// `int lcmaps_account_info_fill(uid_t *puid, gid_t **ppgid_list, int *pnpgid,
+/// gid_t **psgid_list, int *pnsgid, char **ppoolindex, lcmaps_account_info_t *)`:
+/// deep copies (malloc). 0 ok, 1 an input pointer is NULL, -1 bad data.
+#[no_mangle]
+pub unsafe extern "C" fn lcmaps_account_info_fill(
+    puid: *mut libc::uid_t,
+    ppgid_list: *mut *mut libc::gid_t,
+    pnpgid: *mut c_int,
+    psgid_list: *mut *mut libc::gid_t,
+    pnsgid: *mut c_int,
+    ppoolindex: *mut *mut c_char,
+    acct: *mut lcmaps_account_info_t,
+) -> c_int {
+    ffi_boundary!("lcmaps_account_info_fill", -1, {
+        if acct.is_null() {
+            return -1;
+        }
+        // SAFETY: acct non-NULL.
+        unsafe { lcmaps_account_info_init(acct) };
+        if puid.is_null()
+            || ppgid_list.is_null()
+            || pnpgid.is_null()
+            || psgid_list.is_null()
+            || pnsgid.is_null()
+            || ppoolindex.is_null()
+        {
+            return 1;
+        }
+        // SAFETY: all pointers non-NULL; lists have the given counts.
+        unsafe {
+            let a = &mut *acct;
+            a.uid = *puid;
+            for (src, n, dst, dn) in [
+                (*ppgid_list, *pnpgid, &mut a.pgid_list, &mut a.npgid),
+                (*psgid_list, *pnsgid, &mut a.sgid_list, &mut a.nsgid),
+            ] {
+                let len = usize::try_from(n).unwrap_or(0);
+                if len > 0 {
+                    if src.is_null() {
+                        return -1;
+                    }
+                    let p = malloc_slice(std::slice::from_raw_parts(src, len));
+                    if p.is_null() {
+                        return -1;
+                    }
+                    *dst = p;
+                    *dn = n;
+                }
+            }
+            if !(*ppoolindex).is_null() {
+                a.poolindex = malloc_str(&cstring_lossy(*ppoolindex).unwrap_or_default());
+            }
+        }
+        0
+    })
+}
+
+/// `int lcmaps_account_info_clean(lcmaps_account_info_t *)`: free the lists
+/// and pool index. Always 0. Unlike LCMAPS the fields are reset too.
+#[no_mangle]
+pub unsafe extern "C" fn lcmaps_account_info_clean(acct: *mut lcmaps_account_info_t) -> c_int {
+    ffi_boundary!("lcmaps_account_info_clean", 0, {
+        if acct.is_null() {
+            return 0;
+        }
+        // SAFETY: non-NULL; the fields are NULL or malloc'ed (fill).
+        unsafe {
+            let a = &mut *acct;
+            libc::free(a.pgid_list.cast());
+            libc::free(a.sgid_list.cast());
+            libc::free(a.poolindex.cast());
+            lcmaps_account_info_init(acct);
+        }
+        0
+    })
+}
+
+// ---------------------------------------------------------------- VOMS knobs
+
+static VOMS_VERIFY: AtomicBool = AtomicBool::new(true);
+static VOMS_FLAGS: AtomicU32 = AtomicU32::new(0);
+static VOMS_TIME: AtomicI64 = AtomicI64::new(0);
+static VOMS_TIME_FLAGS: AtomicI32 = AtomicI32::new(0);
+
+/// `void lcmaps_disable_voms_attributes_verification(void)`.
+#[no_mangle]
+pub extern "C" fn lcmaps_disable_voms_attributes_verification() {
+    VOMS_VERIFY.store(false, Ordering::Relaxed);
+}
+
+/// `void lcmaps_enable_voms_attributes_verification(void)` (the default).
+#[no_mangle]
+pub extern "C" fn lcmaps_enable_voms_attributes_verification() {
+    VOMS_VERIFY.store(true, Ordering::Relaxed);
+}
+
+/// `int lcmaps_is_set_to_verify_voms_attributes(void)`: 1 or 0.
+#[no_mangle]
+pub extern "C" fn lcmaps_is_set_to_verify_voms_attributes() -> c_int {
+    c_int::from(VOMS_VERIFY.load(Ordering::Relaxed))
+}
+
+/// `void lcmaps_set_voms_attributes_verification(unsigned int flags)`.
+#[no_mangle]
+pub extern "C" fn lcmaps_set_voms_attributes_verification(flags: c_uint) {
+    VOMS_FLAGS.store(flags, Ordering::Relaxed);
+}
+
+/// `unsigned int lcmaps_get_voms_attributes_verification(void)`.
+#[no_mangle]
+pub extern "C" fn lcmaps_get_voms_attributes_verification() -> c_uint {
+    VOMS_FLAGS.load(Ordering::Relaxed)
+}
+
+/// `void lcmaps_set_voms_verification_time(time_t t, int flags)`.
+#[no_mangle]
+pub extern "C" fn lcmaps_set_voms_verification_time(t: libc::time_t, flags: c_int) {
+    VOMS_TIME.store(t, Ordering::Relaxed);
+    VOMS_TIME_FLAGS.store(flags, Ordering::Relaxed);
+}
+
+/// `int lcmaps_get_voms_verification_time(time_t *t, int *flags)`: 0 ok, -1
+/// for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn lcmaps_get_voms_verification_time(
+    t: *mut libc::time_t,
+    flags: *mut c_int,
+) -> c_int {
+    if t.is_null() || flags.is_null() {
+        return -1;
+    }
+    // SAFETY: both non-NULL.
+    unsafe {
+        *t = VOMS_TIME.load(Ordering::Relaxed);
+        *flags = VOMS_TIME_FLAGS.load(Ordering::Relaxed);
+    }
+    0
+}
+
+// ---------------------------------------------------------------- helper libraries
+
+/// `LCMAPS_POLICY_NAME` as the helper libraries read it (at most 10).
+fn env_policies() -> Vec<String> {
+    let mut v = std::env::var("LCMAPS_POLICY_NAME")
+        .map(|s| crate::env::split_policy_names(&s))
+        .unwrap_or_default();
+    v.truncate(MAX_POLICIES);
+    v
+}
+
+fn helper_unsupported(name: &str, what: &str) -> c_int {
+    if init(None, ptr::null_mut(), DO_USRLOG) != 0 {
+        log::error!("{name}: LCMAPS initialization failure");
+        return 1;
+    }
+    unsupported(name, what);
+    lcmaps_term();
+    1
+}
+
+/// `int lcmaps_return_account_from_pem(char *pem_string, int mapcounter,
+/// lcmaps_account_info_t *)`: PEM input is not supported yet; fails.
+#[no_mangle]
+pub unsafe extern "C" fn lcmaps_return_account_from_pem(
+    pem_string: *mut c_char,
+    mapcounter: c_int,
+    acct: *mut lcmaps_account_info_t,
+) -> c_int {
+    let _ = (pem_string, mapcounter);
+    ffi_boundary!("lcmaps_return_account_from_pem", 1, {
+        // SAFETY: NULL or valid.
+        unsafe { lcmaps_account_info_init(acct) };
+        helper_unsupported("lcmaps_return_account_from_pem", "PEM")
+    })
+}
+
+/// `int lcmaps_verify_account_from_pem(char *pem_string, lcmaps_account_info_t)`:
+/// PEM input is not supported yet; fails.
+#[no_mangle]
+pub unsafe extern "C" fn lcmaps_verify_account_from_pem(
+    pem_string: *mut c_char,
+    acct: lcmaps_account_info_t,
+) -> c_int {
+    let _ = (pem_string, acct);
+    ffi_boundary!("lcmaps_verify_account_from_pem", 1, {
+        helper_unsupported("lcmaps_verify_account_from_pem", "PEM")
+    })
+}
+
+/// The Rust end of `lcmaps_verify_account_from_pem_va` (csrc).
+#[no_mangle]
+pub unsafe extern "C" fn lcmaps_rs_verify_account_from_pem(
+    narg: c_int,
+    pem_string: *mut c_char,
+    acct: *const lcmaps_account_info_t,
+) -> c_int {
+    ffi_boundary!("lcmaps_verify_account_from_pem_va", 1, {
+        if narg != 2 || acct.is_null() {
+            clog::install();
+            log::error!(
+                "lcmaps_verify_account_from_pem_va: The number of arguments ({narg}) should be 2"
+            );
+            return 1;
+        }
+        // SAFETY: non-NULL, filled by the C shim.
+        unsafe { lcmaps_verify_account_from_pem(pem_string, *acct) }
+    })
+}
+
+/// `int lcmaps_return_poolindex(gss_ctx_id_t, char *buf, unsigned int len)`:
+/// GSS is not supported; fails.
+#[no_mangle]
+pub unsafe extern "C" fn lcmaps_return_poolindex(
+    context: *mut c_void,
+    buf: *mut c_char,
+    len: c_uint,
+) -> c_int {
+    let _ = (context, buf, len);
+    ffi_boundary!("lcmaps_return_poolindex", 1, {
+        helper_unsupported("lcmaps_return_poolindex", "GSS context")
+    })
+}
+
+/// `int lcmaps_return_poolindex_from_gss_cred(gss_cred_id_t, char *buf,
+/// unsigned int len)`: GSS is not supported; fails.
+#[no_mangle]
+pub unsafe extern "C" fn lcmaps_return_poolindex_from_gss_cred(
+    cred: *mut c_void,
+    buf: *mut c_char,
+    len: c_uint,
+) -> c_int {
+    let _ = (cred, buf, len);
+    ffi_boundary!("lcmaps_return_poolindex_from_gss_cred", 1, {
+        helper_unsupported("lcmaps_return_poolindex_from_gss_cred", "GSS credential")
+    })
+}
+
+/// init → run with DN and FQANs → copy the account → term.
+///
+/// # Safety
+/// As the `*_without_gsi` C functions.
+unsafe fn account_without_gsi(
+    name: &str,
+    user_dn: *mut c_char,
+    fqans: *mut *mut c_char,
+    nfqan: c_int,
+    mapcounter: c_int,
+    acct: *mut lcmaps_account_info_t,
+    need_poolindex: bool,
+) -> c_int {
+    if acct.is_null() {
+        return 1;
+    }
+    // SAFETY: acct non-NULL.
+    unsafe { lcmaps_account_info_init(acct) };
+    if init(None, ptr::null_mut(), DO_USRLOG) != 0 {
+        log::error!("{name}: LCMAPS initialization failure");
+        return 1;
+    }
+    let pols = env_policies();
+    let mut cpols: Vec<std::ffi::CString> = pols
+        .iter()
+        .filter_map(|p| std::ffi::CString::new(p.as_str()).ok())
+        .collect();
+    let mut ptrs: Vec<*mut c_char> = cpols.iter_mut().map(|c| c.as_ptr().cast_mut()).collect();
+    let (mut uid, mut pg, mut npg, mut sg, mut nsg, mut pi) = (
+        libc::uid_t::MAX,
+        ptr::null_mut(),
+        0,
+        ptr::null_mut(),
+        0,
+        ptr::null_mut(),
+    );
+    // SAFETY: all pointers are to locals or the caller's valid arguments.
+    let rc = unsafe {
+        lcmaps_run_with_fqans_mapcounter_and_return_account(
+            user_dn,
+            fqans,
+            nfqan,
+            mapcounter,
+            ptr::null_mut(),
+            c_int::try_from(ptrs.len()).unwrap_or(0),
+            if ptrs.is_empty() {
+                ptr::null_mut()
+            } else {
+                ptrs.as_mut_ptr()
+            },
+            &mut uid,
+            &mut pg,
+            &mut npg,
+            &mut sg,
+            &mut nsg,
+            &mut pi,
+        )
+    };
+    let rc = if rc != 0 {
+        log::error!("{name}: LCMAPS could not find the account");
+        1
+    } else if need_poolindex && pi.is_null() {
+        log::error!("{name}: LCMAPS could not find the pool index");
+        1
+    } else {
+        // SAFETY: pointers to locals filled by the run; acct non-NULL.
+        let f = unsafe {
+            lcmaps_account_info_fill(
+                &mut uid, &mut pg, &mut npg, &mut sg, &mut nsg, &mut pi, acct,
+            )
+        };
+        if f != 0 {
+            log::error!("{name}: could not copy the account ({f})");
+            1
+        } else {
+            0
+        }
+    };
+    if lcmaps_term() != 0 {
+        log::error!("{name}: LCMAPS termination failure");
+        return 1;
+    }
+    rc
+}
+
+/// `int lcmaps_return_poolindex_without_gsi(char *user_dn, char **fqan_list,
+/// int nfqan, lcmaps_account_info_t *)`: fails without a pool index.
+#[no_mangle]
+pub unsafe extern "C" fn lcmaps_return_poolindex_without_gsi(
+    user_dn: *mut c_char,
+    fqan_list: *mut *mut c_char,
+    nfqan: c_int,
+    acct: *mut lcmaps_account_info_t,
+) -> c_int {
+    const NAME: &str = "lcmaps_return_poolindex_without_gsi";
+    ffi_boundary!(NAME, 1, {
+        // SAFETY: same contract.
+        unsafe { account_without_gsi(NAME, user_dn, fqan_list, nfqan, 0, acct, true) }
+    })
+}
+
+/// `int lcmaps_return_poolindex_with_mapcounter(char *user_dn, char **fqan_list,
+/// int nfqan, int mapcounter, lcmaps_account_info_t *)`.
+#[no_mangle]
+pub unsafe extern "C" fn lcmaps_return_poolindex_with_mapcounter(
+    user_dn: *mut c_char,
+    fqan_list: *mut *mut c_char,
+    nfqan: c_int,
+    mapcounter: c_int,
+    acct: *mut lcmaps_account_info_t,
+) -> c_int {
+    const NAME: &str = "lcmaps_return_poolindex_with_mapcounter";
+    ffi_boundary!(NAME, 1, {
+        // SAFETY: same contract.
+        unsafe { account_without_gsi(NAME, user_dn, fqan_list, nfqan, mapcounter, acct, true) }
+    })
+}
+
+/// `int lcmaps_return_account_without_gsi(char *user_dn, char **fqan_list,
+/// int nfqan, int mapcounter, lcmaps_account_info_t *)`: the pool index is
+/// optional.
+#[no_mangle]
+pub unsafe extern "C" fn lcmaps_return_account_without_gsi(
+    user_dn: *mut c_char,
+    fqan_list: *mut *mut c_char,
+    nfqan: c_int,
+    mapcounter: c_int,
+    acct: *mut lcmaps_account_info_t,
+) -> c_int {
+    const NAME: &str = "lcmaps_return_account_without_gsi";
+    ffi_boundary!(NAME, 1, {
+        // SAFETY: same contract.
+        unsafe { account_without_gsi(NAME, user_dn, fqan_list, nfqan, mapcounter, acct, false) }
+    })
+}
+
+extern "C" {
+    static mut stderr: *mut libc::FILE;
+}
+
+/// `int globus_gss_assist_gridmap(char *globusidp, char **useridp)`: init
+/// (logging to stderr), map the DN to a user name (malloc'ed), term.
+/// 0 mapped, 1 not.
+#[no_mangle]
+pub unsafe extern "C" fn globus_gss_assist_gridmap(
+    globusidp: *mut c_char,
+    useridp: *mut *mut c_char,
+) -> c_int {
+    ffi_boundary!("globus_gss_assist_gridmap", 1, {
+        if useridp.is_null() {
+            return 1;
+        }
+        // SAFETY: non-NULL out pointer; stderr is libc's stream.
+        let err = unsafe {
+            *useridp = ptr::null_mut();
+            stderr
+        };
+        if init(None, err, DO_USRLOG) != 0 {
+            log::error!("globus_gss_assist_gridmap: LCMAPS initialization failure");
+            return 1;
+        }
+        // SAFETY: globusidp NULL or a C string; useridp non-NULL.
+        let rc = unsafe {
+            lcmaps_run_without_credentials_and_return_username(
+                globusidp,
+                ptr::null_mut(),
+                useridp,
+                0,
+                ptr::null_mut(),
+            )
+        };
+        if rc != 0 {
+            log::error!("globus_gss_assist_gridmap: LCMAPS failed to find a username");
+        }
+        if lcmaps_term() != 0 {
+            return 1;
+        }
+        c_int::from(rc != 0)
+    })
+}

@@ -1,0 +1,505 @@
+//! The host for C `.mod` plugins: LCMAPS's plugin manager over `dlopen`.
+//!
+//! * a module is `dlopen`ed with `RTLD_NOW | RTLD_LOCAL` from the file the
+//!   db's search rules found;
+//! * `plugin_initialize`, `plugin_run`, `plugin_terminate` and
+//!   `plugin_introspect` are mandatory (looked up in that order, LCMAPS's
+//!   message when one is missing), `plugin_verify` optional;
+//! * `argv[0]` is the resolved path, then the argument tokens;
+//! * before every call the introspected `(name, type)` pairs are bound to the
+//!   framework's run variables (unknown pair: the run fails);
+//! * calls into C plugins are serialized by one process-wide lock, because C
+//!   plugins keep static state; the callbacks act on the calling thread's store;
+//! * when the process is privileged (euid 0, or euid != uid) a module file or
+//!   directory not owned by root, or writable by group or others, is refused.
+
+use std::collections::HashSet;
+use std::ffi::{c_char, c_int, CStr, CString};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::ptr;
+use std::sync::Mutex;
+
+use libloading::os::unix::Library;
+
+use super::runvars::with_run_vars;
+use super::{callbacks as cb, lcmaps_argument_t, log as clog, mirror, StoreGuard};
+use crate::db::PluginDecl;
+use crate::plugin::{self, ArgSpec, Plugin, PluginError, RunContext, Status};
+use crate::policy::PluginLoader;
+
+type InitFn = unsafe extern "C" fn(c_int, *mut *mut c_char) -> c_int;
+type IntroFn = unsafe extern "C" fn(*mut c_int, *mut *mut lcmaps_argument_t) -> c_int;
+type RunFn = unsafe extern "C" fn(c_int, *mut lcmaps_argument_t) -> c_int;
+type TermFn = unsafe extern "C" fn() -> c_int;
+
+/// Serializes every call into C plugin code.
+static C_LOCK: Mutex<()> = Mutex::new(());
+
+/// Most introspected entries accepted from one plugin.
+const MAX_INTROSPECT: usize = 1000;
+
+/// Every symbol the ABI exports, by name. Referencing them here also keeps
+/// them in any binary that uses the C host (a Rust host linking the rlib
+/// must still export them dynamically, e.g. with `-rdynamic`).
+pub fn exported_symbols() -> Vec<(&'static str, *const ())> {
+    use super::api as a;
+    macro_rules! syms {
+        ($($m:ident :: $f:ident),* $(,)?) => {
+            vec![$((stringify!($f), $m::$f as *const ())),*]
+        };
+    }
+    syms![
+        cb::addCredentialData,
+        cb::getCredentialData,
+        cb::lcmaps_cleanCredentialData,
+        cb::lcmaps_resetCredentialData,
+        cb::lcmaps_printCredData,
+        cb::lcmaps_cntArgs,
+        cb::lcmaps_getArgValue,
+        cb::lcmaps_setArgValue,
+        cb::lcmaps_findArgName,
+        cb::lcmaps_findArgNameAndType,
+        cb::lcmaps_createVoData,
+        cb::lcmaps_deleteVoData,
+        cb::lcmaps_cleanVoData,
+        cb::lcmaps_copyVoData,
+        cb::lcmaps_printVoData,
+        cb::lcmaps_stringVoData,
+        cb::lcmaps_createVoMapping,
+        cb::lcmaps_deleteVoMapping,
+        cb::lcmaps_cleanVoMapping,
+        cb::lcmaps_copyVoMapping,
+        cb::lcmaps_printVoMapping,
+        cb::lcmaps_genfilename,
+        cb::lcmaps_get_gidlist,
+        cb::lcmaps_tokenize,
+        cb::lcmaps_get_major_version,
+        cb::lcmaps_get_minor_version,
+        cb::lcmaps_get_patch_version,
+        clog::lcmaps_log,
+        clog::lcmaps_log_debug,
+        clog::lcmaps_log_time,
+        clog::lcmaps_log_a_string,
+        clog::lcmaps_log_a_string_debug,
+        clog::lcmaps_verify_account_from_pem_va,
+        a::lcmaps_init,
+        a::lcmaps_init_and_log,
+        a::lcmaps_init_and_logfile,
+        a::lcmaps_term,
+        a::lcmaps_run,
+        a::lcmaps_run_and_return_username,
+        a::lcmaps_run_and_return_poolindex,
+        a::lcmaps_run_without_credentials_and_return_username,
+        a::lcmaps_run_with_fqans_and_return_account,
+        a::lcmaps_run_with_fqans_mapcounter_and_return_account,
+        a::lcmaps_run_with_pem_and_return_account,
+        a::lcmaps_run_with_stack_of_x509_and_return_account,
+        a::lcmaps_run_and_verify_account_from_pem,
+        a::lcmaps_account_info_init,
+        a::lcmaps_account_info_fill,
+        a::lcmaps_account_info_clean,
+        a::lcmaps_disable_voms_attributes_verification,
+        a::lcmaps_enable_voms_attributes_verification,
+        a::lcmaps_is_set_to_verify_voms_attributes,
+        a::lcmaps_set_voms_attributes_verification,
+        a::lcmaps_get_voms_attributes_verification,
+        a::lcmaps_set_voms_verification_time,
+        a::lcmaps_get_voms_verification_time,
+        a::lcmaps_return_account_from_pem,
+        a::lcmaps_verify_account_from_pem,
+        a::lcmaps_return_poolindex,
+        a::lcmaps_return_poolindex_from_gss_cred,
+        a::lcmaps_return_poolindex_without_gsi,
+        a::lcmaps_return_poolindex_with_mapcounter,
+        a::lcmaps_return_account_without_gsi,
+        a::globus_gss_assist_gridmap,
+    ]
+}
+
+/// Keep every exported symbol linked into the calling binary.
+pub fn keep_exports() {
+    std::hint::black_box(exported_symbols());
+}
+
+/// Intern a type or name string (introspection results live as long as the
+/// process; the set is bounded by the distinct strings plugins use).
+fn intern(s: &str) -> &'static str {
+    static SET: Mutex<Option<HashSet<&'static str>>> = Mutex::new(None);
+    if let Some(a) = plugin::RUN_VARIABLES
+        .iter()
+        .find(|a| a.name == s || a.ty == s)
+    {
+        return if a.name == s { a.name } else { a.ty };
+    }
+    let mut set = SET.lock().unwrap_or_else(|p| p.into_inner());
+    let set = set.get_or_insert_with(HashSet::new);
+    if let Some(v) = set.get(s) {
+        return v;
+    }
+    let v: &'static str = Box::leak(s.to_string().into_boxed_str());
+    set.insert(v);
+    v
+}
+
+/// True when the process runs with privilege (euid 0 or set-uid).
+pub fn privileged() -> bool {
+    let (uid, euid) = (nix::unistd::getuid(), nix::unistd::geteuid());
+    euid.is_root() || euid != uid
+}
+
+fn check_owner(p: &Path, what: &str) -> Result<(), String> {
+    let m = std::fs::metadata(p).map_err(|e| format!("cannot stat {what} {}: {e}", p.display()))?;
+    if m.uid() != 0 {
+        return Err(format!(
+            "refusing {what} {}: owned by uid {}, not root, while running privileged",
+            p.display(),
+            m.uid()
+        ));
+    }
+    if m.mode() & 0o022 != 0 {
+        return Err(format!(
+            "refusing {what} {}: writable by group or others (mode {:o}) while running privileged",
+            p.display(),
+            m.mode() & 0o7777
+        ));
+    }
+    Ok(())
+}
+
+/// The privilege check on a module file: the file (and, for a symlink, its
+/// target) and the directories holding them must be root-owned and not
+/// group/world writable.
+pub fn check_module_file(path: &Path) -> Result<(), String> {
+    let mut paths = vec![path.to_path_buf()];
+    if let Ok(real) = std::fs::canonicalize(path) {
+        if real != path {
+            paths.push(real);
+        }
+    }
+    for p in &paths {
+        check_owner(p, "module file")?;
+        if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+            check_owner(dir, "module directory")?;
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Loaded,
+    Initialized,
+    Terminated,
+}
+
+/// A C `.mod` plugin.
+pub struct CModule {
+    path: PathBuf,
+    init: InitFn,
+    run: RunFn,
+    term: TermFn,
+    introspect: IntroFn,
+    verify: Option<RunFn>,
+    argv: Vec<CString>,
+    args: *mut lcmaps_argument_t,
+    argc: c_int,
+    specs: Vec<ArgSpec>,
+    state: State,
+    // Last: dropped (dlclose) after terminate has run.
+    lib: Option<Library>,
+}
+
+// SAFETY: the raw pointers (the plugin-owned argument array) are only used
+// while C_LOCK is held, and the plugin's code may run on any thread under
+// that lock (LCMAPS itself is single-threaded, which the lock emulates).
+unsafe impl Send for CModule {}
+
+impl std::fmt::Debug for CModule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CModule")
+            .field("path", &self.path)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock() -> std::sync::MutexGuard<'static, ()> {
+    C_LOCK.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl CModule {
+    /// `dlopen` the module at `path` and look up its entry points, as
+    /// LCMAPS's `PluginInit` does.
+    pub fn open(path: &Path) -> Result<CModule, String> {
+        keep_exports();
+        if privileged() {
+            check_module_file(path)?;
+        }
+        // SAFETY: loading a shared object runs its constructors; the module
+        // is the one the administrator configured and passed the checks above.
+        let lib = unsafe { Library::open(Some(path), libc::RTLD_NOW | libc::RTLD_LOCAL) }
+            .map_err(|e| format!("dlopen of {} failed: {e}", path.display()))?;
+        let missing = |f: &str| {
+            format!(
+                "plugin {} not compliant. Missing function \"{f}()\"",
+                path.display()
+            )
+        };
+        // SAFETY: the symbols have the LCMAPS plugin prototypes (spec §1.1);
+        // the copied fn pointers stay valid while `lib` is loaded, and
+        // `lib` is dropped last.
+        unsafe {
+            let init = *lib
+                .get::<InitFn>(b"plugin_initialize\0")
+                .map_err(|_| missing("plugin_initialize"))?;
+            let run = *lib
+                .get::<RunFn>(b"plugin_run\0")
+                .map_err(|_| missing("plugin_run"))?;
+            let term = *lib
+                .get::<TermFn>(b"plugin_terminate\0")
+                .map_err(|_| missing("plugin_terminate"))?;
+            let introspect = *lib
+                .get::<IntroFn>(b"plugin_introspect\0")
+                .map_err(|_| missing("plugin_introspect"))?;
+            let verify = lib.get::<RunFn>(b"plugin_verify\0").ok().map(|s| *s);
+            if verify.is_none() {
+                log::info!(
+                    "plugin {} has no plugin_verify(): an old style plugin, not usable for verification",
+                    path.display()
+                );
+            }
+            Ok(CModule {
+                path: path.to_path_buf(),
+                init,
+                run,
+                term,
+                introspect,
+                verify,
+                argv: Vec::new(),
+                args: ptr::null_mut(),
+                argc: 0,
+                specs: Vec::new(),
+                state: State::Loaded,
+                lib: Some(lib),
+            })
+        }
+    }
+
+    /// The module file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Read the plugin's introspection array.
+    fn read_specs(&mut self) -> Result<(), PluginError> {
+        let n = usize::try_from(self.argc).unwrap_or(0).min(MAX_INTROSPECT);
+        if n > 0 && self.args.is_null() {
+            return Err(PluginError(format!(
+                "plugin_introspect() of {} returned {n} arguments but no array",
+                self.path.display()
+            )));
+        }
+        let mut specs = Vec::new();
+        for i in 0..n {
+            // SAFETY: the plugin promised `argc` entries at `args`.
+            let e = unsafe { &*self.args.add(i) };
+            if e.argName.is_null() {
+                break;
+            }
+            // SAFETY: non-NULL C strings owned by the plugin.
+            let name = unsafe { CStr::from_ptr(e.argName) }.to_string_lossy();
+            let ty = if e.argType.is_null() {
+                String::from("(null)")
+            } else {
+                // SAFETY: non-NULL C string.
+                unsafe { CStr::from_ptr(e.argType) }
+                    .to_string_lossy()
+                    .into_owned()
+            };
+            specs.push(ArgSpec {
+                name: intern(&name),
+                ty: intern(&ty),
+            });
+        }
+        self.argc = c_int::try_from(specs.len()).unwrap_or(0);
+        self.specs = specs;
+        Ok(())
+    }
+
+    fn call(&mut self, ctx: &mut RunContext<'_>, f: RunFn, what: &str) -> Status {
+        if self.state != State::Initialized {
+            log::error!(
+                "{}: {what} called on a plugin that is not initialized",
+                self.path.display()
+            );
+            return Status::Failure;
+        }
+        let _g = lock();
+        if *ctx.store == crate::cred::Store::default() {
+            mirror::reset_thread_mirror();
+        }
+        let (argc, args, path) = (self.argc, self.args, &self.path);
+        with_run_vars(ctx.request, |vars| {
+            for i in 0..usize::try_from(argc).unwrap_or(0) {
+                // SAFETY: i < argc entries of the plugin's array.
+                let e = unsafe { &mut *args.add(i) };
+                // SAFETY: the names were read as C strings at introspection.
+                let (name, ty) = unsafe {
+                    (
+                        super::cstring_lossy(e.argName).unwrap_or_default(),
+                        super::cstring_lossy(e.argType).unwrap_or_default(),
+                    )
+                };
+                match vars.address(&name, &ty) {
+                    Some(a) => e.value = a,
+                    None => {
+                        log::error!(
+                            "could not GET requested variable \"{name}\" of type \"{ty}\" for plugin {}",
+                            path.display()
+                        );
+                        return Status::Failure;
+                    }
+                }
+            }
+            let _store = StoreGuard::enter(ctx.store);
+            // SAFETY: the plugin's own entry point with its own argument
+            // array, all values bound to live framework storage.
+            let rc = unsafe { f(argc, args) };
+            if rc != 0 && rc != 1 {
+                log::debug!("{} {what} returned {rc}, taken as failure", path.display());
+            }
+            Status::from_code(rc)
+        })
+    }
+}
+
+impl Plugin for CModule {
+    fn initialize(&mut self, argv: &[String]) -> Result<(), PluginError> {
+        if self.state != State::Loaded {
+            return Err(PluginError("plugin initialized twice".into()));
+        }
+        self.argv = argv
+            .iter()
+            .map(|a| CString::new(a.replace('\0', "")).unwrap_or_default())
+            .collect();
+        let mut ptrs: Vec<*mut c_char> = self.argv.iter().map(|a| a.as_ptr().cast_mut()).collect();
+        ptrs.push(ptr::null_mut());
+        let argc = c_int::try_from(self.argv.len()).unwrap_or(0);
+        let _g = lock();
+        // SAFETY: argv is a NULL-terminated array of argc C strings that
+        // live until the plugin is terminated (self.argv).
+        let rc = unsafe { (self.init)(argc, ptrs.as_mut_ptr()) };
+        if rc != 0 {
+            return Err(PluginError(format!(
+                "plugin_initialize() of {} returned {rc}",
+                self.path.display()
+            )));
+        }
+        self.state = State::Initialized;
+        let (mut n, mut a): (c_int, *mut lcmaps_argument_t) = (0, ptr::null_mut());
+        // SAFETY: out-pointers to our locals.
+        let rc = unsafe { (self.introspect)(&mut n, &mut a) };
+        if rc != 0 {
+            return Err(PluginError(format!(
+                "plugin_introspect() of {} returned {rc}",
+                self.path.display()
+            )));
+        }
+        self.argc = n;
+        self.args = a;
+        self.read_specs()
+    }
+
+    fn introspect(&self) -> Vec<ArgSpec> {
+        self.specs.clone()
+    }
+
+    fn run(&mut self, ctx: &mut RunContext<'_>) -> Status {
+        let f = self.run;
+        self.call(ctx, f, "plugin_run()")
+    }
+
+    fn has_verify(&self) -> bool {
+        self.verify.is_some()
+    }
+
+    fn verify(&mut self, ctx: &mut RunContext<'_>) -> Status {
+        match self.verify {
+            Some(f) => self.call(ctx, f, "plugin_verify()"),
+            None => Status::Failure,
+        }
+    }
+
+    fn terminate(&mut self) -> Result<(), PluginError> {
+        if self.state != State::Initialized {
+            self.state = State::Terminated;
+            return Ok(());
+        }
+        self.state = State::Terminated;
+        let _g = lock();
+        // SAFETY: the plugin's own entry point, called once.
+        let rc = unsafe { (self.term)() };
+        if rc != 0 {
+            return Err(PluginError(format!(
+                "plugin_terminate() of {} returned {rc}",
+                self.path.display()
+            )));
+        }
+        Ok(())
+    }
+
+    fn enforces_identity(&self) -> bool {
+        self.path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().contains("posix_enf"))
+    }
+}
+
+impl Drop for CModule {
+    fn drop(&mut self) {
+        if let Err(e) = self.terminate() {
+            log::warn!("{e}");
+        }
+        let lib = self.lib.take();
+        let _g = lock();
+        drop(lib);
+    }
+}
+
+/// Loads C `.mod` files.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CModLoader;
+
+impl PluginLoader for CModLoader {
+    fn load(&self, decl: &PluginDecl) -> Result<Box<dyn Plugin>, String> {
+        let Some(file) = &decl.file else {
+            return Err(format!(
+                "module file {} not found in the module search path",
+                decl.module
+            ));
+        };
+        Ok(Box::new(CModule::open(file)?))
+    }
+}
+
+/// The built-ins for relative built-in names, the C host for everything
+/// else.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct DefaultLoader;
+
+impl PluginLoader for DefaultLoader {
+    fn load(&self, decl: &PluginDecl) -> Result<Box<dyn Plugin>, String> {
+        if decl.builtin && !decl.module.contains('/') {
+            if let Some(p) = plugin::builtin(&decl.module) {
+                return Ok(p);
+            }
+        }
+        CModLoader.load(decl)
+    }
+}
+
+/// The loader Rust hosts and the C API use.
+pub fn default_loader() -> DefaultLoader {
+    DefaultLoader
+}

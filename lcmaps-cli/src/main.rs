@@ -40,8 +40,10 @@ enum Command {
     ///
     /// Exit status: 0 when there is no error (warnings allowed), 1 when there
     /// are errors, 2 when the environment itself is wrong.
-    #[command(after_help = "Examples:\n  lcmaps check\n  lcmaps check /etc/lcmaps/lcmaps.db\n  \
-                            LCMAPS_DB_FILE=/tmp/test.db lcmaps check")]
+    #[command(
+        after_help = "Examples:\n  lcmaps check\n  lcmaps check /etc/lcmaps/lcmaps.db\n  \
+                            LCMAPS_DB_FILE=/tmp/test.db lcmaps check"
+    )]
     Check {
         /// The file to check (default: LCMAPS_DB_FILE etc., else /etc/lcmaps/lcmaps.db).
         file: Option<PathBuf>,
@@ -86,7 +88,10 @@ pub fn settings() -> Result<Settings, ExitCode> {
 
 /// Validation options for this machine.
 pub fn validate_options(settings: &Settings) -> ValidateOptions {
-    ValidateOptions { modules_dir: settings.modules_dir.clone(), ..ValidateOptions::default() }
+    ValidateOptions {
+        modules_dir: settings.modules_dir.clone(),
+        ..ValidateOptions::default()
+    }
 }
 
 fn check(file: Option<PathBuf>, quiet: bool) -> ExitCode {
@@ -96,16 +101,28 @@ fn check(file: Option<PathBuf>, quiet: bool) -> ExitCode {
     };
     let file = file.unwrap_or_else(|| settings.db_file.clone());
     let checked = db::check_file(&file, &validate_options(&settings));
-    let shown: Vec<_> =
-        checked.diagnostics.iter().filter(|d| !quiet || d.is_error()).cloned().collect();
+    let shown: Vec<_> = checked
+        .diagnostics
+        .iter()
+        .filter(|d| !quiet || d.is_error())
+        .cloned()
+        .collect();
     eprint!("{}", diag::render_all(&shown));
     let summary = diag::summary(&checked.diagnostics);
     if checked.has_errors() {
         eprintln!("{}: {summary}", file.display());
         ExitCode::from(1)
     } else {
-        let policies = checked.config.as_ref().map(|c| c.policies.len()).unwrap_or(0);
-        let plugins = checked.config.as_ref().map(|c| c.plugins.len()).unwrap_or(0);
+        let policies = checked
+            .config
+            .as_ref()
+            .map(|c| c.policies.len())
+            .unwrap_or(0);
+        let plugins = checked
+            .config
+            .as_ref()
+            .map(|c| c.plugins.len())
+            .unwrap_or(0);
         println!(
             "{}: ok ({policies} polic{}, {plugins} plugin{}; {summary})",
             file.display(),

@@ -129,7 +129,12 @@ fn report(args: &MapArgs, db: String, policies: Vec<String>, o: &Outcome) -> Rep
         fqans: args.fqans.clone(),
         policies,
         mapped: o.is_mapped(),
-        status: if o.status.is_success() { "success" } else { "failure" }.into(),
+        status: if o.status.is_success() {
+            "success"
+        } else {
+            "failure"
+        }
+        .into(),
         policy: o.policy.clone(),
         steps: o
             .trace
@@ -138,7 +143,12 @@ fn report(args: &MapArgs, db: String, policies: Vec<String>, o: &Outcome) -> Rep
                 policy: t.policy.clone(),
                 plugin: t.plugin.clone(),
                 module: t.module.clone(),
-                result: if t.status.is_success() { "success" } else { "failure" }.into(),
+                result: if t.status.is_success() {
+                    "success"
+                } else {
+                    "failure"
+                }
+                .into(),
                 duration_us: t.duration.as_secs_f64() * 1e6,
                 note: t.skipped.clone(),
             })
@@ -168,18 +178,35 @@ pub fn child(args: MapArgs) -> ExitCode {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let level = if args.verbose { Priority::from_debug_level(settings.debug_level) } else { Priority::Warning };
+    let level = if args.verbose {
+        Priority::from_debug_level(settings.debug_level)
+    } else {
+        Priority::Warning
+    };
     let sink = match &settings.log_file {
-        Some(f) => match std::fs::OpenOptions::new().append(true).create(true).open(f) {
+        Some(f) => match std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(f)
+        {
             Ok(file) => Sink::File(file),
             Err(e) => {
-                eprintln!("lcmaps: cannot open LCMAPS_LOG_FILE {}: {e}; logging to stderr", f.display());
+                eprintln!(
+                    "lcmaps: cannot open LCMAPS_LOG_FILE {}: {e}; logging to stderr",
+                    f.display()
+                );
                 Sink::Stderr
             }
         },
         None => Sink::Stderr,
     };
-    let _ = Logger::new(sink, level, settings.log_string.clone(), settings.log_ident.clone()).install();
+    let _ = Logger::new(
+        sink,
+        level,
+        settings.log_string.clone(),
+        settings.log_ident.clone(),
+    )
+    .install();
     let file = args.db.clone().unwrap_or_else(|| settings.db_file.clone());
     let checked = db::check_file(&file, &validate_options(&settings));
     let Some(config) = checked.config else {
@@ -201,7 +228,10 @@ pub fn child(args: MapArgs) -> ExitCode {
         ..Request::default()
     };
     let pols = policies(&args, &settings.policy_names);
-    let opts = RunOptions { policies: pols.clone(), dry_run: true };
+    let opts = RunOptions {
+        policies: pols.clone(),
+        dry_run: true,
+    };
     let outcome = engine.run(&request, Mode::Run, &opts);
     engine.terminate();
     let r = report(&args, file.display().to_string(), pols, &outcome);
@@ -225,7 +255,11 @@ pub fn map(args: MapArgs) -> ExitCode {
     let checked = db::check_file(&file, &validate_options(&settings));
     if checked.has_errors() {
         eprint!("{}", diag::render_all(&checked.diagnostics));
-        eprintln!("{}: {}; not mapping", file.display(), diag::summary(&checked.diagnostics));
+        eprintln!(
+            "{}: {}; not mapping",
+            file.display(),
+            diag::summary(&checked.diagnostics)
+        );
         return ExitCode::from(EXIT_CONFIG);
     }
     let exe = match std::env::current_exe() {
@@ -236,7 +270,11 @@ pub fn map(args: MapArgs) -> ExitCode {
         }
     };
     let mut cmd = Command::new(exe);
-    cmd.arg("__map-child").arg("--dn").arg(&args.dn).arg("--db").arg(&file);
+    cmd.arg("__map-child")
+        .arg("--dn")
+        .arg(&args.dn)
+        .arg("--db")
+        .arg(&file);
     for f in &args.fqans {
         cmd.arg("--fqan").arg(f);
     }
@@ -263,12 +301,18 @@ pub fn map(args: MapArgs) -> ExitCode {
     let report: Report = match serde_json::from_slice(&output.stdout) {
         Ok(r) => r,
         Err(_) => {
-            eprintln!("lcmaps: the mapping process ended without a result ({})", output.status);
+            eprintln!(
+                "lcmaps: the mapping process ended without a result ({})",
+                output.status
+            );
             return ExitCode::from(1);
         }
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report).expect("report serializes"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("report serializes")
+        );
     } else {
         print!("{}", render(&report));
     }
@@ -298,8 +342,15 @@ fn group_name(gid: u32) -> String {
 /// The human-readable trace.
 pub fn render(r: &Report) -> String {
     let mut s = String::new();
-    let pols = if r.policies.is_empty() { "all".to_string() } else { r.policies.join(", ") };
-    s.push_str(&format!("Mapping \"{}\" with {} (policies: {pols})\n", r.dn, r.db));
+    let pols = if r.policies.is_empty() {
+        "all".to_string()
+    } else {
+        r.policies.join(", ")
+    };
+    s.push_str(&format!(
+        "Mapping \"{}\" with {} (policies: {pols})\n",
+        r.dn, r.db
+    ));
     for f in &r.fqans {
         s.push_str(&format!("  FQAN {f}\n"));
     }
@@ -317,7 +368,10 @@ pub fn render(r: &Report) -> String {
             t.module,
             t.result,
             t.duration_us,
-            t.note.as_ref().map(|n| format!("  ({n})")).unwrap_or_default(),
+            t.note
+                .as_ref()
+                .map(|n| format!("  ({n})"))
+                .unwrap_or_default(),
         ));
     }
     if let Some(e) = &r.error {
@@ -325,15 +379,23 @@ pub fn render(r: &Report) -> String {
     }
     let c = &r.credentials;
     if r.mapped {
-        s.push_str(&format!("Mapped by policy {}:\n", r.policy.as_deref().unwrap_or("?")));
+        s.push_str(&format!(
+            "Mapped by policy {}:\n",
+            r.policy.as_deref().unwrap_or("?")
+        ));
     } else {
         s.push_str(&format!(
             "Not mapped (LCMAPS result: {}{}).\n",
             r.status,
-            if r.status == "success" { ", but no uid and primary gid" } else { "" }
+            if r.status == "success" {
+                ", but no uid and primary gid"
+            } else {
+                ""
+            }
         ));
     }
-    let list = |v: &[u32], f: fn(u32) -> String| v.iter().map(|x| f(*x)).collect::<Vec<_>>().join(", ");
+    let list =
+        |v: &[u32], f: fn(u32) -> String| v.iter().map(|x| f(*x)).collect::<Vec<_>>().join(", ");
     if let Some(dn) = &c.dn {
         s.push_str(&format!("  dn             {dn}\n"));
     }
@@ -341,10 +403,16 @@ pub fn render(r: &Report) -> String {
         s.push_str(&format!("  uid            {}\n", list(&c.uids, user_name)));
     }
     if !c.primary_gids.is_empty() {
-        s.push_str(&format!("  primary gid    {}\n", list(&c.primary_gids, group_name)));
+        s.push_str(&format!(
+            "  primary gid    {}\n",
+            list(&c.primary_gids, group_name)
+        ));
     }
     if !c.secondary_gids.is_empty() {
-        s.push_str(&format!("  secondary gids {}\n", list(&c.secondary_gids, group_name)));
+        s.push_str(&format!(
+            "  secondary gids {}\n",
+            list(&c.secondary_gids, group_name)
+        ));
     }
     if let Some(p) = &c.pool_index {
         s.push_str(&format!("  pool index     {p}\n"));
@@ -353,7 +421,12 @@ pub fn render(r: &Report) -> String {
         s.push_str(&format!("  VO string      {v}\n"));
     }
     for (f, g, n) in &c.vo_mappings {
-        s.push_str(&format!("  FQAN mapping   {f} -> {}\n", n.as_ref().map(|n| format!("{g} ({n})")).unwrap_or(g.to_string())));
+        s.push_str(&format!(
+            "  FQAN mapping   {f} -> {}\n",
+            n.as_ref()
+                .map(|n| format!("{g} ({n})"))
+                .unwrap_or(g.to_string())
+        ));
     }
     if let Some(l) = &r.final_line {
         s.push_str(&format!("{l}\n"));

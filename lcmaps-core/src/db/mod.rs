@@ -48,7 +48,7 @@ pub fn check_bytes(name: &str, bytes: &[u8], opts: &ValidateOptions) -> Checked 
         Err(d) => {
             return Checked {
                 config: None,
-                diagnostics: vec![d],
+                diagnostics: vec![*d],
             }
         }
     };

@@ -26,7 +26,7 @@ pub const MAX_SYNTAX_ERRORS: usize = 50;
 /// LCMAPS itself reads bytes; a NUL silently truncates a flex token and a CR
 /// becomes an "unrecognized token" followed by a syntax error. We refuse
 /// all three up front with a message that says what to do.
-pub fn check_encoding<'a>(name: &str, bytes: &'a [u8]) -> Result<&'a str, Diagnostic> {
+pub fn check_encoding<'a>(name: &str, bytes: &'a [u8]) -> Result<&'a str, Box<Diagnostic>> {
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
@@ -47,30 +47,36 @@ pub fn check_encoding<'a>(name: &str, bytes: &'a [u8]) -> Result<&'a str, Diagno
                     .collect::<Vec<u8>>(),
             )
             .into_owned();
-            return Err(Diagnostic::error(format!(
+            return Err(Box::new(Diagnostic::error(format!(
                 "the file is not valid UTF-8 (byte 0x{:02x} at offset {good})",
                 bytes[good]
             ))
             .at(crate::diag::Location { file: name.into(), line, col, len: 1, source_line })
             .hint(
                 "lcmaps.db must be ASCII or UTF-8 text; convert it, e.g. `iconv -f latin1 -t utf-8`",
-            ));
+            )));
         }
     };
     let src = Source::new(name, text);
     if let Some(pos) = text.find('\0') {
-        return Err(Diagnostic::error("the file contains a NUL byte")
-            .at(src.location(pos, pos + 1))
-            .hint("lcmaps.db must be plain text; remove the NUL bytes (is this the right file?)"));
+        return Err(Box::new(
+            Diagnostic::error("the file contains a NUL byte")
+                .at(src.location(pos, pos + 1))
+                .hint(
+                    "lcmaps.db must be plain text; remove the NUL bytes (is this the right file?)",
+                ),
+        ));
     }
     if let Some(pos) = text.find('\r') {
         let count = text.matches('\r').count();
-        return Err(Diagnostic::error(format!(
-            "the file has Windows (CRLF) line ends ({count} carriage return{})",
-            if count == 1 { "" } else { "s" }
-        ))
-        .at(src.location(pos, pos + 1))
-        .hint("LCMAPS cannot read CR characters either; convert the file with `dos2unix`"));
+        return Err(Box::new(
+            Diagnostic::error(format!(
+                "the file has Windows (CRLF) line ends ({count} carriage return{})",
+                if count == 1 { "" } else { "s" }
+            ))
+            .at(src.location(pos, pos + 1))
+            .hint("LCMAPS cannot read CR characters either; convert the file with `dos2unix`"),
+        ));
     }
     Ok(text)
 }

@@ -347,12 +347,17 @@ impl Validator<'_, '_> {
                         .unwrap_or(text.len());
                     if name_len > 0
                         && first_label.is_none()
-                        && text[name_len..].trim_start_matches([' ', '\t']).starts_with('=')
+                        && text[name_len..]
+                            .trim_start_matches([' ', '\t'])
+                            .starts_with('=')
                         && !seen_vars.contains_key(&text[..name_len])
                     {
                         let name = Word {
                             text: text[..name_len].to_string(),
-                            span: Span { start: span.start, end: span.start + name_len },
+                            span: Span {
+                                start: span.start,
+                                end: span.start + name_len,
+                            },
                         };
                         seen_vars.insert(name.text.clone(), vars.len());
                         vars.push(Var {
@@ -634,29 +639,27 @@ impl Validator<'_, '_> {
                         color[t] = 1;
                         stack.push((t, 0));
                     }
-                    1 => {
-                        if reported.insert((node, on_true)) {
-                            let target = branch.as_ref().expect("branch exists");
-                            let which = match (
-                                r.tilde,
-                                r.on_failure.is_some() && r.on_success.is_some(),
-                                on_true,
-                            ) {
-                                (false, true, true) => "success branch",
-                                (false, true, false) => "failure branch",
-                                _ => "transition",
-                            };
-                            self.error(
-                                target.span,
-                                format!(
-                                    "rule `{}` loops: its {which} `{}` leads back to it",
-                                    r.display(),
-                                    target.text
-                                ),
-                                "LCMAPS refuses policies that can run forever; \
+                    1 if reported.insert((node, on_true)) => {
+                        let target = branch.as_ref().expect("branch exists");
+                        let which = match (
+                            r.tilde,
+                            r.on_failure.is_some() && r.on_success.is_some(),
+                            on_true,
+                        ) {
+                            (false, true, true) => "success branch",
+                            (false, true, false) => "failure branch",
+                            _ => "transition",
+                        };
+                        self.error(
+                            target.span,
+                            format!(
+                                "rule `{}` loops: its {which} `{}` leads back to it",
+                                r.display(),
+                                target.text
+                            ),
+                            "LCMAPS refuses policies that can run forever; \
                                  end the chain in a state without a rule of its own",
-                            );
-                        }
+                        );
                     }
                     _ => {}
                 }
@@ -875,19 +878,31 @@ fn closest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<
         .map(|(_, c)| c)
 }
 
+/// Edit distance counting a swap of two neighbours as one edit (optimal
+/// string alignment), so `bda` is one edit from `bad`.
 fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
     }
-    prev[b.len()]
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = v;
+        }
+    }
+    d[a.len()][b.len()]
 }
 
 #[cfg(test)]

@@ -142,7 +142,7 @@ pub fn is_run_variable(name: &str, ty: &str) -> bool {
 }
 
 /// The request a mapping runs on: LCMAPS's run variables.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Request {
     /// `user_dn`.
     pub user_dn: Option<String>,
@@ -164,23 +164,6 @@ pub struct Request {
     pub requested_poolindex: Option<String>,
     /// `pem_string`.
     pub pem: Option<String>,
-}
-
-impl Default for Request {
-    fn default() -> Self {
-        Request {
-            user_dn: None,
-            fqans: Vec::new(),
-            mapcounter: 0,
-            job_request: None,
-            requested_username: None,
-            requested_uid: None,
-            requested_pgids: Vec::new(),
-            requested_sgids: Vec::new(),
-            requested_poolindex: None,
-            pem: None,
-        }
-    }
 }
 
 impl Request {

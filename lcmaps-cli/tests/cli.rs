@@ -1,0 +1,384 @@
+//! The `lcmaps` command on good and bad configurations: exit codes and the
+//! exact diagnostics.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn lcmaps() -> Command {
+    let mut c = Command::cargo_bin("lcmaps").expect("binary built");
+    for v in [
+        "LCMAPS_DB_FILE",
+        "LCMAPS_DIR",
+        "LCMAPS_ETC_DIR",
+        "LCMAPS_MODULES_DIR",
+        "LCMAPS_DEBUG_LEVEL",
+        "LCMAPS_LOG_FILE",
+        "LCMAPS_POLICY_NAME",
+    ] {
+        c.env_remove(v);
+    }
+    c
+}
+
+fn example(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples")
+        .join(name)
+}
+
+fn write(dir: &tempfile::TempDir, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
+    let p = dir.path().join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+#[test]
+fn check_accepts_the_examples() {
+    lcmaps()
+        .arg("check")
+        .arg(example("lcmaps.db"))
+        .assert()
+        .success()
+        .stdout(predicate::str::ends_with(
+            "lcmaps.db: ok (2 policies, 2 plugins; 0 errors, 0 warnings)\n",
+        ))
+        .stderr("");
+}
+
+#[test]
+fn check_pins_every_diagnostic() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = write(
+        &dir,
+        "lcmaps.db",
+        "good = \"lcmaps_dummy_good.mod --dummy-uid 10\"\n\
+         good = \"lcmaps_dummy_good.mod\"\n\
+         bad = \"lcmaps_dummy_bad.mod\n\
+         unused = \"lcmaps_dummy_bad.mod\"\n\
+         \n\
+         glexec:\n\
+         good -> bda | good\n\
+         x = \"y\"\n",
+    );
+    let name = db.display().to_string();
+    let expected = format!(
+        "error: `good` is already declared on line 1
+ --> {name}:2:1
+  |
+2 | good = \"lcmaps_dummy_good.mod\"
+  | ^^^^
+  = hint: rename one of the two declarations, or remove one
+
+error: unterminated string: a string must end on the line it starts
+ --> {name}:3:7
+  |
+3 | bad = \"lcmaps_dummy_bad.mod
+  |       ^^^^^^^^^^^^^^^^^^^^^
+  = hint: add the closing `\"`; to continue a plugin's arguments on the next line, close this string and start a new one there
+
+error: `bda` is not a declared plugin, and there is no module file `bda` in /usr/lib/x86_64-linux-gnu/lcmaps
+ --> {name}:7:9
+  |
+7 | good -> bda | good
+  |         ^^^
+  = hint: did you mean `bad`? Otherwise declare it above the first policy (`name = \"lcmaps_x.mod options\"`)
+
+error: rule `good -> bda | good` loops: its failure branch `good` leads back to it
+ --> {name}:7:15
+  |
+7 | good -> bda | good
+  |               ^^^^
+  = hint: LCMAPS refuses policies that can run forever; end the chain in a state without a rule of its own
+
+error: declaration of `x` after the first policy
+ --> {name}:8:1
+  |
+8 | x = \"y\"
+  | ^
+  = hint: LCMAPS reads declarations only before the first policy label (line 6); move it up
+
+warning: plugin `unused` is declared but no rule uses it; it is not loaded
+ --> {name}:4:1
+  |
+4 | unused = \"lcmaps_dummy_bad.mod\"
+  | ^^^^^^
+  = hint: use it in a policy, or remove the declaration
+
+{name}: 5 errors, 1 warning
+"
+    );
+    lcmaps()
+        .arg("check")
+        .arg(&db)
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(expected);
+}
+
+#[test]
+fn check_defaults_to_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        &dir,
+        "my.db",
+        "p:\nlcmaps_dummy_good.mod -> lcmaps_dummy_bad.mod\n",
+    );
+    lcmaps()
+        .arg("check")
+        .env("LCMAPS_DIR", dir.path())
+        .env("LCMAPS_DB_FILE", "my.db")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("my.db: ok (1 policy, 2 plugins"));
+    lcmaps()
+        .arg("check")
+        .env("LCMAPS_DB_FILE", "/nonexistent/lcmaps.db")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::starts_with(
+            "error: cannot read /nonexistent/lcmaps.db: No such file or directory (os error 2)\n",
+        ));
+    lcmaps()
+        .arg("check")
+        .env("LCMAPS_DEBUG_LEVEL", "7")
+        .assert()
+        .code(2)
+        .stderr("lcmaps: bad environment: LCMAPS_DEBUG_LEVEL=\"7\": must be a number from 0 (errors only) to 5 (debug)\n");
+}
+
+#[test]
+fn check_rejects_bad_bytes_with_a_location() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, &[u8], &str); 3] = [
+        ("nul.db", b"p:\na -> b\0\n", ":2:7\n"),
+        ("latin1.db", b"# caf\xe9\np:\n", ":1:6\n"),
+        ("crlf.db", b"p:\r\na -> b\r\n", ":1:3\n"),
+    ];
+    for (name, bytes, at) in cases {
+        let db = write(&dir, name, bytes);
+        lcmaps()
+            .arg("check")
+            .arg(&db)
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains(format!("{}{at}", db.display())));
+    }
+    let db = write(&dir, "crlf2.db", b"p:\r\na -> b\r\n");
+    lcmaps()
+        .arg("check")
+        .arg(&db)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "error: the file has Windows (CRLF) line ends (2 carriage returns)",
+        ));
+}
+
+#[test]
+fn check_survives_garbage_and_huge_files() {
+    let dir = tempfile::tempdir().unwrap();
+    // 10 MB of printable garbage: reported (capped), no panic.
+    let mut garbage = Vec::with_capacity(10 << 20);
+    let mut x: u32 = 12345;
+    while garbage.len() < 10 << 20 {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        let b = (x >> 16) as u8 % 96 + 32;
+        garbage.push(if b == 127 { b'\n' } else { b });
+        if x % 97 == 0 {
+            garbage.push(b'\n');
+        }
+    }
+    let db = write(&dir, "garbage.db", &garbage);
+    lcmaps()
+        .arg("check")
+        .arg(&db)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("the rest are not reported"));
+    // 10 MB of random bytes: not UTF-8.
+    let random: Vec<u8> = garbage.iter().map(|b| b.wrapping_mul(7)).collect();
+    let db = write(&dir, "random.db", &random);
+    lcmaps()
+        .arg("check")
+        .arg(&db)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("not valid UTF-8"));
+}
+
+#[test]
+fn check_handles_100k_lines_and_a_10k_state_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    // 10,000 distinct module files so that the chain is valid.
+    let mods = dir.path().join("mods");
+    std::fs::create_dir(&mods).unwrap();
+    let mut db = String::from("chain:\n");
+    for i in 0..10_000 {
+        std::fs::write(mods.join(format!("m{i}.mod")), "").unwrap();
+        db.push_str(&format!("m{i}.mod -> m{}.mod\n", i + 1));
+    }
+    std::fs::write(mods.join("m10000.mod"), "").unwrap();
+    let file = write(&dir, "chain.db", &db);
+    lcmaps()
+        .arg("check")
+        .arg(&file)
+        .env("LCMAPS_MODULES_DIR", &mods)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "ok (1 policy, 10001 plugins; 0 errors, 0 warnings)",
+        ));
+
+    // 100,000 lines: 20,000 policies over the built-ins.
+    let mut big = String::from("g = \"lcmaps_dummy_good.mod\"\nb = \"lcmaps_dummy_bad.mod\"\n");
+    for p in 0..20_000 {
+        big.push_str(&format!("p{p}:\n~b -> g\n# comment\n\n\n"));
+    }
+    assert!(big.lines().count() >= 100_000);
+    let file = write(&dir, "big.db", &big);
+    lcmaps()
+        .arg("check")
+        .arg(&file)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "ok (20000 policies, 2 plugins; 0 errors, 0 warnings)",
+        ));
+}
+
+#[test]
+fn map_runs_the_demo() {
+    lcmaps()
+        .args(["map", "--dn", "/DC=org/DC=example/CN=Jane Doe", "--db"])
+        .arg(example("lcmaps.db"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Mapped by policy fallback:"))
+        .stdout(predicate::str::contains(
+            "LCMAPS CRED FINAL: mapped uid:'1000',pgid:'1000',sgid:'1001'\n",
+        ))
+        .stdout(
+            predicate::str::is_match(r"(?m)^  strict +deny +lcmaps_dummy_bad\.mod +failure ")
+                .unwrap(),
+        );
+}
+
+#[test]
+fn map_json_and_policy_selection() {
+    let out = lcmaps()
+        .args([
+            "map",
+            "--json",
+            "--dn",
+            "/CN=x",
+            "--fqan",
+            "/dteam/Role=NULL/Capability=NULL",
+        ])
+        .arg("--db")
+        .arg(example("lcmaps.db"))
+        .args(["--policy", "strict"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["mapped"], false);
+    assert_eq!(v["status"], "failure");
+    assert_eq!(v["policies"], serde_json::json!(["strict"]));
+    assert_eq!(
+        v["fqans"],
+        serde_json::json!(["/dteam/Role=NULL/Capability=NULL"])
+    );
+    assert_eq!(v["steps"].as_array().unwrap().len(), 1);
+    assert_eq!(v["steps"][0]["plugin"], "deny");
+
+    // LCMAPS_POLICY_NAME selects policies when --policy is not given.
+    let out = lcmaps()
+        .args(["map", "--json", "--dn", "/CN=x", "--db"])
+        .arg(example("lcmaps.db"))
+        .env("LCMAPS_POLICY_NAME", "nope:fallback")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["policy"], "fallback");
+    assert_eq!(v["credentials"]["uids"], serde_json::json!([1000]));
+    assert_eq!(
+        v["credentials"]["secondary_gids"],
+        serde_json::json!([1001])
+    );
+    assert_eq!(v["credentials"]["pool_index"], "dummy%201000%201000");
+}
+
+#[test]
+fn map_exit_codes_for_bad_configurations() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = write(&dir, "broken.db", "p:\na -> \n");
+    lcmaps()
+        .args(["map", "--dn", "/CN=x", "--db"])
+        .arg(&broken)
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::contains("; not mapping"));
+    // Valid file, but a plugin refuses its options at initialization.
+    let init = write(
+        &dir,
+        "init.db",
+        "g = \"lcmaps_dummy_good.mod --dummy-uid 12x\"\np:\ng -> lcmaps_dummy_bad.mod\n",
+    );
+    lcmaps().args(["map", "--dn", "/CN=x", "--db"]).arg(&init).assert().code(2).stderr(
+        predicate::str::contains(
+            "plugin `g` (lcmaps_dummy_good.mod) failed to initialize: --dummy-uid: `12x` is not a number",
+        ),
+    );
+    // Success of the last plugin without a uid is not a mapping.
+    let nouid = write(
+        &dir,
+        "nouid.db",
+        "p:\n~lcmaps_dummy_good.mod -> lcmaps_dummy_bad.mod\n",
+    );
+    lcmaps()
+        .args(["map", "--dn", "/CN=x", "--db"])
+        .arg(&nouid)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "Not mapped (LCMAPS result: success, but no uid and primary gid).",
+        ));
+}
+
+#[test]
+fn map_logs_in_lcmaps_format_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("lcmaps.log");
+    lcmaps()
+        .args(["map", "--verbose", "--dn", "/CN=x", "--db"])
+        .arg(example("lcmaps.db"))
+        .env("LCMAPS_LOG_FILE", &log)
+        .env("LCMAPS_LOG_STRING", "demo")
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&log).unwrap();
+    let re = regex_lite(
+        r"lcmaps\[\d+\]    LOG_INFO: \d{4}-\d\d-\d\d\.\d\d:\d\d:\d\dZ: demo: Starting policy: strict",
+    );
+    assert!(re(&text), "{text}");
+    assert!(text.contains("  LOG_NOTICE: ",));
+    assert!(
+        text.contains("demo: LCMAPS CRED FINAL: mapped uid:'1000',pgid:'1000',sgid:'1001'\n"),
+        "{text}"
+    );
+}
+
+/// A tiny matcher via the `predicates` crate's regex support.
+fn regex_lite(re: &str) -> impl Fn(&str) -> bool {
+    let p = predicate::str::is_match(re).unwrap();
+    move |s| p.eval(s)
+}

@@ -382,3 +382,50 @@ fn regex_lite(re: &str) -> impl Fn(&str) -> bool {
     let p = predicate::str::is_match(re).unwrap();
     move |s| p.eval(s)
 }
+
+#[test]
+fn check_accepts_the_worker_node_example() {
+    // The example names Debian's C plugins in /usr/lib/lcmaps; check it
+    // against a directory holding files of those names.
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(example("worker-node.db")).unwrap();
+    for m in [
+        "lcmaps_verify_proxy.mod",
+        "lcmaps_ban_dn.mod",
+        "lcmaps_voms_localgroup.mod",
+        "lcmaps_voms_poolaccount.mod",
+        "lcmaps_poolaccount.mod",
+        "lcmaps_posix_enf.mod",
+    ] {
+        write(&dir, m, "");
+    }
+    let db = write(
+        &dir,
+        "worker-node.db",
+        text.replace("path = /usr/lib/lcmaps", &format!("path = {}", dir.path().display())),
+    );
+    lcmaps()
+        .arg("check")
+        .arg(&db)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("ok (2 policies, 6 plugins; 0 errors, 0 warnings)"));
+    // Without the modules, each missing file is an error at its declaration.
+    let empty = tempfile::tempdir().unwrap();
+    let db = write(
+        &empty,
+        "worker-node.db",
+        text.replace("path = /usr/lib/lcmaps", &format!("path = {}", empty.path().display())),
+    );
+    lcmaps()
+        .arg("check")
+        .arg(&db)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(format!(
+            "error: module file `lcmaps_verify_proxy.mod` not found in {}\n  --> {}:10:16\n",
+            empty.path().display(),
+            db.display()
+        )))
+        .stderr(predicate::str::contains("6 errors, 0 warnings"));
+}

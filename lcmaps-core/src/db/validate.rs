@@ -754,8 +754,17 @@ impl Validator<'_, '_> {
                     hint,
                 );
             } else {
+                // Point at the module name itself when it opens the first string.
+                let src = &self.src.text()[value_span.start..value_span.end];
+                let at = match src.strip_prefix('"') {
+                    Some(rest) if rest.starts_with(module) => Span {
+                        start: value_span.start + 1,
+                        end: value_span.start + 1 + module.len(),
+                    },
+                    _ => value_span,
+                };
                 self.error(
-                    value_span,
+                    at,
                     format!("module file `{module}` not found in {}", dirs.join(" or ")),
                     "install the plugin, fix the name, or set `path` to the directory holding it",
                 );

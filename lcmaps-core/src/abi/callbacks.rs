@@ -109,8 +109,9 @@ pub unsafe extern "C" fn addCredentialData(datatype: c_int, data: *mut c_void) -
 }
 
 /// `void *getCredentialData(int datatype, int *count)`: a pointer into the
-/// store (valid until the store is reset; do not free). Empty: NULL and
-/// `*count` 0. Unknown type: NULL, `*count` untouched.
+/// store (valid until the store is reset; do not free). Empty list: NULL and
+/// `*count` 0; unset DN or POOL_INDEX: a `char **` to NULL and `*count` 0, as
+/// LCMAPS. Unknown type: NULL, `*count` untouched.
 #[no_mangle]
 pub unsafe extern "C" fn getCredentialData(datatype: c_int, count: *mut c_int) -> *mut c_void {
     ffi_boundary!("getCredentialData", ptr::null_mut(), {
@@ -121,9 +122,12 @@ pub unsafe extern "C" fn getCredentialData(datatype: c_int, count: *mut c_int) -
         let n = |len: usize| c_int::try_from(len).unwrap_or(c_int::MAX);
         let got: Option<(Option<*mut c_void>, c_int)> = with_store(|s, m| {
             Some(match datatype {
-                cred::DN => (m.dn(s).map(|p| p.cast()), n(s.dn.iter().count())),
+                cred::DN => (
+                    Some(m.dn(s).unwrap_or_else(|| m.null_slot()).cast()),
+                    n(s.dn.iter().count()),
+                ),
                 cred::POOL_INDEX => (
-                    m.pool_index(s).map(|p| p.cast()),
+                    Some(m.pool_index(s).unwrap_or_else(|| m.null_slot()).cast()),
                     n(s.pool_index.iter().count()),
                 ),
                 cred::UID => (m.uids(s).map(|p| p.cast()), n(s.uids.len())),

@@ -107,6 +107,9 @@ pub(crate) struct Mirror {
     vo_strings: Cache<Vec<String>, StrList>,
     vo_data: Cache<Vec<VoData>, VoDataList>,
     vo_mappings: Cache<Vec<VoMapping>, VoMapList>,
+    /// The `char *` slot handed out for an unset DN or pool index (LCMAPS
+    /// returns the address of its NULL field there, never NULL).
+    null: Box<*mut c_char>,
 }
 
 fn ids(v: &[u32]) -> Box<[u32]> {
@@ -117,6 +120,12 @@ impl Mirror {
     /// Release every copy (the store was reset).
     pub(crate) fn clear(&mut self) {
         *self = Mirror::default();
+    }
+
+    /// A `char **` whose `char *` is NULL.
+    pub(crate) fn null_slot(&mut self) -> *mut *mut c_char {
+        *self.null = ptr::null_mut();
+        &mut *self.null
     }
 
     /// `char **` to the DN, or NULL.

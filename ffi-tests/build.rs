@@ -1,0 +1,6 @@
+//! Test binaries load C `.mod` plugins into the engine: export the
+//! lcmaps-core callbacks from them.
+
+fn main() {
+    println!("cargo:rustc-link-arg-tests=-rdynamic");
+}

@@ -1,0 +1,82 @@
+/* A minimal C gatekeeper: maps a DN (and FQANs) through the LCMAPS 1.6 API.
+ * Built by ffi-tests against lcmaps-rs's headers and against Debian's, and
+ * run on either library.
+ *   gatekeeper account|username DN [FQAN...]
+ * env: GK_LOOPS (default 1): mappings in one process (init once);
+ *      GK_MAPCOUNTER (default 0); GK_POLICY: one policy name.
+ * Prints one result line for the first mapping, plus a rate line for loops. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "lcmaps.h"
+
+static void print_account(int rc, uid_t uid, gid_t *pg, int np, gid_t *sg, int ns, char *pi)
+{
+    int i;
+    printf("rc=%d", rc);
+    if (rc == 0) {
+        printf(" uid=%d pgid=", (int)uid);
+        for (i = 0; i < np; i++)
+            printf("%s%d", i ? "," : "", (int)pg[i]);
+        printf(" sgid=");
+        for (i = 0; i < ns; i++)
+            printf("%s%d", i ? "," : "", (int)sg[i]);
+        printf(" poolindex=%s", pi ? pi : "(none)");
+    }
+    printf("\n");
+}
+
+int main(int argc, char **argv)
+{
+    const char *mode, *loops_s = getenv("GK_LOOPS"), *mc_s = getenv("GK_MAPCOUNTER");
+    const char *pol = getenv("GK_POLICY");
+    char *pols[1];
+    int npols = 0, loops = loops_s ? atoi(loops_s) : 1, mapcounter = mc_s ? atoi(mc_s) : 0;
+    int i, rc = 1, failures = 0;
+    struct timespec t0, t1;
+
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s account|username DN [FQAN...]\n", argv[0]);
+        return 2;
+    }
+    mode = argv[1];
+    if (pol) {
+        pols[0] = (char *)pol;
+        npols = 1;
+    }
+    if (lcmaps_init_and_log(stderr, 1 /* DO_USRLOG */)) {
+        printf("init=1\n");
+        return 3;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (i = 0; i < loops; i++) {
+        if (strcmp(mode, "account") == 0) {
+            uid_t uid = (uid_t)-1;
+            gid_t *pg = NULL, *sg = NULL;
+            int np = 0, ns = 0;
+            char *pi = NULL;
+            rc = lcmaps_run_with_fqans_mapcounter_and_return_account(
+                argv[2], argv + 3, argc - 3, mapcounter, NULL, npols, npols ? pols : NULL,
+                &uid, &pg, &np, &sg, &ns, &pi);
+            if (i == 0)
+                print_account(rc, uid, pg, np, sg, ns, pi);
+        } else {
+            char *user = NULL;
+            rc = lcmaps_run_without_credentials_and_return_username(
+                argv[2], NULL, &user, npols, npols ? pols : NULL);
+            if (i == 0)
+                printf("rc=%d user=%s\n", rc, user ? user : "(none)");
+            free(user);
+        }
+        failures += rc != 0;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (loops > 1) {
+        double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        printf("loops=%d failures=%d seconds=%.6f rate=%.1f\n", loops, failures, s, loops / s);
+    }
+    if (lcmaps_term())
+        printf("term=1\n");
+    return rc;
+}

@@ -12,12 +12,13 @@ fn big_db(n: usize) -> String {
     let mut s = String::from("# generated for the benchmark\n");
     for i in 0..5 {
         s.push_str(&format!(
-            "good{i} = \"lcmaps_dummy_good.mod\"\n          \"--dummy-uid {} --dummy-gid {}\"\n",
+            "good{i} = \"m{i}.mod\"\n          \"--dummy-uid {} --dummy-gid {}\"\n",
             1000 + i,
             1000 + i
         ));
     }
     s.push_str("bad = \"lcmaps_dummy_bad.mod\"\n");
+    // Five distinct modules (one module may have only one option set).
     for p in 0..n {
         s.push_str(&format!(
             "policy{p}:\ngood0 -> good1 | bad\ngood1 -> good2\ngood2 -> good3 | bad\n~good3 -> good4\ngood4 -> bad\n"
@@ -28,7 +29,7 @@ fn big_db(n: usize) -> String {
 
 fn parse(c: &mut Criterion) {
     let text = big_db(1000);
-    let opts = ValidateOptions::default();
+    let opts = five_modules();
     c.bench_function("parse+validate 1000 policies", |b| {
         b.iter(|| {
             let checked = check_str("bench.db", black_box(&text), &opts);
@@ -60,11 +61,19 @@ s3 -> s4
 s4 -> s5
 ";
 
-fn evaluate(c: &mut Criterion) {
-    let opts = ValidateOptions {
-        builtins: (1..=5).map(|i| format!("m{i}.mod")).collect(),
+/// Validation options that treat m0.mod .. m5.mod as built-in plugins.
+fn five_modules() -> ValidateOptions {
+    ValidateOptions {
+        builtins: (0..=5)
+            .map(|i| format!("m{i}.mod"))
+            .chain(["lcmaps_dummy_bad.mod".into()])
+            .collect(),
         ..ValidateOptions::default()
-    };
+    }
+}
+
+fn evaluate(c: &mut Criterion) {
+    let opts = five_modules();
     let config = check_str("bench.db", FIVE, &opts).config.expect("valid");
     let mut engine = Engine::new(config, &FiveLoader).expect("loads");
     let req = Request::with_dn("/DC=org/DC=example/CN=Jane Doe");

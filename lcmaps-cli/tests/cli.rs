@@ -402,20 +402,28 @@ fn check_accepts_the_worker_node_example() {
     let db = write(
         &dir,
         "worker-node.db",
-        text.replace("path = /usr/lib/lcmaps", &format!("path = {}", dir.path().display())),
+        text.replace(
+            "path = /usr/lib/lcmaps",
+            &format!("path = {}", dir.path().display()),
+        ),
     );
     lcmaps()
         .arg("check")
         .arg(&db)
         .assert()
         .success()
-        .stdout(predicate::str::contains("ok (2 policies, 6 plugins; 0 errors, 0 warnings)"));
+        .stdout(predicate::str::contains(
+            "ok (2 policies, 6 plugins; 0 errors, 0 warnings)",
+        ));
     // Without the modules, each missing file is an error at its declaration.
     let empty = tempfile::tempdir().unwrap();
     let db = write(
         &empty,
         "worker-node.db",
-        text.replace("path = /usr/lib/lcmaps", &format!("path = {}", empty.path().display())),
+        text.replace(
+            "path = /usr/lib/lcmaps",
+            &format!("path = {}", empty.path().display()),
+        ),
     );
     lcmaps()
         .arg("check")

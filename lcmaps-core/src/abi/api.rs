@@ -232,6 +232,7 @@ fn run(name: &str, request: &Request, mode: Mode, pols: Vec<String>) -> bool {
     };
     let initialized = api.initialized;
     let Some(engine) = api.engine.as_mut().filter(|_| initialized) else {
+        clog::install(); // not initialized: LCMAPS logs to syslog
         log::error!("LCMAPS has to be initialized first !");
         return false;
     };
@@ -836,10 +837,14 @@ pub unsafe extern "C" fn lcmaps_rs_verify_account_from_pem(
 ) -> c_int {
     ffi_boundary!("lcmaps_verify_account_from_pem_va", 1, {
         if narg != 2 || acct.is_null() {
-            clog::install();
+            // As LCMAPS: initialize (for the log), then refuse.
+            let inited = init(None, ptr::null_mut(), DO_USRLOG) == 0;
             log::error!(
                 "lcmaps_verify_account_from_pem_va: The number of arguments ({narg}) should be 2"
             );
+            if inited {
+                lcmaps_term();
+            }
             return 1;
         }
         // SAFETY: non-NULL, filled by the C shim.

@@ -1,0 +1,428 @@
+//! The C caller API of liblcmaps_rs.so, driven by C programs built with gcc
+//! against our headers and Debian's, and compared with Debian's LCMAPS on
+//! Debian's own plugins.
+
+use std::path::Path;
+use std::process::Command;
+
+use ffi_tests::*;
+
+/// An lcmaps.db with our test plugin that uses every callback.
+fn plugin_all_db(dir: &Path) -> std::path::PathBuf {
+    let m = build_plugin(dir, "plugin_all.c", "plugin_all.mod", &[]);
+    let db = dir.join("lcmaps.db");
+    std::fs::write(
+        &db,
+        format!(
+            "all = \"{} --uid 501 --gid 500 --sgid 600\"\nstandard:\n~all -> lcmaps_dummy_bad.mod\n",
+            m.display(),
+        ),
+    )
+    .unwrap();
+    db
+}
+
+fn gatekeeper(dir: &Path, name: &str, include: &str, libdir: Option<&Path>) -> std::path::PathBuf {
+    let exe = dir.join(name);
+    let inc = format!("-I{include}");
+    let src = c_source("gatekeeper.c");
+    let mut args = vec![
+        "-Wall".to_string(),
+        inc,
+        "-o".into(),
+        exe.display().to_string(),
+        src.display().to_string(),
+    ];
+    if let Some(l) = libdir {
+        args.push(format!("-L{}", l.display()));
+    }
+    args.push("-llcmaps".into());
+    gcc(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    exe
+}
+
+#[test]
+fn gatekeeper_from_our_headers_and_debians_runs_on_our_library() {
+    let tmp = tempfile::tempdir().unwrap();
+    let clib = clib_dir(tmp.path());
+    let db = plugin_all_db(tmp.path());
+    let ours = gatekeeper(
+        tmp.path(),
+        "gk_ours",
+        &include_dir().display().to_string(),
+        Some(&clib),
+    );
+    let mut outputs = vec![];
+    let mut exes = vec![ours];
+    if have_debian_lcmaps() {
+        exes.push(gatekeeper(tmp.path(), "gk_debian", DEBIAN_INCLUDE, None));
+    } else {
+        skip(
+            "gatekeeper (Debian headers half)",
+            "liblcmaps-dev is not installed",
+        );
+    }
+    for exe in &exes {
+        let r = run(Command::new(exe)
+            .args(["account", "/CN=Jane", "/dteam/Role=NULL/Capability=NULL"])
+            .env("LD_LIBRARY_PATH", &clib)
+            .env("LCMAPS_DB_FILE", &db)
+            .env("LCMAPS_DEBUG_LEVEL", "5"));
+        assert_eq!(r.code, 0, "{}: {}{}", exe.display(), r.stdout, r.stderr);
+        assert!(
+            r.stderr.contains("lcmaps-rs"),
+            "ran on our library: {}",
+            r.stderr
+        );
+        assert!(
+            r.stderr.contains("LCMAPS CRED FINAL: DN:\"/CN=Jane\"->mapped uid:'501',pgid:'500',sgid:'600',sgid:'602'"),
+            "{}",
+            r.stderr
+        );
+        outputs.push(r.stdout);
+    }
+    assert_eq!(
+        outputs[0],
+        "rc=0 uid=501 pgid=500 sgid=600,602 poolindex=pool-index-1\n"
+    );
+    for o in &outputs {
+        assert_eq!(o, &outputs[0]);
+    }
+}
+
+#[test]
+fn init_on_a_broken_lcmaps_db_fails_with_file_line_col() {
+    let tmp = tempfile::tempdir().unwrap();
+    let clib = clib_dir(tmp.path());
+    let gk = gatekeeper(
+        tmp.path(),
+        "gk",
+        &include_dir().display().to_string(),
+        Some(&clib),
+    );
+    let db = tmp.path().join("broken.db");
+    std::fs::write(
+        &db,
+        "good = \"lcmaps_dummy_good.mod\"\nstandard:\ngood -> \n",
+    )
+    .unwrap();
+    let r = run(Command::new(&gk)
+        .args(["account", "/CN=x"])
+        .env("LD_LIBRARY_PATH", &clib)
+        .env("LCMAPS_DB_FILE", &db));
+    assert_eq!(r.code, 3, "{}{}", r.stdout, r.stderr);
+    assert_eq!(r.stdout, "init=1\n");
+    let loc = format!("{}:3:", db.display());
+    assert!(
+        r.stderr.contains(&loc),
+        "diagnostic with file:line:col: {}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("LOG_ERR"), "{}", r.stderr);
+    // A missing file too.
+    let r = run(Command::new(&gk)
+        .args(["account", "/CN=x"])
+        .env("LD_LIBRARY_PATH", &clib)
+        .env("LCMAPS_DB_FILE", tmp.path().join("nope.db")));
+    assert_eq!(r.code, 3);
+    assert!(r.stderr.contains("nope.db"), "{}", r.stderr);
+    // A bad LCMAPS_DEBUG_LEVEL fails init as in LCMAPS.
+    let r = run(Command::new(&gk)
+        .args(["account", "/CN=x"])
+        .env("LD_LIBRARY_PATH", &clib)
+        .env("LCMAPS_DB_FILE", &db)
+        .env("LCMAPS_DEBUG_LEVEL", "9"));
+    assert_eq!(r.code, 3);
+}
+
+#[test]
+fn bad_input_null_pointers_init_order_pem_and_helper_libraries() {
+    let tmp = tempfile::tempdir().unwrap();
+    let clib = clib_dir(tmp.path());
+    let db = plugin_all_db(tmp.path());
+    let exe = tmp.path().join("badinput");
+    let inc = format!("-I{}", include_dir().display());
+    let libdir = format!("-L{}", clib.display());
+    let src = c_source("badinput.c");
+    gcc(&[
+        "-Wall",
+        "-Wno-deprecated-declarations",
+        "-Wno-nonnull",
+        &inc,
+        "-o",
+        exe.to_str().unwrap(),
+        src.to_str().unwrap(),
+        &libdir,
+        "-llcmaps",
+        "-llcmaps_return_account_from_pem",
+        "-llcmaps_verify_account_from_pem",
+        "-llcmaps_gss_assist_gridmap",
+    ]);
+    let mut cmd = Command::new(&exe);
+    cmd.arg("/CN=Jane")
+        .env("LD_LIBRARY_PATH", &clib)
+        .env("LCMAPS_DB_FILE", &db)
+        .env("LCMAPS_LOG_FILE", tmp.path().join("lcmaps.log"));
+    let nss = Path::new(NSS_WRAPPER).exists();
+    if nss {
+        cmd.envs(nss_env(tmp.path()));
+    } else {
+        skip("gk501 user name lookups", "libnss-wrapper is not installed");
+    }
+    let r = run(&mut cmd);
+    assert!(!r.stdout.contains("FAIL"), "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("failures=0"),
+        "{}\n{}",
+        r.stdout,
+        r.stderr
+    );
+    if nss {
+        assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+        assert!(r.stdout.contains("user=gk501\n"), "{}", r.stdout);
+        assert!(r.stdout.contains("gridmap user=gk501\n"), "{}", r.stdout);
+    }
+    let log = std::fs::read_to_string(tmp.path().join("lcmaps.log")).unwrap_or_default();
+    let all = format!("{}{log}", r.stderr);
+    assert!(all.contains("PEM input is not supported yet"), "{all}");
+    assert!(
+        all.contains("The number of arguments (3) should be 2"),
+        "{all}"
+    );
+}
+
+/// One scenario for the Debian comparison: policy, DN, FQANs, mapcounter.
+struct Case {
+    policy: &'static str,
+    dn: &'static str,
+    fqans: &'static [&'static str],
+    mapcounter: &'static str,
+}
+
+const CASES: &[Case] = &[
+    Case {
+        policy: "standard",
+        dn: "/CN=alice",
+        fqans: &[],
+        mapcounter: "0",
+    },
+    Case {
+        policy: "standard",
+        dn: "/CN=bob",
+        fqans: &[],
+        mapcounter: "0",
+    },
+    Case {
+        policy: "standard",
+        dn: "/CN=bob",
+        fqans: &[],
+        mapcounter: "0",
+    },
+    Case {
+        policy: "standard",
+        dn: "/CN=carol smith",
+        fqans: &[],
+        mapcounter: "0",
+    },
+    Case {
+        policy: "standard",
+        dn: "/CN=evil",
+        fqans: &[],
+        mapcounter: "0",
+    },
+    Case {
+        policy: "standard",
+        dn: "/CN=nobody",
+        fqans: &[],
+        mapcounter: "0",
+    },
+    Case {
+        policy: "standard",
+        dn: "/CN=bob",
+        fqans: &[],
+        mapcounter: "1",
+    },
+    Case {
+        policy: "voms",
+        dn: "/CN=dave",
+        fqans: &["/dteam/Role=NULL/Capability=NULL"],
+        mapcounter: "0",
+    },
+    Case {
+        policy: "voms",
+        dn: "/CN=erin",
+        fqans: &[
+            "/atlas/Role=NULL/Capability=NULL",
+            "/dteam/Role=NULL/Capability=NULL",
+        ],
+        mapcounter: "0",
+    },
+    Case {
+        policy: "voms",
+        dn: "/CN=frank",
+        fqans: &["/cms/Role=NULL/Capability=NULL"],
+        mapcounter: "0",
+    },
+    Case {
+        policy: "banfqan",
+        dn: "/CN=gina",
+        fqans: &["/evil/Role=NULL/Capability=NULL"],
+        mapcounter: "0",
+    },
+    Case {
+        policy: "banfqan",
+        dn: "/CN=alice",
+        fqans: &["/dteam/Role=NULL/Capability=NULL"],
+        mapcounter: "0",
+    },
+    Case {
+        policy: "vlocal",
+        dn: "/CN=hank",
+        fqans: &["/dteam/Role=NULL/Capability=NULL"],
+        mapcounter: "0",
+    },
+    Case {
+        policy: "dummies",
+        dn: "/CN=ivan",
+        fqans: &[],
+        mapcounter: "0",
+    },
+    Case {
+        policy: "verifyproxy",
+        dn: "/CN=ivan",
+        fqans: &[],
+        mapcounter: "0",
+    },
+];
+
+fn debian_db(dir: &Path) -> std::path::PathBuf {
+    let d = dir.display();
+    std::fs::write(
+        dir.join("grid-mapfile"),
+        "\"/CN=alice\" alice\n\"/CN=bob\" .pool\n\"/CN=carol*\" .pool\n\"/dteam/*\" .dtp\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("voms-mapfile"), "\"/dteam/*\" alice\n").unwrap();
+    std::fs::write(
+        dir.join("groupmapfile"),
+        "\"/dteam/*\" dteamgrp\n\"/atlas/*\" atlasgrp\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("ban"), "\"/CN=evil\"\n\"/evil/*\"\n").unwrap();
+    let db = dir.join("lcmaps.db");
+    std::fs::write(
+        &db,
+        format!(
+            "path = {DEBIAN_PLUGINS}\n\
+             localaccount = \"lcmaps_localaccount.mod -gridmapfile {d}/grid-mapfile\"\n\
+             poolaccount = \"lcmaps_poolaccount.mod -gridmapfile {d}/grid-mapfile -gridmapdir {d}/gmd -max_mappings_per_credential 2\"\n\
+             ban_dn = \"lcmaps_ban_dn.mod -banmapfile {d}/ban\"\n\
+             ban_fqan = \"lcmaps_ban_fqan.mod -banmapfile {d}/ban\"\n\
+             vlg = \"lcmaps_voms_localgroup.mod -groupmapfile {d}/groupmapfile -mapmin 1\"\n\
+             vpa = \"lcmaps_voms_poolaccount.mod -gridmapfile {d}/grid-mapfile -gridmapdir {d}/gmd\"\n\
+             vla = \"lcmaps_voms_localaccount.mod -gridmapfile {d}/voms-mapfile\"\n\
+             good = \"{DEBIAN_PLUGINS}/lcmaps_dummy_good.mod\"\n\
+             bad = \"{DEBIAN_PLUGINS}/lcmaps_dummy_bad.mod\"\n\
+             proxy = \"lcmaps_verify_proxy.mod\"\n\
+             standard:\n\
+             ban_dn -> localaccount\n\
+             localaccount -> good | poolaccount\n\
+             voms:\n\
+             vlg -> vpa\n\
+             banfqan:\n\
+             ban_fqan -> localaccount\n\
+             vlocal:\n\
+             vla -> vlg\n\
+             dummies:\n\
+             bad -> good | good\n\
+             verifyproxy:\n\
+             proxy -> good\n"
+        ),
+    )
+    .unwrap();
+    db
+}
+
+fn fresh_gridmapdir(dir: &Path) {
+    let g = dir.join("gmd");
+    let _ = std::fs::remove_dir_all(&g);
+    std::fs::create_dir(&g).unwrap();
+    for p in ["pool001", "pool002", "pool003", "dtp001", "dtp002"] {
+        std::fs::write(g.join(p), "").unwrap();
+    }
+}
+
+#[test]
+fn debian_plugins_give_the_same_results_as_debian_liblcmaps() {
+    let t = "debian_plugins_give_the_same_results_as_debian_liblcmaps";
+    if !have_debian_lcmaps() {
+        return skip(t, "liblcmaps0/liblcmaps-dev are not installed");
+    }
+    if !Path::new(NSS_WRAPPER).exists() {
+        return skip(t, "libnss-wrapper is not installed");
+    }
+    for m in [
+        "lcmaps_localaccount.mod",
+        "lcmaps_poolaccount.mod",
+        "lcmaps_voms_poolaccount.mod",
+        "lcmaps_verify_proxy.mod",
+    ] {
+        if !Path::new(DEBIAN_PLUGINS).join(m).exists() {
+            return skip(t, &format!("{m} is not installed (lcmaps-plugins-*)"));
+        }
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let clib = clib_dir(tmp.path());
+    let db = debian_db(tmp.path());
+    let env = nss_env(tmp.path());
+    let gk = gatekeeper(tmp.path(), "gk", DEBIAN_INCLUDE, None);
+    let mut results: Vec<Vec<String>> = Vec::new();
+    for ours in [false, true] {
+        fresh_gridmapdir(tmp.path());
+        let mut lines = Vec::new();
+        for c in CASES {
+            let mut cmd = Command::new(&gk);
+            cmd.arg("account")
+                .arg(c.dn)
+                .args(c.fqans)
+                .envs(env.iter().cloned())
+                .env("LCMAPS_DB_FILE", &db)
+                .env("LCMAPS_DEBUG_LEVEL", "5")
+                .env("GK_POLICY", c.policy)
+                .env("GK_MAPCOUNTER", c.mapcounter);
+            if ours {
+                cmd.env("LD_LIBRARY_PATH", &clib);
+            }
+            let r = run(&mut cmd);
+            assert_eq!(
+                r.stderr.contains("lcmaps-rs"),
+                ours,
+                "library selection: {}",
+                r.stderr
+            );
+            lines.push(format!(
+                "{} {} {:?}: {}",
+                c.policy,
+                c.dn,
+                c.fqans,
+                r.stdout.trim()
+            ));
+        }
+        lines.extend(gridmapdir_state(&tmp.path().join("gmd")));
+        results.push(lines);
+    }
+    assert_eq!(
+        results[1], results[0],
+        "ours (left) vs Debian's LCMAPS (right)"
+    );
+    // The comparison is not vacuous: mappings and leases happened.
+    let all = results[0].join("\n");
+    assert!(
+        all.contains("/CN=alice []: rc=0 uid=5001 pgid=5001 sgid=5001,5100"),
+        "{all}"
+    );
+    assert!(all.contains("poolindex=%2fcn%3dbob"), "{all}");
+    assert!(all.contains("/CN=evil []: rc=1"), "{all}");
+    assert!(all.contains("linked: %2fcn%3dbob = pool"), "{all}");
+    assert!(all.contains("rc=0 uid=700"), "voms pool account: {all}");
+}

@@ -146,6 +146,9 @@ impl Store {
 
     /// Log the final credentials as `lcmaps_printCredData` does.
     pub fn log_final(&self) {
+        if !log::log_enabled!(log::Level::Error) {
+            return;
+        }
         if let Some(line) = self.final_line() {
             crate::log::notice(&line);
         }

@@ -11,8 +11,15 @@
 /* LCMAPS formats a message into this many bytes (lcmaps_log.c). */
 #define LCMAPS_RS_MAX_MESSAGE 2048
 
-/* Implemented in Rust (src/abi/log.rs). debug != 0: lcmaps_log_debug. */
-extern int lcmaps_rs_log_message(int prty, int debug, const char *msg);
+/* Rust entry points, installed by src/abi/mod.rs (install_hooks) at load
+ * time. Hooks, not symbols, so that nothing but the LCMAPS API is exported. */
+typedef int (*lcmaps_rs_log_fn)(int prty, int debug, const char *msg);
+lcmaps_rs_log_fn lcmaps_rs_log_hook = 0;
+
+static int lcmaps_rs_log_message(int prty, int debug, const char *msg)
+{
+    return lcmaps_rs_log_hook ? lcmaps_rs_log_hook(prty, debug, msg) : 1;
+}
 
 /* lcmaps_account_info_t, as in include/lcmaps_account.h. */
 typedef struct lcmaps_rs_account_info_s {
@@ -24,9 +31,15 @@ typedef struct lcmaps_rs_account_info_s {
     char *poolindex;
 } lcmaps_rs_account_info_t;
 
-/* Implemented in Rust (src/abi/api.rs). */
-extern int lcmaps_rs_verify_account_from_pem(int narg, char *pem_string,
-                                             const lcmaps_rs_account_info_t *acct);
+typedef int (*lcmaps_rs_verify_fn)(int narg, char *pem_string,
+                                   const lcmaps_rs_account_info_t *acct);
+lcmaps_rs_verify_fn lcmaps_rs_verify_hook = 0;
+
+static int lcmaps_rs_verify_account_from_pem(int narg, char *pem_string,
+                                             const lcmaps_rs_account_info_t *acct)
+{
+    return lcmaps_rs_verify_hook ? lcmaps_rs_verify_hook(narg, pem_string, acct) : 1;
+}
 
 static int lcmaps_rs_vlog(int prty, int debug, const char *fmt, va_list ap)
 {

@@ -829,8 +829,7 @@ pub unsafe extern "C" fn lcmaps_verify_account_from_pem(
 }
 
 /// The Rust end of `lcmaps_verify_account_from_pem_va` (csrc).
-#[no_mangle]
-pub unsafe extern "C" fn lcmaps_rs_verify_account_from_pem(
+pub(crate) unsafe extern "C" fn lcmaps_rs_verify_account_from_pem(
     narg: c_int,
     pem_string: *mut c_char,
     acct: *const lcmaps_account_info_t,

@@ -119,6 +119,7 @@ pub fn exported_symbols() -> Vec<(&'static str, *const ())> {
 
 /// Keep every exported symbol linked into the calling binary.
 pub fn keep_exports() {
+    super::install_hooks();
     std::hint::black_box(exported_symbols());
 }
 

@@ -106,6 +106,7 @@ fn syslog(prio: Priority, log_string: Option<&str>, msg: &str) {
 
 /// Install our logger as the `log` logger unless the host has one.
 pub(crate) fn install() -> bool {
+    super::install_hooks();
     *OURS.get_or_init(|| {
         let ok = log::set_boxed_logger(Box::new(CLogger)).is_ok();
         if ok {
@@ -191,8 +192,7 @@ fn enabled(p: Priority) -> bool {
 
 /// Log one formatted message (the Rust end of `lcmaps_log`,
 /// `lcmaps_log_debug`, ...). 0 when logged, 1 when dropped by the level.
-#[no_mangle]
-pub unsafe extern "C" fn lcmaps_rs_log_message(
+pub(crate) unsafe extern "C" fn lcmaps_rs_log_message(
     prty: c_int,
     debug: c_int,
     msg: *const c_char,

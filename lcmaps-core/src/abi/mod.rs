@@ -28,6 +28,31 @@ use std::ptr;
 
 use crate::cred::Store;
 
+type LogHook = unsafe extern "C" fn(c_int, c_int, *const c_char) -> c_int;
+type VerifyHook = unsafe extern "C" fn(c_int, *mut c_char, *const lcmaps_account_info_t) -> c_int;
+
+extern "C" {
+    // In csrc/lcmaps_varargs.c: how the variadic C functions reach Rust.
+    static mut lcmaps_rs_log_hook: Option<LogHook>;
+    static mut lcmaps_rs_verify_hook: Option<VerifyHook>;
+}
+
+/// Point the C shim at its Rust halves. Runs at load time (`.init_array`)
+/// and again wherever the ABI is entered from Rust, in case a host binary's
+/// linker dropped the constructor.
+pub(crate) extern "C" fn install_hooks() {
+    // SAFETY: plain stores of function pointers into the shim's two
+    // globals; every writer stores the same values.
+    unsafe {
+        lcmaps_rs_log_hook = Some(log::lcmaps_rs_log_message);
+        lcmaps_rs_verify_hook = Some(api::lcmaps_rs_verify_account_from_pem);
+    }
+}
+
+#[used]
+#[link_section = ".init_array"]
+static INSTALL_HOOKS: extern "C" fn() = install_hooks;
+
 pub use host::{default_loader, CModLoader, DefaultLoader};
 
 /// `lcmaps_argument_t` (lcmaps_arguments.h).
@@ -206,4 +231,47 @@ pub(crate) fn with_store<R>(f: impl FnOnce(&mut Store, &mut mirror::Mirror) -> R
     let mut amb = api::ambient();
     let amb = &mut *amb;
     f(&mut amb.store, &mut amb.mirror)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn boundary(panic: bool) -> c_int {
+        ffi_boundary!("test_fn", 7, {
+            if panic {
+                panic!("boom");
+            }
+            0
+        })
+    }
+
+    #[test]
+    fn panics_become_the_documented_error_value() {
+        assert_eq!(boundary(false), 0);
+        assert_eq!(boundary(true), 7);
+    }
+
+    #[test]
+    fn callbacks_outside_a_plugin_act_on_the_ambient_store() {
+        let mut n: c_int = -1;
+        let mut dn = c"/CN=ambient".as_ptr().cast_mut();
+        // SAFETY: valid pointers to locals.
+        unsafe {
+            assert_eq!(
+                callbacks::addCredentialData(crate::cred::DN, (&mut dn as *mut *mut c_char).cast()),
+                0
+            );
+            let p = callbacks::getCredentialData(crate::cred::DN, &mut n).cast::<*mut c_char>();
+            assert_eq!(n, 1);
+            assert_eq!(CStr::from_ptr(*p).to_str().unwrap(), "/CN=ambient");
+        }
+        assert_eq!(callbacks::lcmaps_resetCredentialData(), 0);
+        // SAFETY: as above.
+        unsafe {
+            let p = callbacks::getCredentialData(crate::cred::DN, &mut n).cast::<*mut c_char>();
+            assert_eq!(n, 0);
+            assert!((*p).is_null());
+        }
+    }
 }

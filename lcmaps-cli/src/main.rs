@@ -42,11 +42,16 @@ enum Command {
     /// are errors, 2 when the environment itself is wrong.
     #[command(
         after_help = "Examples:\n  lcmaps check\n  lcmaps check /etc/lcmaps/lcmaps.db\n  \
-                            LCMAPS_DB_FILE=/tmp/test.db lcmaps check"
+                            LCMAPS_DB_FILE=/tmp/test.db lcmaps check\n  \
+                            lcmaps check --lcas /etc/lcas/lcas.db"
     )]
     Check {
-        /// The file to check (default: LCMAPS_DB_FILE etc., else /etc/lcmaps/lcmaps.db).
+        /// The file to check (default: LCMAPS_DB_FILE etc., else /etc/lcmaps/lcmaps.db;
+        /// with --lcas: LCAS_DB_FILE etc., else /etc/lcas/lcas.db).
         file: Option<PathBuf>,
+        /// The file is an LCAS policy file (lcas.db), not an lcmaps.db.
+        #[arg(long)]
+        lcas: bool,
         /// Print nothing but errors and the summary.
         #[arg(short, long)]
         quiet: bool,
@@ -72,7 +77,16 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Check { file, quiet } => check(file, quiet),
+        Command::Check {
+            file,
+            quiet,
+            lcas: false,
+        } => check(file, quiet),
+        Command::Check {
+            file,
+            quiet,
+            lcas: true,
+        } => check_lcas(file, quiet),
         Command::Map(args) => map::map(args),
         Command::MapChild(args) => map::child(args),
     }
@@ -130,5 +144,34 @@ fn check(file: Option<PathBuf>, quiet: bool) -> ExitCode {
             if plugins == 1 { "" } else { "s" },
         );
         ExitCode::SUCCESS
+    }
+}
+
+fn check_lcas(file: Option<PathBuf>, quiet: bool) -> ExitCode {
+    use lcmaps_core::lcas;
+    let file = file.unwrap_or_else(lcas::db_file_from_env);
+    let checked = lcas::check_file(&file, &lcas::Options::from_env());
+    let shown: Vec<_> = checked
+        .diagnostics
+        .iter()
+        .filter(|d| !quiet || d.is_error())
+        .cloned()
+        .collect();
+    eprint!("{}", diag::render_all(&shown));
+    let summary = diag::summary(&checked.diagnostics);
+    match &checked.config {
+        Some(c) => {
+            println!(
+                "{}: ok ({} plugin{}; {summary})",
+                file.display(),
+                c.plugins.len(),
+                if c.plugins.len() == 1 { "" } else { "s" }
+            );
+            ExitCode::SUCCESS
+        }
+        None => {
+            eprintln!("{}: {summary}", file.display());
+            ExitCode::from(1)
+        }
     }
 }

@@ -437,3 +437,37 @@ fn check_accepts_the_worker_node_example() {
         )))
         .stderr(predicate::str::contains("6 errors, 0 warnings"));
 }
+
+#[test]
+fn check_lcas_db() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = write(
+        &dir,
+        "lcas.db",
+        "# LCAS\npluginname=\"lcas_userban.mod\",pluginargs=\"ban_users.db\"\n\
+         pluginname=\"lcas_timeslots.mod\",pluginargs=\"timeslots.db\"\n",
+    );
+    lcmaps()
+        .args(["check", "--lcas"])
+        .arg(&good)
+        .env_remove("LCAS_MODULES_DIR")
+        .assert()
+        .success()
+        .stdout(predicate::str::ends_with(
+            "lcas.db: ok (2 plugins; 0 errors, 0 warnings)\n",
+        ));
+    let bad = write(
+        &dir,
+        "bad.db",
+        "pluginname=\"lcas_userban.mod\",pluginargs=\"ban_users.db\"\npluginname=\"lcas_userban.mod\"\n",
+    );
+    lcmaps()
+        .args(["check", "--lcas"])
+        .arg(&bad)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(format!(
+            "error: module `lcas_userban.mod` is already listed on line 1; LCAS loads a module once\n --> {}:2:12\n",
+            bad.display()
+        )));
+}

@@ -28,6 +28,7 @@ pub mod cred;
 pub mod db;
 pub mod diag;
 pub mod env;
+pub mod lcas;
 pub mod log;
 pub mod plugin;
 pub mod policy;

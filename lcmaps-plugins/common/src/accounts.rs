@@ -1,0 +1,142 @@
+//! Account lookup: upstream's `getpwnam()` plus `lcmaps_get_gidlist()`
+//! (`getgrouplist()`, whose list includes the primary gid). Behind a trait
+//! so tests can inject accounts; [`SystemAccounts`] asks NSS through `nix`.
+
+use std::collections::BTreeMap;
+use std::ffi::CString;
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use nix::unistd::{getgrouplist, Gid, Uid, User};
+
+/// A Unix account as the plugins need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    /// Login name.
+    pub name: String,
+    /// uid.
+    pub uid: u32,
+    /// Primary gid.
+    pub gid: u32,
+    /// Every group of the account, the primary gid included (getgrouplist).
+    pub groups: Vec<u32>,
+}
+
+/// Where accounts come from.
+pub trait AccountDb: Send + Sync + Debug {
+    /// `getpwnam` + `getgrouplist`; `Ok(None)` when there is no such account.
+    fn by_name(&self, name: &str) -> Result<Option<Account>, String>;
+    /// `getpwuid`: the name of the account with this uid.
+    fn name_by_uid(&self, uid: u32) -> Result<Option<String>, String>;
+}
+
+/// The system's accounts (NSS).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemAccounts;
+
+impl AccountDb for SystemAccounts {
+    fn by_name(&self, name: &str) -> Result<Option<Account>, String> {
+        let user = match User::from_name(name) {
+            Ok(Some(u)) => u,
+            Ok(None) => return Ok(None),
+            Err(e) => return Err(format!("getpwnam(\"{name}\"): {e}")),
+        };
+        let cname = CString::new(name).map_err(|_| format!("bad account name {name:?}"))?;
+        let groups = getgrouplist(&cname, user.gid)
+            .map_err(|e| format!("getgrouplist(\"{name}\"): {e}"))?
+            .into_iter()
+            .map(Gid::as_raw)
+            .collect();
+        Ok(Some(Account {
+            name: user.name,
+            uid: user.uid.as_raw(),
+            gid: user.gid.as_raw(),
+            groups,
+        }))
+    }
+
+    fn name_by_uid(&self, uid: u32) -> Result<Option<String>, String> {
+        User::from_uid(Uid::from_raw(uid))
+            .map(|u| u.map(|u| u.name))
+            .map_err(|e| format!("getpwuid({uid}): {e}"))
+    }
+}
+
+/// A fixed set of accounts, for tests and dry runs.
+#[derive(Debug, Default, Clone)]
+pub struct StaticAccounts(pub BTreeMap<String, Account>);
+
+impl StaticAccounts {
+    /// Accounts `(name, uid, gid, extra groups)`; each gets its primary gid
+    /// first in `groups`, as getgrouplist returns it.
+    pub fn new(list: &[(&str, u32, u32, &[u32])]) -> Self {
+        StaticAccounts(
+            list.iter()
+                .map(|&(n, uid, gid, extra)| {
+                    let mut groups = vec![gid];
+                    groups.extend(extra.iter().copied().filter(|g| *g != gid));
+                    (
+                        n.to_string(),
+                        Account {
+                            name: n.to_string(),
+                            uid,
+                            gid,
+                            groups,
+                        },
+                    )
+                })
+                .collect(),
+        )
+    }
+}
+
+impl AccountDb for StaticAccounts {
+    fn by_name(&self, name: &str) -> Result<Option<Account>, String> {
+        Ok(self.0.get(name).cloned())
+    }
+
+    fn name_by_uid(&self, uid: u32) -> Result<Option<String>, String> {
+        Ok(self
+            .0
+            .values()
+            .find(|a| a.uid == uid)
+            .map(|a| a.name.clone()))
+    }
+}
+
+/// A shared account database.
+pub type Accounts = Arc<dyn AccountDb>;
+
+/// The system's accounts, shared.
+pub fn system() -> Accounts {
+    Arc::new(SystemAccounts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn system_root_has_its_primary_group() {
+        let root = SystemAccounts.by_name("root").unwrap().unwrap();
+        assert_eq!(root.uid, 0);
+        assert!(root.groups.contains(&root.gid));
+        assert_eq!(
+            SystemAccounts.name_by_uid(0).unwrap().as_deref(),
+            Some("root")
+        );
+        assert_eq!(
+            SystemAccounts.by_name("no-such-user-lcmaps-rs").unwrap(),
+            None
+        );
+        assert!(SystemAccounts.by_name("nul\0byte").is_ok());
+    }
+
+    #[test]
+    fn static_accounts() {
+        let a = StaticAccounts::new(&[("dteam001", 5001, 500, &[500, 77])]);
+        let acc = a.by_name("dteam001").unwrap().unwrap();
+        assert_eq!(acc.groups, [500, 77]);
+        assert_eq!(a.name_by_uid(5001).unwrap().as_deref(), Some("dteam001"));
+    }
+}

@@ -680,11 +680,33 @@ pub unsafe extern "C" fn lcmaps_genfilename(
 
 /// The groups of `user` (primary first, as `getgrouplist` gives them).
 pub fn gidlist(user: &str) -> Option<Vec<u32>> {
-    let u = nix::unistd::User::from_name(user).ok()??;
     let name = std::ffi::CString::new(user).ok()?;
-    nix::unistd::getgrouplist(&name, u.gid)
-        .ok()
-        .map(|v| v.into_iter().map(|g| g.as_raw()).collect())
+    // LCMAPS uses getpwnam (not getpwnam_r); so do we, copying the one field
+    // needed at once. Callers are C plugins, serialized by the host's lock.
+    // SAFETY: valid C string; the result is NULL or points to libc's entry.
+    let pw = unsafe { libc::getpwnam(name.as_ptr()) };
+    if pw.is_null() {
+        return None;
+    }
+    // SAFETY: non-NULL passwd entry.
+    let gid = unsafe { (*pw).pw_gid };
+    let mut cap: c_int = 32;
+    loop {
+        let mut groups: Vec<libc::gid_t> = vec![0; usize::try_from(cap).ok()?];
+        let mut n = cap;
+        // SAFETY: `groups` has room for `n` entries; getgrouplist writes at
+        // most that many and sets `n` to the number needed.
+        let rc = unsafe { libc::getgrouplist(name.as_ptr(), gid, groups.as_mut_ptr(), &mut n) };
+        if rc >= 0 {
+            groups.truncate(usize::try_from(n).ok()?);
+            return Some(groups);
+        }
+        // Too small: n is the size needed (grow at least 2x, bounded).
+        if cap >= 65536 {
+            return None;
+        }
+        cap = n.max(cap.saturating_mul(2)).min(65536);
+    }
 }
 
 /// `int lcmaps_get_gidlist(const char *username, int *ngroups, gid_t **group_list)`:

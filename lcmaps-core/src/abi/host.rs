@@ -345,18 +345,22 @@ impl CModule {
             for i in 0..usize::try_from(argc).unwrap_or(0) {
                 // SAFETY: i < argc entries of the plugin's array.
                 let e = unsafe { &mut *args.add(i) };
-                // SAFETY: the names were read as C strings at introspection.
-                let (name, ty) = unsafe {
-                    (
-                        super::cstring_lossy(e.argName).unwrap_or_default(),
-                        super::cstring_lossy(e.argType).unwrap_or_default(),
-                    )
+                let bytes = |p: *const c_char| -> &[u8] {
+                    if p.is_null() {
+                        b""
+                    } else {
+                        // SAFETY: a non-NULL C string of the plugin's array.
+                        unsafe { CStr::from_ptr(p) }.to_bytes()
+                    }
                 };
-                match vars.address(&name, &ty) {
+                let (name, ty) = (bytes(e.argName), bytes(e.argType));
+                match vars.address(name, ty) {
                     Some(a) => e.value = a,
                     None => {
                         log::error!(
-                            "could not GET requested variable \"{name}\" of type \"{ty}\" for plugin {}",
+                            "could not GET requested variable \"{}\" of type \"{}\" for plugin {}",
+                            String::from_utf8_lossy(name),
+                            String::from_utf8_lossy(ty),
                             path.display()
                         );
                         return Status::Failure;

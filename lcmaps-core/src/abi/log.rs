@@ -1,14 +1,14 @@
 //! Logging for C: the Rust end of `lcmaps_log*` (formatted by
 //! `csrc/lcmaps_varargs.c`) and the logger behind `lcmaps_init*`.
 
-use std::ffi::{c_char, c_int, CString};
+use std::ffi::{c_char, c_int, CStr, CString};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::SystemTime;
 
-use super::{cstring_lossy, ffi_boundary};
+use super::ffi_boundary;
 use crate::log::{Logger, Priority, Sink, NOTICE_TARGET};
 
 /// `DO_USRLOG`: log to a file or stream.
@@ -125,10 +125,12 @@ pub(crate) fn open(
     settings: &crate::env::Settings,
 ) {
     install();
-    MAX.store(
-        Priority::from_debug_level(settings.debug_level) as u8,
-        Ordering::Relaxed,
-    );
+    let max = Priority::from_debug_level(settings.debug_level);
+    MAX.store(max as u8, Ordering::Relaxed);
+    if OURS.get().copied().unwrap_or(false) {
+        // Let `log` skip formatting what would be dropped anyway.
+        log::set_max_level(max.level_filter());
+    }
     let mut cfg = CONFIG.lock().unwrap_or_else(|p| p.into_inner());
     if cfg.as_ref().is_some_and(|c| c.target.is_some()) && logtype & DO_USRLOG != 0 {
         return; // a file is open already: no-op, as LCMAPS
@@ -198,10 +200,9 @@ pub(crate) unsafe extern "C" fn lcmaps_rs_log_message(
     msg: *const c_char,
 ) -> c_int {
     ffi_boundary!("lcmaps_log", 1, {
-        // SAFETY: NULL or a C string (formatted by the C shim).
-        let Some(msg) = (unsafe { cstring_lossy(msg) }) else {
+        if msg.is_null() {
             return 1;
-        };
+        }
         let p = if debug != 0 {
             Priority::Debug
         } else {
@@ -216,6 +217,8 @@ pub(crate) unsafe extern "C" fn lcmaps_rs_log_message(
         if !enabled(p) {
             return 1;
         }
+        // SAFETY: non-NULL C string (formatted by the C shim).
+        let msg = unsafe { CStr::from_ptr(msg) }.to_string_lossy();
         let msg = msg.trim_end_matches('\n');
         match p {
             Priority::Err => log::error!(target: "lcmaps", "{msg}"),

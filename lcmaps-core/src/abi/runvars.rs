@@ -106,32 +106,32 @@ impl RunVars {
 
     /// The address of the variable `(name, ty)`, or `None` when LCMAPS has
     /// no such run variable.
-    pub(crate) fn address(&mut self, name: &str, ty: &str) -> Option<*mut c_void> {
+    pub(crate) fn address(&mut self, name: &[u8], ty: &[u8]) -> Option<*mut c_void> {
         fn a<T>(r: &mut T) -> *mut c_void {
             (r as *mut T).cast()
         }
         Some(match (name, ty) {
-            ("user_dn", "char *") => a(&mut self.user_dn),
-            ("job_request", "lcmaps_request_t") | ("job_request", "char *") => {
+            (b"user_dn", b"char *") => a(&mut self.user_dn),
+            (b"job_request", b"lcmaps_request_t") | (b"job_request", b"char *") => {
                 a(&mut self.job_request)
             }
-            ("fqan_list", "char **") => a(&mut self.fqan_list),
-            ("nfqan", "int") => a(&mut self.nfqan),
-            ("mapcounter", "int") => a(&mut self.mapcounter),
-            ("requested_uid", "uid_t") => a(&mut self.requested_uid),
-            ("requested_pgid_list", "gid_t *") => a(&mut self.requested_pgid_list),
-            ("requested_npgid", "int") => a(&mut self.requested_npgid),
-            ("requested_sgid_list", "gid_t *") => a(&mut self.requested_sgid_list),
-            ("requested_nsgid", "int") => a(&mut self.requested_nsgid),
-            ("requested_poolindex", "char *") => a(&mut self.requested_poolindex),
-            ("requested_username", "char *") => a(&mut self.requested_username),
-            ("voms_data_list", "lcmaps_vomsdata_t *") => a(&mut self.voms_data_list),
-            ("nvoms_data", "int") => a(&mut self.nvoms_data),
-            ("pem_string", "char *") => a(&mut self.pem_string),
-            ("px509_cred", "X509 *") => a(&mut self.px509_cred),
-            ("px509_chain", "STACK_OF(X509) *") => a(&mut self.px509_chain),
-            ("user_cred", "gss_cred_id_t") => a(&mut self.user_cred),
-            ("gss_context", "gss_ctx_id_t") => a(&mut self.gss_context),
+            (b"fqan_list", b"char **") => a(&mut self.fqan_list),
+            (b"nfqan", b"int") => a(&mut self.nfqan),
+            (b"mapcounter", b"int") => a(&mut self.mapcounter),
+            (b"requested_uid", b"uid_t") => a(&mut self.requested_uid),
+            (b"requested_pgid_list", b"gid_t *") => a(&mut self.requested_pgid_list),
+            (b"requested_npgid", b"int") => a(&mut self.requested_npgid),
+            (b"requested_sgid_list", b"gid_t *") => a(&mut self.requested_sgid_list),
+            (b"requested_nsgid", b"int") => a(&mut self.requested_nsgid),
+            (b"requested_poolindex", b"char *") => a(&mut self.requested_poolindex),
+            (b"requested_username", b"char *") => a(&mut self.requested_username),
+            (b"voms_data_list", b"lcmaps_vomsdata_t *") => a(&mut self.voms_data_list),
+            (b"nvoms_data", b"int") => a(&mut self.nvoms_data),
+            (b"pem_string", b"char *") => a(&mut self.pem_string),
+            (b"px509_cred", b"X509 *") => a(&mut self.px509_cred),
+            (b"px509_chain", b"STACK_OF(X509) *") => a(&mut self.px509_chain),
+            (b"user_cred", b"gss_cred_id_t") => a(&mut self.user_cred),
+            (b"gss_context", b"gss_ctx_id_t") => a(&mut self.gss_context),
             _ => return None,
         })
     }

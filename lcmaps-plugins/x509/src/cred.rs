@@ -1,0 +1,492 @@
+//! Parsing a PEM string or a certificate chain into a [`Credential`].
+
+use der::asn1::{ObjectIdentifier, OctetString};
+use der::{Decode, Encode, Sequence};
+use openssl::pkey::{PKey, Private};
+use openssl::x509::X509;
+
+use crate::name::oneline;
+
+/// Largest PEM string accepted (a proxy chain with a key is a few KiB).
+pub const MAX_PEM_LEN: usize = 1 << 20;
+/// Most certificates accepted in one chain.
+pub const MAX_CHAIN_LEN: usize = 16;
+
+/// RFC 3820 proxyCertInfo.
+pub const OID_RFC_PROXY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.1.14");
+/// GT3 draft proxyCertInfo.
+pub const OID_GT3_PROXY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.3536.1.222");
+/// VOMS attribute certificate sequence extension.
+pub const OID_VOMS_ACSEQ: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.8005.100.100.5");
+/// id-ppl-anyLanguage.
+pub const OID_PPL_ANY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.21.0");
+/// id-ppl-inheritAll (impersonation).
+pub const OID_PPL_INHERIT_ALL: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.21.1");
+/// id-ppl-independent.
+pub const OID_PPL_INDEPENDENT: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.21.2");
+/// Globus limited proxy policy.
+pub const OID_PPL_LIMITED: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.3536.1.1.1.9");
+/// basicConstraints.
+pub const OID_BASIC_CONSTRAINTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.19");
+/// commonName.
+pub const OID_CN: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.3");
+
+/// Why a PEM string or chain could not be turned into a credential.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CredError {
+    /// Input larger than [`MAX_PEM_LEN`].
+    #[error("PEM input of {0} bytes exceeds the limit of {MAX_PEM_LEN} bytes")]
+    TooLarge(usize),
+    /// More than [`MAX_CHAIN_LEN`] certificates.
+    #[error("chain of {0} certificates exceeds the limit of {MAX_CHAIN_LEN}")]
+    TooLong(usize),
+    /// No certificate at all.
+    #[error("no certificate found in the PEM input")]
+    NoCertificate,
+    /// A PEM block that does not decode.
+    #[error("malformed PEM: {0}")]
+    Pem(String),
+    /// A certificate that does not decode.
+    #[error("certificate {index} in the chain cannot be parsed: {reason}")]
+    BadCertificate {
+        /// Position in the chain (0 = leaf).
+        index: usize,
+        /// Parser message.
+        reason: String,
+    },
+    /// An extension we must understand that does not decode.
+    #[error("certificate at depth {depth} ({subject}): malformed {what} extension")]
+    BadExtension {
+        /// Position in the chain.
+        depth: usize,
+        /// Subject DN.
+        subject: String,
+        /// Which extension.
+        what: &'static str,
+    },
+    /// The private key is encrypted, or there is more than one.
+    #[error("{0}")]
+    Key(String),
+    /// Only CA certificates or the top non-CA certificate is a proxy.
+    #[error("no end-entity certificate in the chain")]
+    NoEndEntity,
+}
+
+/// Proxy policy language (RFC 3820 §3.8; GT3 uses the same OIDs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicyLanguage {
+    /// id-ppl-inheritAll: full impersonation.
+    InheritAll,
+    /// id-ppl-independent.
+    Independent,
+    /// id-ppl-anyLanguage.
+    AnyLanguage,
+    /// Globus limited proxy.
+    Limited,
+    /// Any other (restricted) policy language, dotted OID.
+    Other(String),
+}
+
+impl PolicyLanguage {
+    fn from_oid(oid: &ObjectIdentifier) -> Self {
+        match *oid {
+            OID_PPL_INHERIT_ALL => Self::InheritAll,
+            OID_PPL_INDEPENDENT => Self::Independent,
+            OID_PPL_ANY => Self::AnyLanguage,
+            OID_PPL_LIMITED => Self::Limited,
+            _ => Self::Other(oid.to_string()),
+        }
+    }
+}
+
+/// The type of a proxy certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProxyType {
+    /// RFC 3820 proxy (proxyCertInfo 1.3.6.1.5.5.7.1.14).
+    Rfc3820(PolicyLanguage),
+    /// GT3 draft proxy (proxyCertInfo 1.3.6.1.4.1.3536.1.222).
+    Gt3(PolicyLanguage),
+    /// Legacy Globus proxy, last CN `proxy`.
+    LegacyFull,
+    /// Legacy Globus limited proxy, last CN `limited proxy`.
+    LegacyLimited,
+}
+
+impl ProxyType {
+    /// Whether this is a limited proxy.
+    pub fn is_limited(&self) -> bool {
+        matches!(
+            self,
+            Self::LegacyLimited
+                | Self::Rfc3820(PolicyLanguage::Limited)
+                | Self::Gt3(PolicyLanguage::Limited)
+        )
+    }
+
+    /// The family: `"RFC 3820"`, `"GT3"` or `"legacy"`.
+    pub fn family(&self) -> &'static str {
+        match self {
+            Self::Rfc3820(_) => "RFC 3820",
+            Self::Gt3(_) => "GT3",
+            Self::LegacyFull | Self::LegacyLimited => "legacy",
+        }
+    }
+}
+
+/// What a link of the chain is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CertKind {
+    /// A CA certificate above the end-entity certificate.
+    Ca,
+    /// The end-entity (user or host) certificate.
+    EndEntity,
+    /// A proxy below the end-entity certificate.
+    Proxy(ProxyType),
+    /// A certificate below the end-entity certificate that is no proxy of
+    /// any kind (verification rejects it).
+    NotAProxy,
+}
+
+/// One certificate of the chain with what we learnt about it.
+#[derive(Debug, Clone)]
+pub struct Link {
+    /// The certificate.
+    pub cert: X509,
+    /// Its structure, as parsed by `x509-cert`.
+    pub parsed: x509_cert::Certificate,
+    /// Subject, one-line form.
+    pub subject: String,
+    /// Issuer, one-line form.
+    pub issuer: String,
+    /// Classification.
+    pub kind: CertKind,
+    /// basicConstraints cA is true.
+    pub ca_bit: bool,
+    /// Proxy path length constraint (RFC 3820 / GT3), if any.
+    pub proxy_path_len: Option<u32>,
+    /// notBefore, Unix seconds.
+    pub not_before: i64,
+    /// notAfter, Unix seconds.
+    pub not_after: i64,
+}
+
+impl Link {
+    /// Whether this link is a proxy.
+    pub fn is_proxy(&self) -> bool {
+        matches!(self.kind, CertKind::Proxy(_))
+    }
+
+    /// Whether this link is a limited proxy.
+    pub fn is_limited(&self) -> bool {
+        matches!(&self.kind, CertKind::Proxy(t) if t.is_limited())
+    }
+
+    /// Lifetime in seconds (notAfter - notBefore).
+    pub fn lifetime(&self) -> i64 {
+        self.not_after - self.not_before
+    }
+
+    /// The extension with `oid`: (critical, DER value).
+    pub fn extension(&self, oid: &ObjectIdentifier) -> Option<(bool, &[u8])> {
+        self.parsed
+            .tbs_certificate
+            .extensions
+            .as_ref()?
+            .iter()
+            .find(|e| e.extn_id == *oid)
+            .map(|e| (e.critical, e.extn_value.as_bytes()))
+    }
+}
+
+/// A parsed credential: the chain (leaf first) and the optional private key.
+#[derive(Debug, Clone)]
+pub struct Credential {
+    /// The chain, leaf (the presented proxy) first, as given.
+    pub chain: Vec<Link>,
+    /// Index of the end-entity certificate in `chain`.
+    pub eec_index: usize,
+    /// The private key found in the PEM, if any.
+    pub key: Option<PKey<Private>>,
+}
+
+#[derive(Sequence)]
+struct RfcProxyCertInfo {
+    #[asn1(optional = "true")]
+    path_len: Option<u32>,
+    policy: ProxyPolicy,
+}
+
+#[derive(Sequence)]
+struct Gt3ProxyCertInfo {
+    policy: ProxyPolicy,
+    #[asn1(context_specific = "1", tag_mode = "EXPLICIT", optional = "true")]
+    path_len: Option<u32>,
+}
+
+#[derive(Sequence)]
+struct ProxyPolicy {
+    language: ObjectIdentifier,
+    #[asn1(optional = "true")]
+    policy: Option<OctetString>,
+}
+
+#[derive(Sequence)]
+struct BasicConstraints {
+    #[asn1(default = "Default::default")]
+    ca: bool,
+    #[asn1(optional = "true")]
+    path_len: Option<u32>,
+}
+
+/// Splits a PEM string into (label, whole block) pairs.
+fn pem_blocks(pem: &str) -> Result<Vec<(&str, &str)>, CredError> {
+    let mut out = Vec::new();
+    let mut rest = pem;
+    while let Some(start) = rest.find("-----BEGIN ") {
+        let after = &rest[start + 11..];
+        let label_end = after
+            .find("-----")
+            .ok_or_else(|| CredError::Pem("unterminated BEGIN line".into()))?;
+        let label = &after[..label_end];
+        if label.contains('\n') || label.len() > 64 {
+            return Err(CredError::Pem("malformed BEGIN line".into()));
+        }
+        let end_marker = format!("-----END {label}-----");
+        let end = rest[start..]
+            .find(&end_marker)
+            .ok_or_else(|| CredError::Pem(format!("no END line for {label}")))?;
+        let block_end = start + end + end_marker.len();
+        out.push((label, &rest[start..block_end]));
+        rest = &rest[block_end..];
+    }
+    Ok(out)
+}
+
+impl Credential {
+    /// Parses a PEM string: certificates leaf first (each issued by the
+    /// next), plus at most one unencrypted private key anywhere.
+    pub fn from_pem(pem: &str) -> Result<Self, CredError> {
+        if pem.len() > MAX_PEM_LEN {
+            return Err(CredError::TooLarge(pem.len()));
+        }
+        let mut certs = Vec::new();
+        let mut key = None;
+        for (label, block) in pem_blocks(pem)? {
+            match label {
+                "CERTIFICATE" => {
+                    if certs.len() >= MAX_CHAIN_LEN {
+                        return Err(CredError::TooLong(certs.len() + 1));
+                    }
+                    let c = X509::from_pem(block.as_bytes()).map_err(|e| {
+                        CredError::BadCertificate {
+                            index: certs.len(),
+                            reason: first_error(&e),
+                        }
+                    })?;
+                    certs.push(c);
+                }
+                "PRIVATE KEY" | "RSA PRIVATE KEY" | "EC PRIVATE KEY" => {
+                    if key.is_some() {
+                        return Err(CredError::Key(
+                            "more than one private key in the PEM input".into(),
+                        ));
+                    }
+                    if block.contains("Proc-Type: 4,ENCRYPTED") {
+                        return Err(CredError::Key("the private key is encrypted".into()));
+                    }
+                    let k = PKey::private_key_from_pem_passphrase(block.as_bytes(), b"").map_err(
+                        |e| CredError::Key(format!("malformed private key: {}", first_error(&e))),
+                    )?;
+                    key = Some(k);
+                }
+                "ENCRYPTED PRIVATE KEY" => {
+                    return Err(CredError::Key("the private key is encrypted".into()))
+                }
+                other => return Err(CredError::Pem(format!("unexpected PEM block {other}"))),
+            }
+        }
+        Self::from_chain(certs, key)
+    }
+
+    /// Builds a credential from certificates (leaf first) and an optional key.
+    pub fn from_chain(certs: Vec<X509>, key: Option<PKey<Private>>) -> Result<Self, CredError> {
+        if certs.is_empty() {
+            return Err(CredError::NoCertificate);
+        }
+        if certs.len() > MAX_CHAIN_LEN {
+            return Err(CredError::TooLong(certs.len()));
+        }
+        let mut chain = Vec::with_capacity(certs.len());
+        for (index, cert) in certs.into_iter().enumerate() {
+            chain.push(link(index, cert)?);
+        }
+        // From the top: CA certificates, then the end-entity certificate.
+        let eec_index = chain
+            .iter()
+            .rposition(|l| !l.ca_bit)
+            .ok_or(CredError::NoEndEntity)?;
+        if chain[eec_index].extension(&OID_RFC_PROXY).is_some()
+            || chain[eec_index].extension(&OID_GT3_PROXY).is_some()
+        {
+            return Err(CredError::NoEndEntity);
+        }
+        for l in &mut chain[eec_index + 1..] {
+            l.kind = CertKind::Ca;
+        }
+        chain[eec_index].kind = CertKind::EndEntity;
+        for depth in (0..eec_index).rev() {
+            let kind = classify_proxy(&chain[depth], depth)?;
+            chain[depth].kind = kind;
+            chain[depth].proxy_path_len = proxy_path_len(&chain[depth]);
+        }
+        Ok(Credential {
+            chain,
+            eec_index,
+            key,
+        })
+    }
+
+    /// The end-entity certificate.
+    pub fn eec(&self) -> &Link {
+        &self.chain[self.eec_index]
+    }
+
+    /// The leaf (the certificate presented).
+    pub fn leaf(&self) -> &Link {
+        &self.chain[0]
+    }
+
+    /// The user's DN: the end-entity certificate's subject, one-line form.
+    pub fn user_dn(&self) -> &str {
+        &self.eec().subject
+    }
+
+    /// The proxies, leaf first.
+    pub fn proxies(&self) -> &[Link] {
+        &self.chain[..self.eec_index]
+    }
+
+    /// Whether the leaf is a limited proxy.
+    pub fn is_limited(&self) -> bool {
+        self.leaf().is_limited()
+    }
+
+    /// The DER value of the VOMS AC extension of the leaf-most proxy that
+    /// carries one (as libvomsapi's `RECURSE_CHAIN` finds it), with the depth.
+    pub fn voms_extension(&self) -> Option<(usize, &[u8])> {
+        self.proxies()
+            .iter()
+            .enumerate()
+            .find_map(|(i, l)| l.extension(&OID_VOMS_ACSEQ).map(|(_, v)| (i, v)))
+    }
+}
+
+fn first_error(e: &openssl::error::ErrorStack) -> String {
+    e.errors()
+        .first()
+        .and_then(|e| e.reason().map(str::to_owned))
+        .unwrap_or_else(|| "decoding failed".into())
+}
+
+fn link(index: usize, cert: X509) -> Result<Link, CredError> {
+    let bad = |reason: String| CredError::BadCertificate { index, reason };
+    let der = cert.to_der().map_err(|e| bad(first_error(&e)))?;
+    let parsed = x509_cert::Certificate::from_der(&der).map_err(|e| bad(e.to_string()))?;
+    let subject = oneline(cert.subject_name());
+    let issuer = oneline(cert.issuer_name());
+    let not_before =
+        crate::time::unix(cert.not_before()).ok_or_else(|| bad("bad notBefore".into()))?;
+    let not_after =
+        crate::time::unix(cert.not_after()).ok_or_else(|| bad("bad notAfter".into()))?;
+    let mut l = Link {
+        cert,
+        parsed,
+        subject,
+        issuer,
+        kind: CertKind::NotAProxy,
+        ca_bit: false,
+        proxy_path_len: None,
+        not_before,
+        not_after,
+    };
+    if let Some((_, v)) = l.extension(&OID_BASIC_CONSTRAINTS) {
+        let bc = BasicConstraints::from_der(v).map_err(|_| CredError::BadExtension {
+            depth: index,
+            subject: l.subject.clone(),
+            what: "basicConstraints",
+        })?;
+        l.ca_bit = bc.ca;
+    }
+    Ok(l)
+}
+
+/// Whether `subject` is `issuer` plus exactly one single-valued CN RDN;
+/// returns that CN's value bytes.
+pub fn proxy_cn<'a>(
+    subject: &'a x509_cert::name::Name,
+    issuer: &x509_cert::name::Name,
+) -> Option<&'a [u8]> {
+    let (last, head) = subject.0.split_last()?;
+    if head.len() != issuer.0.len()
+        || head
+            .iter()
+            .zip(issuer.0.iter())
+            .any(|(a, b)| a.to_der().ok() != b.to_der().ok())
+    {
+        return None;
+    }
+    let atvs = last.0.as_slice();
+    if atvs.len() != 1 || atvs[0].oid != OID_CN {
+        return None;
+    }
+    Some(atvs[0].value.value())
+}
+
+fn classify_proxy(l: &Link, depth: usize) -> Result<CertKind, CredError> {
+    let bad = |what| CredError::BadExtension {
+        depth,
+        subject: l.subject.clone(),
+        what,
+    };
+    let rfc = l.extension(&OID_RFC_PROXY);
+    let gt3 = l.extension(&OID_GT3_PROXY);
+    match (rfc, gt3) {
+        (Some(_), Some(_)) => Err(bad("proxyCertInfo (both RFC 3820 and GT3)")),
+        (Some((_, v)), None) => {
+            let pci = RfcProxyCertInfo::from_der(v).map_err(|_| bad("RFC 3820 proxyCertInfo"))?;
+            let _ = &pci.policy.policy;
+            Ok(CertKind::Proxy(ProxyType::Rfc3820(
+                PolicyLanguage::from_oid(&pci.policy.language),
+            )))
+        }
+        (None, Some((_, v))) => {
+            let pci = Gt3ProxyCertInfo::from_der(v).map_err(|_| bad("GT3 proxyCertInfo"))?;
+            Ok(CertKind::Proxy(ProxyType::Gt3(PolicyLanguage::from_oid(
+                &pci.policy.language,
+            ))))
+        }
+        (None, None) => {
+            let tbs = &l.parsed.tbs_certificate;
+            match proxy_cn(&tbs.subject, &tbs.issuer) {
+                Some(b"proxy") => Ok(CertKind::Proxy(ProxyType::LegacyFull)),
+                Some(b"limited proxy") => Ok(CertKind::Proxy(ProxyType::LegacyLimited)),
+                _ => Ok(CertKind::NotAProxy),
+            }
+        }
+    }
+}
+
+/// The proxy path length constraint of a proxy link (RFC 3820 / GT3).
+pub fn proxy_path_len(l: &Link) -> Option<u32> {
+    if let Some((_, v)) = l.extension(&OID_RFC_PROXY) {
+        return RfcProxyCertInfo::from_der(v).ok()?.path_len;
+    }
+    if let Some((_, v)) = l.extension(&OID_GT3_PROXY) {
+        return Gt3ProxyCertInfo::from_der(v).ok()?.path_len;
+    }
+    None
+}

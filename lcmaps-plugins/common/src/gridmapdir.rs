@@ -486,6 +486,13 @@ impl Gridmapdir {
                     Some(m)
                 }
                 Err(e) if e.kind() == ErrorKind::NotFound && !opts.only_existing => None,
+                // Upstream makes a missing lease in verification an error,
+                // which stops the mapcount=1..max loop before the
+                // mapcounter-less lease is tried; here it is "no mapping".
+                Err(e) if e.kind() == ErrorKind::NotFound => {
+                    log::info!("no lease \"{lease}\" to verify");
+                    return Ok(false);
+                }
                 Err(e) => return Err(format!("cannot stat lease \"{}\": {e}", lpath.display())),
             };
             let acc = lstat(&apath)

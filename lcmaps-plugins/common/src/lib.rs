@@ -15,6 +15,7 @@
 
 pub mod accounts;
 pub mod args;
+pub mod context;
 pub mod files;
 pub mod fnmatch;
 pub mod gridmapdir;

@@ -1,1 +1,248 @@
+//! `lcmaps_poolaccount.mod`: leases a pool account to a DN in the
+//! gridmapdir (upstream lcmaps-plugins-basic 1.7.1); the protocol and its
+//! differences from upstream are described in
+//! [`lcmaps_plugin_common::gridmapdir`].
+//!
+//! Options: `-gridmapfile|-GRIDMAPFILE|-gridmap|-GRIDMAP <file>`,
+//! `-gridmapdir|-GRIDMAPDIR <absolute dir>` (default `$GRIDMAPDIR`),
+//! `-max_mappings_per_credential <1..9999>` (default 1),
+//! `-strict_poolprefix_match yes|no` (default yes, as upstream's code),
+//! `-override_inconsistency|-OVERRIDE_INCONSISTENCY`,
+//! `-no_wildcard|-disablewildcard|--disablewildcard|-disablewildcards|--disablewildcards`.
+
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use std::path::PathBuf;
+
+use lcmaps_core::cred::CredData;
+use lcmaps_core::plugin::{ArgSpec, Plugin, PluginError, RunContext, Status};
+use lcmaps_plugin_common::accounts::{self, Accounts};
+use lcmaps_plugin_common::context::{self, MAPCOUNTER, REQUESTED_UID, REQUESTED_USERNAME, USER_DN};
+use lcmaps_plugin_common::gridmapdir::{self, Options, ABSOLUTE_MAPPING_MAX};
+use lcmaps_plugin_common::{args, files};
+
+const PREFIX: &str = "lcmaps_poolaccount";
+
+/// The plugin.
+#[derive(Debug)]
+pub struct PoolAccount {
+    gridmapfile: Option<PathBuf>,
+    gridmapdir: Option<PathBuf>,
+    mapping_max: i32,
+    strict: bool,
+    override_inconsistency: bool,
+    wildcards: bool,
+    accounts: Accounts,
+}
+
+impl Default for PoolAccount {
+    fn default() -> Self {
+        Self::with_accounts(accounts::system())
+    }
+}
+
+impl PoolAccount {
+    /// With another account database (tests).
+    pub fn with_accounts(accounts: Accounts) -> Self {
+        PoolAccount {
+            gridmapfile: None,
+            gridmapdir: None,
+            mapping_max: 1,
+            strict: true,
+            override_inconsistency: false,
+            wildcards: true,
+            accounts,
+        }
+    }
+
+    fn run_or_verify(&mut self, ctx: &mut RunContext<'_>, verify: bool) -> Status {
+        let who = format!(
+            "{PREFIX}-plugin_{}()",
+            if verify { "verify" } else { "run" }
+        );
+        let s = self.map(ctx, verify, &who);
+        log::info!(
+            "{who}: poolaccount plugin {}",
+            if s.is_success() {
+                "succeeded"
+            } else {
+                "failed"
+            }
+        );
+        s
+    }
+
+    fn map(&mut self, ctx: &mut RunContext<'_>, verify: bool, who: &str) -> Status {
+        let Some(dn) = context::take_dn(ctx, who) else {
+            return Status::Failure;
+        };
+        let mapcounter = ctx.request.mapcounter;
+        let Ok(requested) = context::requested_account(ctx, &*self.accounts, true, verify, who)
+        else {
+            return Status::Failure;
+        };
+        let dir = match &self.gridmapdir {
+            Some(d) => d.clone(),
+            None => match std::env::var("GRIDMAPDIR").ok().filter(|v| !v.is_empty()) {
+                None => {
+                    log::error!("{who}: gridmapdir is unset: specify via cmdline or GRIDMAPDIR environment variable");
+                    return Status::Failure;
+                }
+                Some(v) => match files::resolve_file_option(&v) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        log::error!("{who}: {e}");
+                        return Status::Failure;
+                    }
+                },
+            },
+        };
+        let options = Options {
+            wildcards: self.wildcards,
+            strict_prefix: self.strict,
+            override_inconsistency: self.override_inconsistency,
+            only_existing: verify,
+        };
+        let req = |mapcounter| gridmapdir::Request {
+            mapfile: self.gridmapfile.as_deref(),
+            dn: &dn,
+            leasename: dn.as_bytes(),
+            dir: &dir,
+            mapping_max: self.mapping_max,
+            mapcounter,
+            requested: requested.as_deref(),
+            options,
+        };
+        let mut found = None;
+        if verify && mapcounter < 1 {
+            for imap in 1..=self.mapping_max {
+                match gridmapdir::lookup(&req(imap)) {
+                    Err(e) => {
+                        log::error!("{who}: {e}");
+                        return Status::Failure;
+                    }
+                    Ok(Some(l)) => {
+                        found = Some(l);
+                        break;
+                    }
+                    Ok(None) => {}
+                }
+            }
+        }
+        let lease = match found {
+            Some(l) => l,
+            None => match gridmapdir::lookup(&req(mapcounter)) {
+                Err(e) => {
+                    log::error!("{who}: {e}");
+                    return Status::Failure;
+                }
+                Ok(Some(l)) => l,
+                Ok(None) => {
+                    let mc = if mapcounter > 0 {
+                        format!(", mapcount={mapcounter}")
+                    } else {
+                        String::new()
+                    };
+                    log::info!(
+                        "{who}: No match for {} for user \"{dn}\"{mc}, in {} and {}",
+                        requested
+                            .as_ref()
+                            .map_or("a poolaccount".to_string(), |r| format!(
+                                "requested poolaccount {r}"
+                            )),
+                        self.gridmapfile
+                            .as_ref()
+                            .map_or("default grid-mapfile".into(), |p| p.display().to_string()),
+                        dir.display()
+                    );
+                    return Status::Failure;
+                }
+            },
+        };
+        log::debug!("{who}: found username: {}", lease.account);
+        if !context::add_account(ctx, &*self.accounts, &lease.account, who) {
+            return Status::Failure;
+        }
+        ctx.add(CredData::PoolIndex(lease.encoded));
+        Status::Success
+    }
+}
+
+impl Plugin for PoolAccount {
+    fn initialize(&mut self, argv: &[String]) -> Result<(), PluginError> {
+        let who = format!("{PREFIX}-plugin_initialize()");
+        let err = |m: String| PluginError(format!("{who}: {m}"));
+        let opts = args::options(argv);
+        let mut i = 0;
+        while i < opts.len() {
+            match opts[i].as_str() {
+                "-gridmapfile" | "-GRIDMAPFILE" | "-gridmap" | "-GRIDMAP" => {
+                    let v = args::value(opts, i, "valid filename").map_err(err)?;
+                    self.gridmapfile = Some(files::resolve_file_option(v).map_err(err)?);
+                    i += 1;
+                }
+                "-gridmapdir" | "-GRIDMAPDIR" => {
+                    match opts.get(i + 1) {
+                        Some(v) if v.starts_with('/') => self.gridmapdir = Some(v.into()),
+                        _ => {
+                            return Err(err(format!(
+                                "option {} needs to be followed by a valid absolute directory.",
+                                opts[i]
+                            )))
+                        }
+                    }
+                    i += 1;
+                }
+                "-max_mappings_per_credential" => {
+                    let v = args::value(opts, i, "a valid number").map_err(err)?;
+                    self.mapping_max = v
+                        .parse::<i32>()
+                        .ok()
+                        .filter(|n| (1..=ABSOLUTE_MAPPING_MAX).contains(n))
+                        .ok_or_else(|| {
+                            err(format!(
+                                "Illegal value for \"-max_mappings_per_credential\" ({v}): Should be in the range: 1-{ABSOLUTE_MAPPING_MAX} (failure)"
+                            ))
+                        })?;
+                    i += 1;
+                }
+                "-strict_poolprefix_match" => {
+                    self.strict = args::yes_no(opts, i).map_err(err)?;
+                    i += 1;
+                }
+                "-override_inconsistency" | "-OVERRIDE_INCONSISTENCY" => {
+                    self.override_inconsistency = true;
+                }
+                "-no_wildcard" | "-disablewildcard" | "--disablewildcard" | "-disablewildcards"
+                | "--disablewildcards" => self.wildcards = false,
+                other => {
+                    return Err(err(format!(
+                        "Unknown argument for plugin: {other} (failure)"
+                    )))
+                }
+            }
+            i += 1;
+        }
+        Ok(())
+    }
+
+    fn introspect(&self) -> Vec<ArgSpec> {
+        vec![USER_DN, MAPCOUNTER, REQUESTED_UID, REQUESTED_USERNAME]
+    }
+
+    fn run(&mut self, ctx: &mut RunContext<'_>) -> Status {
+        self.run_or_verify(ctx, false)
+    }
+
+    fn has_verify(&self) -> bool {
+        true
+    }
+
+    fn verify(&mut self, ctx: &mut RunContext<'_>) -> Status {
+        self.run_or_verify(ctx, true)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -94,7 +94,7 @@ impl std::ops::DerefMut for ApiGuard {
 
 // ---------------------------------------------------------------- init/term
 
-fn init(logfile: Option<PathBuf>, fp: *mut libc::FILE, logtype: u16) -> c_int {
+fn init(logfile: Option<PathBuf>, fp: *mut libc::FILE, logtype: std::ffi::c_ushort) -> c_int {
     let Some(mut api) = api("lcmaps_init") else {
         return 1;
     };
@@ -169,7 +169,10 @@ pub unsafe extern "C" fn lcmaps_init(fp: *mut libc::FILE) -> c_int {
 
 /// `int lcmaps_init_and_log(FILE *fp, unsigned short logtype)`.
 #[no_mangle]
-pub unsafe extern "C" fn lcmaps_init_and_log(fp: *mut libc::FILE, logtype: u16) -> c_int {
+pub unsafe extern "C" fn lcmaps_init_and_log(
+    fp: *mut libc::FILE,
+    logtype: std::ffi::c_ushort,
+) -> c_int {
     ffi_boundary!("lcmaps_init_and_log", 1, { init(None, fp, logtype) })
 }
 
@@ -178,7 +181,7 @@ pub unsafe extern "C" fn lcmaps_init_and_log(fp: *mut libc::FILE, logtype: u16) 
 pub unsafe extern "C" fn lcmaps_init_and_logfile(
     logfile: *mut c_char,
     fp: *mut libc::FILE,
-    logtype: u16,
+    logtype: std::ffi::c_ushort,
 ) -> c_int {
     ffi_boundary!("lcmaps_init_and_logfile", 1, {
         // SAFETY: NULL or a C string.

@@ -3,12 +3,16 @@
  * run on either library.
  *   gatekeeper account|username DN [FQAN...]
  * env: GK_LOOPS (default 1): mappings in one process (init once);
- *      GK_MAPCOUNTER (default 0); GK_POLICY: one policy name.
+ *      GK_MAPCOUNTER (default 0); GK_POLICY: one policy name;
+ *      GK_PRINT_IDS: also print the process's identity after mapping
+ *      (for posix_enf). 
  * Prints one result line for the first mapping, plus a rate line for loops. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <grp.h>
 #include "lcmaps.h"
 
 static void print_account(int rc, uid_t uid, gid_t *pg, int np, gid_t *sg, int ns, char *pi)
@@ -72,6 +76,15 @@ int main(int argc, char **argv)
         failures += rc != 0;
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (getenv("GK_PRINT_IDS")) {
+        gid_t groups[64];
+        int n = getgroups(64, groups), j;
+        printf("ids ruid=%d euid=%d rgid=%d egid=%d groups=", (int)getuid(), (int)geteuid(),
+               (int)getgid(), (int)getegid());
+        for (j = 0; j < n; j++)
+            printf("%s%d", j ? "," : "", (int)groups[j]);
+        printf("\n");
+    }
     if (loops > 1) {
         double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
         printf("loops=%d failures=%d seconds=%.6f rate=%.1f\n", loops, failures, s, loops / s);

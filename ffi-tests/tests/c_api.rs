@@ -321,6 +321,7 @@ fn debian_db(dir: &Path) -> std::path::PathBuf {
              vlg = \"lcmaps_voms_localgroup.mod -groupmapfile {d}/groupmapfile -mapmin 1\"\n\
              vpa = \"lcmaps_voms_poolaccount.mod -gridmapfile {d}/grid-mapfile -gridmapdir {d}/gmd\"\n\
              vla = \"lcmaps_voms_localaccount.mod -gridmapfile {d}/voms-mapfile\"\n\
+             enf = \"lcmaps_posix_enf.mod -maxuid 1 -maxpgid 1\"\n\
              good = \"{DEBIAN_PLUGINS}/lcmaps_dummy_good.mod\"\n\
              bad = \"{DEBIAN_PLUGINS}/lcmaps_dummy_bad.mod\"\n\
              proxy = \"lcmaps_verify_proxy.mod\"\n\
@@ -336,11 +337,65 @@ fn debian_db(dir: &Path) -> std::path::PathBuf {
              dummies:\n\
              bad -> good | good\n\
              verifyproxy:\n\
-             proxy -> good\n"
+             proxy -> good\n\
+             enforce:\n\
+             localaccount -> enf\n"
         ),
     )
     .unwrap();
     db
+}
+
+#[test]
+fn posix_enf_switches_identity_in_a_child_as_debian_does() {
+    let t = "posix_enf_switches_identity_in_a_child_as_debian_does";
+    if !have_debian_lcmaps() || !Path::new(NSS_WRAPPER).exists() {
+        return skip(
+            t,
+            "liblcmaps0/liblcmaps-dev/libnss-wrapper are not installed",
+        );
+    }
+    if !Path::new(DEBIAN_PLUGINS)
+        .join("lcmaps_posix_enf.mod")
+        .exists()
+    {
+        return skip(t, "lcmaps-plugins-basic-posixenf is not installed");
+    }
+    if !lcmaps_core::abi::host::privileged() || unsafe_geteuid() != 0 {
+        return skip(t, "posix_enf needs euid 0 (the tests run as root in CI)");
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let clib = clib_dir(tmp.path());
+    let db = debian_db(tmp.path());
+    fresh_gridmapdir(tmp.path());
+    let env = nss_env(tmp.path());
+    let gk = gatekeeper(tmp.path(), "gk", DEBIAN_INCLUDE, None);
+    let mut outs = Vec::new();
+    for ours in [false, true] {
+        let mut cmd = Command::new(&gk);
+        cmd.args(["account", "/CN=alice"])
+            .envs(env.iter().cloned())
+            .env("LCMAPS_DB_FILE", &db)
+            .env("GK_POLICY", "enforce")
+            .env("GK_PRINT_IDS", "1");
+        if ours {
+            cmd.env("LD_LIBRARY_PATH", &clib);
+        }
+        let r = run(&mut cmd);
+        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+        outs.push(r.stdout);
+    }
+    assert_eq!(outs[1], outs[0], "ours (left) vs Debian's (right)");
+    assert!(
+        outs[0].contains("ids ruid=5001 euid=5001 rgid=5001 egid=5001 groups=5001,5100"),
+        "{}",
+        outs[0]
+    );
+}
+
+fn unsafe_geteuid() -> u32 {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() }
 }
 
 fn fresh_gridmapdir(dir: &Path) {

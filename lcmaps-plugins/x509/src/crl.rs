@@ -66,7 +66,7 @@ pub fn check(cert: &X509Ref, issuer: &X509Ref, dir: &Path, now: i64) -> Result<(
             CrlStatus::NotRevoked
         ) {
             return Err(format!(
-                "certificate {} is revoked (CRL {})",
+                "certificate \"{}\" is revoked (CRL {})",
                 oneline(cert.subject_name()),
                 path.display()
             ));

@@ -21,7 +21,9 @@ use openssl::ec::{EcGroup, EcKey};
 use openssl::hash::MessageDigest;
 use openssl::nid::Nid;
 use openssl::pkey::{PKey, Private};
-use openssl::x509::extension::{BasicConstraints, KeyUsage};
+use openssl::x509::extension::{
+    AuthorityKeyIdentifier, BasicConstraints, KeyUsage, SubjectKeyIdentifier,
+};
 use openssl::x509::{
     X509Builder, X509Crl, X509CrlBuilder, X509Extension, X509Name, X509RevokedBuilder, X509,
 };
@@ -90,6 +92,10 @@ pub fn build(s: Spec<'_>) -> X509 {
         None => b.set_issuer_name(&s.subject).unwrap(),
     }
     b.set_pubkey(s.key).unwrap();
+    let ski = SubjectKeyIdentifier::new()
+        .build(&b.x509v3_context(None, None))
+        .unwrap();
+    b.append_extension(ski).unwrap();
     b.set_not_before(&Asn1Time::from_unix(s.not_before as _).unwrap())
         .unwrap();
     b.set_not_after(&Asn1Time::from_unix(s.not_after as _).unwrap())
@@ -134,6 +140,14 @@ pub fn ca(cn: &str) -> Ca {
 pub fn crl(ca: &Ca, serials: &[u32], last: i64, next: i64) -> X509Crl {
     let mut b = X509CrlBuilder::new().unwrap();
     b.set_issuer_name(ca.cert.subject_name()).unwrap();
+    let ctx_builder = X509Builder::new().unwrap();
+    let aki = AuthorityKeyIdentifier::new()
+        .keyid(true)
+        .build(&ctx_builder.x509v3_context(Some(&ca.cert), None))
+        .unwrap();
+    b.append_extension(aki).unwrap();
+    let number = openssl::x509::CrlNumber::new(BigNum::from_u32(1).unwrap()).unwrap();
+    b.append_extension(number.build().unwrap()).unwrap();
     b.set_last_update(&Asn1Time::from_unix(last as _).unwrap())
         .unwrap();
     b.set_next_update(&Asn1Time::from_unix(next as _).unwrap())

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include "lcmaps.h"
 #include "lcmaps_modules.h"
 #include "lcmaps_arguments.h"
@@ -47,6 +48,7 @@ int main(int argc, char **argv)
     /* init twice, then NULLs */
     EXPECT(lcmaps_init(stderr) == 0);
     EXPECT(lcmaps_init(stderr) == 0);
+    EXPECT(raise(SIGPIPE) == 0); /* caught and logged while initialized, as LCMAPS */
     EXPECT(lcmaps_run_with_fqans_and_return_account(dn, fq, 1, NULL, 0, NULL, NULL, &pg, &np, &sg, &ns, &pi) == 1);
     EXPECT(lcmaps_run_with_fqans_and_return_account(NULL, fq, 1, NULL, 0, NULL, &uid, &pg, &np, &sg, &ns, &pi) == 1);
     EXPECT(lcmaps_run_with_fqans_and_return_account(dn, NULL, 0, NULL, 0, NULL, &uid, &pg, &np, &sg, &ns, &pi) == 0);

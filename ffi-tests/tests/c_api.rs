@@ -185,6 +185,7 @@ fn bad_input_null_pointers_init_order_pem_and_helper_libraries() {
     let log = std::fs::read_to_string(tmp.path().join("lcmaps.log")).unwrap_or_default();
     let all = format!("{}{log}", r.stderr);
     assert!(all.contains("PEM input is not supported yet"), "{all}");
+    assert!(all.contains("Caught signal SIGPIPE"), "{all}");
     assert!(
         all.contains("The number of arguments (3) should be 2"),
         "{all}"

@@ -92,6 +92,49 @@ impl std::ops::DerefMut for ApiGuard {
     }
 }
 
+// ---------------------------------------------------------------- SIGPIPE
+
+/// SIGPIPEs caught while LCMAPS was initialized, not yet logged.
+static SIGPIPES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+/// The SIGPIPE disposition before `lcmaps_init`, restored at `lcmaps_term`.
+static OLD_SIGPIPE: Mutex<Option<libc::sigaction>> = Mutex::new(None);
+
+extern "C" fn on_sigpipe(_: c_int) {
+    // Async-signal-safe: only count; the count is logged by the next call.
+    SIGPIPES.fetch_add(1, Ordering::Relaxed);
+}
+
+/// As LCMAPS's plugin manager: while initialized, SIGPIPE does not kill the
+/// process but is logged ("Caught signal SIGPIPE").
+fn catch_sigpipe() {
+    // SAFETY: sigaction with a zeroed struct, a valid handler and an
+    // out-parameter for the old disposition.
+    unsafe {
+        let mut new: libc::sigaction = std::mem::zeroed();
+        new.sa_sigaction = on_sigpipe as extern "C" fn(c_int) as usize;
+        libc::sigemptyset(&mut new.sa_mask);
+        let mut old: libc::sigaction = std::mem::zeroed();
+        if libc::sigaction(libc::SIGPIPE, &new, &mut old) == 0 {
+            *OLD_SIGPIPE.lock().unwrap_or_else(|p| p.into_inner()) = Some(old);
+        }
+    }
+}
+
+fn restore_sigpipe() {
+    report_sigpipes();
+    if let Some(old) = OLD_SIGPIPE.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        // SAFETY: restores the disposition saved by catch_sigpipe.
+        unsafe { libc::sigaction(libc::SIGPIPE, &old, ptr::null_mut()) };
+    }
+}
+
+fn report_sigpipes() {
+    let n = SIGPIPES.swap(0, Ordering::Relaxed);
+    if n > 0 {
+        crate::log::notice(&format!("Caught signal SIGPIPE ({n} times)"));
+    }
+}
+
 // ---------------------------------------------------------------- init/term
 
 fn init(logfile: Option<PathBuf>, fp: *mut libc::FILE, logtype: std::ffi::c_ushort) -> c_int {
@@ -139,6 +182,7 @@ fn init(logfile: Option<PathBuf>, fp: *mut libc::FILE, logtype: std::ffi::c_usho
         Ok(e) => {
             api.engine = Some(e);
             api.initialized = true;
+            catch_sigpipe();
             0
         }
         Err(e) => {
@@ -202,6 +246,9 @@ pub extern "C" fn lcmaps_term() -> c_int {
         if let Some(mut e) = api.engine.take() {
             e.terminate();
         }
+        if api.initialized {
+            restore_sigpipe();
+        }
         api.initialized = false;
         let mut amb = ambient();
         amb.store.clear();
@@ -239,6 +286,7 @@ fn run(name: &str, request: &Request, mode: Mode, pols: Vec<String>) -> bool {
         log::error!("LCMAPS has to be initialized first !");
         return false;
     };
+    report_sigpipes();
     log::debug!("LCMAPS credential mapping request");
     log::debug!("Using \"{name}\" interface of LCMAPS");
     {

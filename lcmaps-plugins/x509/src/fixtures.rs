@@ -335,7 +335,10 @@ pub fn ac(s: &AcSpec<'_>) -> Vec<u8> {
         parameters: None,
     };
     let serial_bytes = s.holder.serial_number().to_bn().unwrap().to_vec();
-    let mut holder_serial = vec![0u8];
+    let mut holder_serial = Vec::new();
+    if serial_bytes.first().map_or(true, |b| b & 0x80 != 0) {
+        holder_serial.push(0u8);
+    }
     holder_serial.extend(serial_bytes);
     let ietf = IetfAttrSyntax {
         policy_authority: Some(vec![GeneralName::UniformResourceIdentifier(

@@ -482,3 +482,37 @@ fn debian_plugins_give_the_same_results_as_debian_liblcmaps() {
     assert!(all.contains("linked: %2fcn%3dbob = pool"), "{all}");
     assert!(all.contains("rc=0 uid=700"), "voms pool account: {all}");
 }
+
+#[test]
+fn dlopen_style_client_from_debian_headers_loads_our_helper_library() {
+    let t = "dlopen_style_client_from_debian_headers_loads_our_helper_library";
+    if !have_debian_lcmaps() {
+        return skip(t, "liblcmaps-dev is not installed");
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let clib = clib_dir(tmp.path());
+    let db = plugin_all_db(tmp.path());
+    let exe = tmp.path().join("dlc");
+    let src = c_source("dlopen_client.c");
+    gcc(&[
+        "-DLIBSUFF=\".so.0\"",
+        &format!("-I{DEBIAN_INCLUDE}"),
+        "-o",
+        exe.to_str().unwrap(),
+        src.to_str().unwrap(),
+        "-ldl",
+    ]);
+    let log = tmp.path().join("lcmaps.log");
+    let r = run(Command::new(&exe)
+        .env("LD_LIBRARY_PATH", &clib)
+        .env("LCMAPS_DB_FILE", &db)
+        .env("LCMAPS_LOG_FILE", &log)
+        .env("LCMAPS_DEBUG_LEVEL", "5"));
+    assert_eq!(r.stdout, "version=1.6.6\nrc=1\n", "{}", r.stderr);
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert!(log.contains("lcmaps-rs"), "{log}");
+    assert!(
+        log.contains("lcmaps_return_account_from_pem(): PEM input is not supported yet"),
+        "{log}"
+    );
+}

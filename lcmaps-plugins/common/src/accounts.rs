@@ -30,6 +30,16 @@ pub trait AccountDb: Send + Sync + Debug {
     fn name_by_uid(&self, uid: u32) -> Result<Option<String>, String>;
 }
 
+/// getpwnam_r(3): "0 or ENOENT or ESRCH or EBADF or EPERM or ..." may mean
+/// the name was not found (nss_wrapper, for one, returns ENOENT).
+fn not_found(e: nix::errno::Errno) -> bool {
+    use nix::errno::Errno;
+    matches!(
+        e,
+        Errno::ENOENT | Errno::ESRCH | Errno::EBADF | Errno::EPERM
+    )
+}
+
 /// The system's accounts (NSS).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemAccounts;
@@ -39,6 +49,7 @@ impl AccountDb for SystemAccounts {
         let user = match User::from_name(name) {
             Ok(Some(u)) => u,
             Ok(None) => return Ok(None),
+            Err(e) if not_found(e) => return Ok(None),
             Err(e) => return Err(format!("getpwnam(\"{name}\"): {e}")),
         };
         let cname = CString::new(name).map_err(|_| format!("bad account name {name:?}"))?;
@@ -56,9 +67,11 @@ impl AccountDb for SystemAccounts {
     }
 
     fn name_by_uid(&self, uid: u32) -> Result<Option<String>, String> {
-        User::from_uid(Uid::from_raw(uid))
-            .map(|u| u.map(|u| u.name))
-            .map_err(|e| format!("getpwuid({uid}): {e}"))
+        match User::from_uid(Uid::from_raw(uid)) {
+            Ok(u) => Ok(u.map(|u| u.name)),
+            Err(e) if not_found(e) => Ok(None),
+            Err(e) => Err(format!("getpwuid({uid}): {e}")),
+        }
     }
 }
 
@@ -138,5 +151,65 @@ mod tests {
         let acc = a.by_name("dteam001").unwrap().unwrap();
         assert_eq!(acc.groups, [500, 77]);
         assert_eq!(a.name_by_uid(5001).unwrap().as_deref(), Some("dteam001"));
+    }
+
+    /// SystemAccounts against fake passwd/group files through nss_wrapper,
+    /// in a child process (the test binary re-run for this test).
+    #[test]
+    fn system_accounts_through_nss_wrapper() {
+        if std::env::var_os("LCMAPS_RS_NSS_CHILD").is_some() {
+            let a = SystemAccounts.by_name("pool001").unwrap().unwrap();
+            assert_eq!((a.uid, a.gid), (7001, 7000));
+            let mut g = a.groups.clone();
+            g.sort();
+            assert_eq!(
+                g,
+                [7000, 7100],
+                "primary gid included, plus the extra group"
+            );
+            assert_eq!(
+                SystemAccounts.name_by_uid(7001).unwrap().as_deref(),
+                Some("pool001")
+            );
+            assert_eq!(SystemAccounts.by_name("pool999").unwrap(), None);
+            return;
+        }
+        let lib = [
+            "/usr/lib/x86_64-linux-gnu/libnss_wrapper.so",
+            "/usr/lib/libnss_wrapper.so",
+        ]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists());
+        let Some(lib) = lib else {
+            println!("skipped: libnss_wrapper.so not installed (package libnss-wrapper)");
+            return;
+        };
+        let d = tempfile::tempdir().unwrap();
+        let passwd = d.path().join("passwd");
+        let group = d.path().join("group");
+        std::fs::write(
+            &passwd,
+            "root:x:0:0:root:/root:/bin/sh\npool001:x:7001:7000::/home/pool001:/bin/sh\n",
+        )
+        .unwrap();
+        std::fs::write(&group, "root:x:0:\npool:x:7000:\nextra:x:7100:pool001\n").unwrap();
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "accounts::tests::system_accounts_through_nss_wrapper",
+                "--exact",
+                "--test-threads=1",
+            ])
+            .env("LCMAPS_RS_NSS_CHILD", "1")
+            .env("LD_PRELOAD", lib)
+            .env("NSS_WRAPPER_PASSWD", &passwd)
+            .env("NSS_WRAPPER_GROUP", &group)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains("1 passed"),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }

@@ -1,1 +1,340 @@
+//! `lcmaps_verify_proxy.mod` for lcmaps-rs: verifies the proxy chain given
+//! as a PEM string (`pem_string` run variable, `ctx.request.pem`) with
+//! upstream's options (lcmaps-plugins-verify-proxy 1.5.10). Adds nothing to
+//! the credential store; succeeds or fails, logging one line that says why.
 #![forbid(unsafe_code)]
+
+use std::path::PathBuf;
+
+use lcmaps_core::plugin::{ArgSpec, Plugin, PluginError, RunContext, Status};
+use lcmaps_x509::{voms, Credential, VerifyOptions, VomsOptions};
+
+/// Environment variable that, when set at initialization, lets a missing
+/// private key pass (unless `--never_discard_private_key_absence`). It is
+/// removed from the environment by upstream; we only read it (see
+/// docs/compatibility-x509.md).
+pub const DISCARD_PRIVATE_KEY_ABSENCE: &str = "VERIFY_PROXY_DISCARD_PRIVATE_KEY_ABSENCE";
+
+const LOGSTR: &str = "lcmaps_plugin_verify_proxy-plugin_run()";
+
+/// Proxy level selector of `--max-proxy-level-ttl`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// Proxy level n (0 = first delegation after the end-entity certificate).
+    N(u32),
+    /// The leaf proxy (`L`/`l`).
+    Leaf,
+}
+
+/// The plugin.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyProxy {
+    cert_dir: Option<PathBuf>,
+    allow_limited: Option<bool>,
+    require_limited: bool,
+    discard_private_key_absence: bool,
+    only_lifetime: bool,
+    max_voms_ttl: Option<i64>,
+    max_level_ttl: Vec<(Level, i64)>,
+}
+
+/// Parses upstream's period format `[[D]Dd-]HH:MM` (also `H:MM`) into
+/// seconds; `None` if malformed or zero.
+pub fn parse_period(s: &str) -> Option<i64> {
+    let (days, hm) = match s.split_once('-') {
+        Some((d, hm)) => {
+            let d = d.strip_suffix(['d', 'D'])?;
+            if d.is_empty() || d.len() > 2 || !d.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            (d.parse::<i64>().ok()?, hm)
+        }
+        None => (0, s),
+    };
+    let (h, m) = hm.split_once(':')?;
+    let digits = |x: &str, min: usize| {
+        x.len() >= min && x.len() <= 2 && x.bytes().all(|b| b.is_ascii_digit())
+    };
+    if !digits(h, if days > 0 || s.contains('-') { 2 } else { 1 }) || !digits(m, 2) {
+        return None;
+    }
+    let total = days * 86_400 + h.parse::<i64>().ok()? * 3600 + m.parse::<i64>().ok()? * 60;
+    (total > 0).then_some(total)
+}
+
+fn starts_with_ci(arg: &str, prefix: &str) -> bool {
+    arg.len() >= prefix.len()
+        && arg.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+}
+
+impl VerifyProxy {
+    fn options(&self) -> VerifyOptions {
+        VerifyOptions {
+            ca_dir: self.cert_dir.clone().unwrap_or_else(default_cert_dir),
+            allow_limited: self.allow_limited.unwrap_or(true),
+            require_limited: self.require_limited,
+            require_private_key: !self.discard_private_key_absence,
+            at: None,
+        }
+    }
+
+    /// The whole check on a PEM string: `Err` carries the one-line reason.
+    pub fn check(&self, pem: Option<&str>) -> Result<(), String> {
+        let pem = pem.ok_or("no PEM string (proxy chain) given")?;
+        let cred = Credential::from_pem(pem).map_err(|e| e.to_string())?;
+        let opts = self.options();
+        if self.only_lifetime {
+            // Upstream skips chain verification here; we still refuse
+            // expired or not yet valid proxies.
+            let now = lcmaps_x509::time::now();
+            for (level, l) in cred.proxies().iter().rev().enumerate() {
+                if now > l.not_after {
+                    return Err(format!(
+                        "proxy expired at {} (proxy level {level}, \"{}\")",
+                        lcmaps_x509::time::format(l.not_after),
+                        l.subject
+                    ));
+                }
+                if now < l.not_before {
+                    return Err(format!(
+                        "proxy not valid before {} (proxy level {level}, \"{}\")",
+                        lcmaps_x509::time::format(l.not_before),
+                        l.subject
+                    ));
+                }
+            }
+            if opts.require_limited && !cred.is_limited() {
+                return Err("the leaf is not a limited proxy, which the policy requires".into());
+            }
+        } else {
+            lcmaps_x509::verify(&cred, &opts).map_err(|e| e.to_string())?;
+        }
+        self.check_level_ttls(&cred)?;
+        if let Some(max) = self.max_voms_ttl {
+            let vopts = VomsOptions {
+                ca_dir: opts.ca_dir.clone(),
+                ..VomsOptions::default()
+            };
+            for a in voms::verify_acs(&cred, &vopts).into_iter().flatten() {
+                let life = a.not_after - a.not_before;
+                if life > max {
+                    return Err(format!(
+                        "the VOMS AC of VO \"{}\" has a lifetime of {} which exceeds the maximum of {}",
+                        a.vo,
+                        period(life),
+                        period(max)
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn check_level_ttls(&self, cred: &Credential) -> Result<(), String> {
+        if self.max_level_ttl.is_empty() {
+            return Ok(());
+        }
+        let proxies = cred.proxies();
+        for (level, l) in proxies.iter().rev().enumerate() {
+            let is_leaf = level + 1 == proxies.len();
+            let find = |want: Level| {
+                self.max_level_ttl
+                    .iter()
+                    .find(|(lv, _)| *lv == want)
+                    .map(|(_, t)| *t)
+            };
+            let max = if is_leaf { find(Level::Leaf) } else { None }
+                .or_else(|| u32::try_from(level).ok().and_then(|n| find(Level::N(n))));
+            if let Some(max) = max {
+                if l.lifetime() > max {
+                    return Err(format!(
+                        "proxy at level {level} has a lifetime of {} which exceeds the maximum of {}",
+                        period(l.lifetime()),
+                        period(max)
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn period(s: i64) -> String {
+    format!(
+        "{}d-{:02}:{:02}:{:02}",
+        s / 86_400,
+        (s % 86_400) / 3600,
+        (s % 3600) / 60,
+        s % 60
+    )
+}
+
+fn default_cert_dir() -> PathBuf {
+    std::env::var_os("X509_CERT_DIR")
+        .filter(|v| !v.is_empty())
+        .map(Into::into)
+        .unwrap_or_else(|| lcmaps_x509::DEFAULT_CERT_DIR.into())
+}
+
+impl Plugin for VerifyProxy {
+    fn initialize(&mut self, argv: &[String]) -> Result<(), PluginError> {
+        const LOG: &str = "lcmaps_plugin_verify_proxy-plugin_initialize()";
+        let err = |m: String| {
+            log::error!("{LOG}: {m}");
+            PluginError(m)
+        };
+        let mut never_discard = false;
+        self.discard_private_key_absence = std::env::var_os(DISCARD_PRIVATE_KEY_ABSENCE).is_some();
+        let args = argv.get(1..).unwrap_or_default();
+        let mut i = 0;
+        while i < args.len() {
+            let a = args[i].as_str();
+            let next = args.get(i + 1).map(String::as_str);
+            if ["-cadir", "-certdir", "-capath", "--capath"]
+                .iter()
+                .any(|p| starts_with_ci(a, p))
+                && next.is_some()
+            {
+                let v = next.unwrap_or_default();
+                if !v.is_empty() {
+                    if std::fs::metadata(v).is_err() {
+                        return Err(err(format!(
+                            "Error: The directory for the CA certificate and CRLs \"{v}\" doesn't exist"
+                        )));
+                    }
+                    self.cert_dir = Some(v.into());
+                }
+                i += 2;
+                continue;
+            }
+            if starts_with_ci(a, "--discard_private_key_absence") {
+                self.discard_private_key_absence = true;
+            } else if starts_with_ci(a, "--never_discard_private_key_absence") {
+                never_discard = true;
+            } else if starts_with_ci(a, "--allow-limited-proxy") {
+                self.allow_limited = Some(true);
+            } else if starts_with_ci(a, "--disallow-limited-proxy") {
+                self.allow_limited = Some(false);
+            } else if starts_with_ci(a, "--require-limited-proxy") {
+                self.require_limited = true;
+            } else if starts_with_ci(a, "--only-enforce-lifetime-checks") {
+                self.only_lifetime = true;
+            } else if starts_with_ci(a, "--max-voms-ttl") && next.is_some() {
+                let v = next.unwrap_or_default();
+                let t = parse_period(v).ok_or_else(|| {
+                    err(format!(
+                        "Parse error in initialization parameter: {a}. Use format: 2d-13:37"
+                    ))
+                })?;
+                self.max_voms_ttl = Some(t);
+                i += 2;
+                continue;
+            } else if (starts_with_ci(a, "--max-proxy-level-ttl=")
+                || starts_with_ci(a, "--max-proxy-level-ttl@"))
+                && next.is_some()
+            {
+                let sel = &a[22..];
+                let level = if sel.eq_ignore_ascii_case("l") {
+                    Level::Leaf
+                } else if !sel.is_empty()
+                    && sel.len() <= 4
+                    && sel.bytes().all(|b| b.is_ascii_digit())
+                {
+                    Level::N(sel.parse().map_err(|_| {
+                        err(format!("Parse error in initialization parameter: {a}."))
+                    })?)
+                } else {
+                    return Err(err(format!(
+                        "Parse error in initialization parameter: {a}."
+                    )));
+                };
+                let v = next.unwrap_or_default();
+                let t = parse_period(v).ok_or_else(|| {
+                    err(format!(
+                        "Parse error in initialization parameter: {a}. Use format: 2d-13:37"
+                    ))
+                })?;
+                self.max_level_ttl.retain(|(l, _)| *l != level);
+                self.max_level_ttl.push((level, t));
+                i += 2;
+                continue;
+            } else {
+                return Err(err(format!(
+                    "Error in initialization parameter: {a} (failure)"
+                )));
+            }
+            i += 1;
+        }
+        if self.allow_limited == Some(false) && self.require_limited {
+            return Err(err(
+                "Limited proxy certificates are simultaniously configured to be required and disallowed. Please fix this."
+                    .into(),
+            ));
+        }
+        if never_discard {
+            self.discard_private_key_absence = false;
+        }
+        if self.cert_dir.is_none() {
+            log::info!(
+                "{LOG}: Using certificate CA Path: {}",
+                default_cert_dir().display()
+            );
+        }
+        Ok(())
+    }
+
+    fn introspect(&self) -> Vec<ArgSpec> {
+        vec![
+            ArgSpec {
+                name: "px509_cred",
+                ty: "X509 *",
+            },
+            ArgSpec {
+                name: "px509_chain",
+                ty: "STACK_OF(X509) *",
+            },
+            ArgSpec {
+                name: "voms_data_list",
+                ty: "lcmaps_vomsdata_t *",
+            },
+            ArgSpec {
+                name: "nvoms_data",
+                ty: "int",
+            },
+            ArgSpec {
+                name: "pem_string",
+                ty: "char *",
+            },
+        ]
+    }
+
+    fn run(&mut self, ctx: &mut RunContext<'_>) -> Status {
+        match self.check(ctx.request.pem.as_deref()) {
+            Ok(()) => {
+                log::info!("{LOGSTR}: verify proxy plugin succeeded");
+                Status::Success
+            }
+            Err(why) => {
+                log::notice_or_warn(&format!("{LOGSTR}: verify proxy plugin failed: {why}"));
+                Status::Failure
+            }
+        }
+    }
+
+    fn has_verify(&self) -> bool {
+        true
+    }
+
+    fn verify(&mut self, ctx: &mut RunContext<'_>) -> Status {
+        self.run(ctx)
+    }
+}
+
+mod log {
+    pub use ::log::{error, info};
+
+    /// Rejections are logged at warning level, one line.
+    pub fn notice_or_warn(msg: &str) {
+        ::log::warn!("{msg}");
+    }
+}

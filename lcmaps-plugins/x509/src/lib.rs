@@ -55,7 +55,7 @@ pub fn voms_dir_from_env() -> std::path::PathBuf {
 
 fn env_dir(vars: &[&str], default: &str) -> std::path::PathBuf {
     vars.iter()
-        .filter_map(|v| std::env::var_os(v))
+        .filter_map(std::env::var_os)
         .find(|v| !v.is_empty())
         .map(Into::into)
         .unwrap_or_else(|| default.into())

@@ -511,7 +511,7 @@ fn verify_ac(
         }
         expected.push(iss);
     }
-    if !parse_lsc(&lsc).iter().any(|chain| *chain == expected) {
+    if !parse_lsc(&lsc).contains(&expected) {
         return Err(invalid(format!(
             "VOMS server \"{server_dn}\" (CA \"{server_ca}\") does not match {}",
             lsc_path.display()

@@ -1,0 +1,695 @@
+//! One glexec run, in the order of the specification: sanitise, options,
+//! configuration, logging, caller white list, proxies, LCAS, LCMAPS, mapping
+//! checks, target proxy, environment, identity switch and exec.
+
+use std::ffi::OsString;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use lcmaps_core::db;
+use lcmaps_core::lcas::{self, AuthzRequest, Lcas};
+use lcmaps_core::plugin::Request;
+use lcmaps_core::policy::{Engine, Mode, RunOptions};
+use nix::sys::signal::{SigSet, Signal};
+use nix::unistd::{Gid, Pid, Uid, User};
+
+use crate::config::{self, Config, SwitchBy};
+use crate::env::{self, CallerEnv, TargetIdentity};
+use crate::log::{self as glog, GlexecLogger};
+use crate::privs::{self, Ids};
+use crate::proxy;
+use crate::{payload_code, Exit, Failure};
+
+const USAGE: &str =
+    "usage: glexec /absolute/path/to/command [arguments...]\n       glexec -h | -v | -V\n\n\
+Runs the command as the account the site's LCAS/LCMAPS policy maps the proxy in\n\
+GLEXEC_CLIENT_CERT (or X509_USER_PROXY) to. Exit codes: 201 caller error,\n\
+202 site configuration or system error, 203 not authorized, 204 the command\n\
+itself exited 201-204; otherwise the command's exit code.\n";
+
+/// Signals a lingering glexec passes on to the payload.
+const FORWARDED: [Signal; 8] = [
+    Signal::SIGTERM,
+    Signal::SIGINT,
+    Signal::SIGHUP,
+    Signal::SIGQUIT,
+    Signal::SIGUSR1,
+    Signal::SIGUSR2,
+    Signal::SIGCONT,
+    Signal::SIGTSTP,
+];
+
+fn client(what: impl Into<String>, todo: impl Into<String>) -> Failure {
+    Failure::new(Exit::Client, what, todo)
+}
+
+fn system(what: impl Into<String>, todo: impl Into<String>) -> Failure {
+    Failure::new(Exit::System, what, todo)
+}
+
+fn authz(what: impl Into<String>, todo: impl Into<String>) -> Failure {
+    Failure::new(Exit::Authz, what, todo)
+}
+
+/// Make sure fds 0, 1 and 2 are open (on /dev/null if they were closed), so
+/// that files glexec opens never become the payload's stdio.
+fn ensure_stdio() -> Result<(), Failure> {
+    use std::os::fd::IntoRawFd;
+    for fd in 0..3 {
+        if nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFD).is_err() {
+            let f = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/null")
+                .map_err(|e| system(format!("cannot open /dev/null: {e}"), "check the node"))?;
+            let got = f.into_raw_fd();
+            if got != fd {
+                return Err(system(
+                    "cannot reopen closed standard descriptors",
+                    "check the node",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Capture and clear the environment; reset umask and signal mask.
+fn sanitise() -> Result<CallerEnv, Failure> {
+    ensure_stdio()?;
+    let vars: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+    for (k, _) in &vars {
+        std::env::remove_var(k);
+    }
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
+    let _ = SigSet::empty().thread_set_mask();
+    Ok(CallerEnv::capture(vars))
+}
+
+fn print_defaults() {
+    println!("glexec {} (lcmaps-rs)", env!("CARGO_PKG_VERSION"));
+    println!("configuration file: {}", config::CONF_PATH);
+    let d = Config::default();
+    println!("lcmaps_db_file default: {}", d.lcmaps_db_file.display());
+    println!(
+        "lcmaps_get_account_policy default: {}",
+        d.lcmaps_get_account_policy.join(":")
+    );
+    println!("lcas_db_file default: {}", d.lcas_db_file.display());
+    println!(
+        "LCMAPS module directory default: {}",
+        lcmaps_core::env::MOD_HOME
+    );
+    println!(
+        "LCAS module directory default: {}",
+        lcmaps_core::lcas::MOD_HOME
+    );
+    println!(
+        "log: syslog {} (or log_file {})",
+        d.syslog_facility,
+        d.log_file.display()
+    );
+    println!("min_target_uid default: {}", d.min_target_uid);
+    println!("maximum proxy size: {} bytes", proxy::MAX_PROXY_SIZE);
+}
+
+fn install_logging(cfg: &Config, id: &str) -> Result<(), Failure> {
+    let max = glog::level_filter(cfg.log_level);
+    let logger = if cfg.silent_logging {
+        GlexecLogger::silent(id.to_string())
+    } else {
+        match cfg.log_destination {
+            config::LogDestination::Syslog => {
+                let fac =
+                    glog::facility(&cfg.syslog_facility).unwrap_or(syslog::Facility::LOG_DAEMON);
+                GlexecLogger::syslog(fac, id.to_string(), max).map_err(|e| {
+                    system(e, "make syslog available, or set log_destination = file")
+                })?
+            }
+            config::LogDestination::File => {
+                let f = glog::open_log_file(&cfg.log_file)
+                    .map_err(|e| system(e, "fix log_file in /etc/glexec.conf"))?;
+                GlexecLogger::file(f, id.to_string(), max)
+            }
+        }
+    };
+    logger.install();
+    Ok(())
+}
+
+/// Where the credential comes from.
+struct Inputs {
+    client_pem: Vec<u8>,
+    source_pem: Vec<u8>,
+    client_name: String,
+}
+
+fn read_inputs(caller_env: &CallerEnv, caller: &Ids, cfg: &Config) -> Result<Inputs, Failure> {
+    let fix =
+        "point GLEXEC_CLIENT_CERT at the payload's proxy: absolute path, owned by you, mode 600";
+    let client_path = caller_env
+        .get("GLEXEC_CLIENT_CERT")
+        .filter(|v| !v.is_empty())
+        .or_else(|| caller_env.get("X509_USER_PROXY").filter(|v| !v.is_empty()))
+        .map(PathBuf::from);
+    let (client_pem, client_name) = match (&client_path, caller_env.get("SSL_CLIENT_CERT")) {
+        (Some(p), _) => (
+            proxy::read_input(p, caller, cfg.input_lock_mechanism).map_err(|e| client(e, fix))?,
+            p.display().to_string(),
+        ),
+        (None, Some(pem)) if !pem.is_empty() => {
+            let b = std::os::unix::ffi::OsStrExt::as_bytes(pem).to_vec();
+            if b.len() as u64 > proxy::MAX_PROXY_SIZE {
+                return Err(client("SSL_CLIENT_CERT is too large", fix));
+            }
+            (b, "SSL_CLIENT_CERT".to_string())
+        }
+        _ => {
+            return Err(client(
+                "no proxy given (GLEXEC_CLIENT_CERT and X509_USER_PROXY are unset)",
+                fix,
+            ))
+        }
+    };
+    let source_pem = match caller_env.get("GLEXEC_SOURCE_PROXY") {
+        None => client_pem.clone(),
+        Some(v) if v.is_empty() => {
+            return Err(client(
+                "GLEXEC_SOURCE_PROXY is set but empty",
+                "unset it or name the proxy to copy",
+            ))
+        }
+        Some(v) => {
+            let p = PathBuf::from(v);
+            if client_path.as_deref() == Some(p.as_path()) {
+                client_pem.clone()
+            } else {
+                proxy::read_input(&p, caller, cfg.input_lock_mechanism).map_err(|e| {
+                    client(
+                        e,
+                        "fix GLEXEC_SOURCE_PROXY: absolute path, owned by you, mode 600",
+                    )
+                })?
+            }
+        }
+    };
+    Ok(Inputs {
+        client_pem,
+        source_pem,
+        client_name,
+    })
+}
+
+/// DN and FQANs of the credential.
+fn credential(pem: &str, name: &str) -> Result<(String, Vec<String>), Failure> {
+    let cred = lcmaps_x509::Credential::from_pem(pem).map_err(|e| {
+        client(
+            format!("{name} is not a usable proxy: {e}"),
+            "pass a valid proxy (voms-proxy-info -all shows it)",
+        )
+    })?;
+    let dn = cred.user_dn().to_string();
+    // As LCMAPS: VOMS problems are warnings, the run goes on without them.
+    let results = lcmaps_x509::voms::verify_acs(&cred, &lcmaps_x509::VomsOptions::default());
+    for r in &results {
+        if let Err(e) = r {
+            ::log::warn!("{e}");
+        }
+    }
+    Ok((dn, lcmaps_x509::voms::fqans(&results)))
+}
+
+/// The account the mapping gave.
+struct Target {
+    ids: Ids,
+    name: String,
+    home: PathBuf,
+}
+
+fn check_mapping(
+    uids: &[u32],
+    pgids: &[u32],
+    sgids: &[u32],
+    cfg: &Config,
+) -> Result<Target, Failure> {
+    let todo = "ask the site to fix its mapping policy";
+    let [uid] = uids else {
+        return Err(authz(
+            format!(
+                "the mapping gave {} uids; exactly one is needed",
+                uids.len()
+            ),
+            todo,
+        ));
+    };
+    let Some(&gid) = pgids.first() else {
+        return Err(authz("the mapping gave no primary group", todo));
+    };
+    let uid = *uid;
+    if uid == 0 || gid == 0 {
+        return Err(authz(
+            format!("the mapping gave uid {uid} / gid {gid}; glexec never runs payloads as root"),
+            todo,
+        ));
+    }
+    if uid < cfg.min_target_uid {
+        return Err(authz(
+            format!(
+                "the mapped uid {uid} is below min_target_uid {}",
+                cfg.min_target_uid
+            ),
+            todo,
+        ));
+    }
+    if gid < cfg.min_target_gid {
+        return Err(authz(
+            format!(
+                "the mapped gid {gid} is below min_target_gid {}",
+                cfg.min_target_gid
+            ),
+            todo,
+        ));
+    }
+    if sgids.contains(&0) {
+        return Err(authz("the mapping gave secondary group 0 (root)", todo));
+    }
+    let user = User::from_uid(Uid::from_raw(uid))
+        .map_err(|e| {
+            system(
+                format!("cannot look up uid {uid}: {e}"),
+                "check the account database",
+            )
+        })?
+        .ok_or_else(|| {
+            authz(
+                format!("the mapped uid {uid} has no account on this node"),
+                todo,
+            )
+        })?;
+    Ok(Target {
+        ids: Ids {
+            uid,
+            gid,
+            groups: sgids.to_vec(),
+        },
+        name: user.name,
+        home: user.dir,
+    })
+}
+
+/// Map with LCAS (when enabled) and LCMAPS. Returns the target account.
+fn authorize_and_map(
+    cfg: &Config,
+    dn: &str,
+    fqans: &[String],
+    pem: &str,
+    command: &Path,
+) -> Result<Target, Failure> {
+    // The engine and its plugins see only what glexec.conf says.
+    std::env::set_var("LCMAPS_DB_FILE", &cfg.lcmaps_db_file);
+    std::env::set_var("LCMAPS_DEBUG_LEVEL", cfg.lcmaps_debug_level.to_string());
+    if let Some(f) = &cfg.lcmaps_log_file {
+        std::env::set_var("LCMAPS_LOG_FILE", f);
+    }
+    std::env::set_var("LCAS_DB_FILE", &cfg.lcas_db_file);
+    std::env::set_var("LCAS_DEBUG_LEVEL", cfg.lcas_debug_level.to_string());
+    let site = "the site must fix its LCAS/LCMAPS configuration (see the glexec log)";
+
+    if cfg.use_lcas {
+        let checked = lcas::check_file(&cfg.lcas_db_file, &lcas::Options::from_env());
+        for d in &checked.diagnostics {
+            ::log::error!("{}", d.one_line());
+        }
+        let lcas_cfg = checked.config.ok_or_else(|| {
+            system(
+                format!("{} is not usable", cfg.lcas_db_file.display()),
+                site,
+            )
+        })?;
+        let mut l =
+            Lcas::new(lcas_cfg, &lcas::BuiltinLoader).map_err(|e| system(e.to_string(), site))?;
+        let req = AuthzRequest {
+            dn: Some(dn.to_string()),
+            request: Some(format!("&(executable=\"{}\")", command.display())),
+            pem: Some(pem.to_string()),
+        };
+        l.authorize(&req).map_err(|r| {
+            authz(
+                format!("LCAS refused: {}", r.reason),
+                "this credential may not run here; contact the site",
+            )
+        })?;
+    }
+
+    let settings =
+        lcmaps_core::env::Settings::from_env().map_err(|e| system(e.to_string(), site))?;
+    let opts = db::ValidateOptions {
+        modules_dir: settings.modules_dir.clone(),
+        ..crate::run::validate_options()
+    };
+    let checked = db::check_file(&cfg.lcmaps_db_file, &opts);
+    for d in &checked.diagnostics {
+        ::log::error!("{}", d.one_line());
+    }
+    let lcmaps_cfg = checked.config.ok_or_else(|| {
+        system(
+            format!("{} is not usable", cfg.lcmaps_db_file.display()),
+            site,
+        )
+    })?;
+    let mut engine = Engine::new(lcmaps_cfg, &loader()).map_err(|e| system(e.to_string(), site))?;
+    let request = Request {
+        user_dn: Some(dn.to_string()),
+        fqans: fqans.to_vec(),
+        pem: Some(pem.to_string()),
+        ..Request::default()
+    };
+    let opts = RunOptions {
+        policies: cfg.lcmaps_get_account_policy.clone(),
+        dry_run: cfg.user_identity_switch_by == SwitchBy::Glexec,
+    };
+    let out = engine.run(&request, Mode::Run, &opts);
+    for s in &out.trace {
+        ::log::info!(
+            "lcmaps: policy {} plugin {} ({}): {:?}",
+            s.policy,
+            s.plugin,
+            s.module,
+            s.status
+        );
+    }
+    if !out.is_mapped() {
+        let why = out.error.clone().unwrap_or_else(|| match out.trace.last() {
+            Some(s) => format!(
+                "the last plugin, {} in policy {}, failed",
+                s.plugin, s.policy
+            ),
+            None => "no policy ran".into(),
+        });
+        return Err(authz(
+            format!("LCMAPS did not map the credential: {why}"),
+            "this credential has no account here; contact the site",
+        ));
+    }
+    let s = &out.store;
+    check_mapping(&s.uids, &s.pri_gids, &s.sec_gids, cfg)
+}
+
+/// Validation options: every plugin this glexec has built in.
+pub fn validate_options() -> db::ValidateOptions {
+    db::ValidateOptions::default()
+}
+
+/// The plugin loader: built-ins, then C modules.
+fn loader() -> impl lcmaps_core::policy::PluginLoader {
+    lcmaps_core::abi::host::default_loader()
+}
+
+fn the_only_thread() -> bool {
+    std::fs::read_dir("/proc/self/task")
+        .map(|d| d.count() == 1)
+        .unwrap_or(false)
+}
+
+/// Run `cmd` and wait for it, passing on signals. Returns the exit code to use.
+fn linger(mut cmd: Command) -> Result<u8, Failure> {
+    let mut set = SigSet::empty();
+    for s in FORWARDED {
+        set.add(s);
+    }
+    set.add(Signal::SIGCHLD);
+    set.thread_block()
+        .map_err(|e| system(format!("cannot block signals: {e}"), "check the node"))?;
+    // The child clears its signal mask before exec (privs::prepare_child).
+    let mut child = cmd.spawn().map_err(|e| spawn_failure(&e))?;
+    let pid = Pid::from_raw(child.id() as i32);
+    loop {
+        if let Some(status) = child
+            .try_wait()
+            .map_err(|e| system(format!("waitpid: {e}"), "check the node"))?
+        {
+            return Ok(match (status.code(), status.signal()) {
+                (Some(c), _) => {
+                    if (201..=204).contains(&c) {
+                        ::log::warn!("the payload exited {c}, reported as 204");
+                    }
+                    payload_code(c)
+                }
+                (None, Some(sig)) => {
+                    ::log::info!("the payload was killed by signal {sig}");
+                    (128 + sig) as u8
+                }
+                _ => 1,
+            });
+        }
+        match set.wait() {
+            Ok(Signal::SIGCHLD) => {}
+            Ok(sig) => {
+                let _ = nix::sys::signal::kill(pid, sig);
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+fn spawn_failure(e: &std::io::Error) -> Failure {
+    match e.raw_os_error() {
+        Some(libc::ENOENT) => client(
+            format!("cannot run the command: {e}"),
+            "give an existing absolute path",
+        ),
+        Some(libc::EACCES) | Some(libc::ENOEXEC) => client(
+            format!("cannot run the command as the mapped account: {e}"),
+            "make the command executable by that account",
+        ),
+        _ => system(
+            format!("cannot start the payload: {e}"),
+            "see the glexec log",
+        ),
+    }
+}
+
+/// The whole run; returns the exit code, or the failure.
+pub fn run(id: &str) -> Result<u8, Failure> {
+    let caller_env = sanitise()?;
+    let caller = privs::caller();
+    let mut args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    match args.first().and_then(|a| a.to_str()) {
+        None => {
+            return Err(client(
+                "no command given",
+                "usage: glexec /path/to/command [args]",
+            ))
+        }
+        Some("-h") | Some("--help") => {
+            print!("{USAGE}");
+            return Ok(0);
+        }
+        Some("-v") | Some("--version") => {
+            println!("glexec {} (lcmaps-rs)", env!("CARGO_PKG_VERSION"));
+            return Ok(0);
+        }
+        Some("-V") => {
+            if caller.uid != 0 {
+                return Err(client("-V is for root only", "run it as root"));
+            }
+            print_defaults();
+            return Ok(0);
+        }
+        Some(o) if o.starts_with('-') => {
+            return Err(client(
+                format!("unknown option {o}"),
+                "glexec takes -h, -v, -V or a command",
+            ))
+        }
+        _ => {}
+    }
+    let command = PathBuf::from(args.remove(0));
+    if !command.is_absolute() {
+        return Err(client(
+            format!("the command {} is not an absolute path", command.display()),
+            "give the full path",
+        ));
+    }
+
+    let (cfg, warnings) = config::load(Path::new(config::CONF_PATH))
+        .map_err(|e| system(e.message, format!("the site must fix it: {}", e.hint)))?;
+    install_logging(&cfg, id)?;
+    for w in warnings {
+        ::log::warn!("{w}");
+    }
+
+    let caller_name = User::from_uid(Uid::from_raw(caller.uid))
+        .ok()
+        .flatten()
+        .map(|u| u.name)
+        .ok_or_else(|| {
+            authz(
+                format!("the calling uid {} has no account name", caller.uid),
+                "run glexec from an account",
+            )
+        })?;
+    if !config::in_white_list(&cfg.user_white_list, &caller_name) {
+        return Err(authz(
+            format!("the caller {caller_name} is not in user_white_list"),
+            "only the site's pilot accounts may run glexec",
+        ));
+    }
+
+    let inputs = read_inputs(&caller_env, &caller, &cfg)?;
+    let pem = String::from_utf8(inputs.client_pem).map_err(|_| {
+        client(
+            format!("{} is not PEM text", inputs.client_name),
+            "pass a PEM proxy file",
+        )
+    })?;
+    if !proxy::has_private_key(&pem)
+        && !config::in_white_list(&cfg.omission_private_key_white_list, &caller_name)
+    {
+        return Err(client(
+            format!("{} has no private key", inputs.client_name),
+            "pass the full proxy (certificates and key)",
+        ));
+    }
+    let (dn, fqans) = credential(&pem, &inputs.client_name)?;
+
+    let target = authorize_and_map(&cfg, &dn, &fqans, &pem, &command)?;
+
+    let mut proxy_path = None;
+    if cfg.create_target_proxy {
+        let default = PathBuf::from(format!("/tmp/x509up_u{}", target.ids.uid));
+        let (path, is_default) = match caller_env
+            .get("GLEXEC_TARGET_PROXY")
+            .filter(|v| !v.is_empty())
+        {
+            Some(p) => (PathBuf::from(p), false),
+            None => (default, true),
+        };
+        proxy::write_target(
+            &path,
+            &inputs.source_pem,
+            &target.ids,
+            cfg.target_lock_mechanism,
+            is_default,
+        )
+        .map_err(|e| {
+            client(
+                e,
+                "set GLEXEC_TARGET_PROXY to a file in a directory of the target account",
+            )
+        })?;
+        proxy_path = Some(path);
+    }
+
+    let home = target.home.display().to_string();
+    let proxy_str = proxy_path.as_ref().map(|p| p.display().to_string());
+    let tenv = env::target_env(
+        &caller_env,
+        &cfg.preserve_env_variables,
+        &TargetIdentity {
+            user: &target.name,
+            home: &home,
+            proxy: proxy_str.as_deref(),
+        },
+    );
+
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+    let argv: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    ::log::info!(
+        target: lcmaps_core::log::NOTICE_TARGET,
+        "mapping: caller {caller_name} (uid {}) DN \"{dn}\" FQANs [{}] -> {} uid {} gid {} groups {:?}; command {} {}; cwd {}; pid {}",
+        caller.uid,
+        fqans.join(", "),
+        target.name,
+        target.ids.uid,
+        target.ids.gid,
+        target.ids.groups,
+        command.display(),
+        argv.join(" "),
+        cwd.display(),
+        std::process::id()
+    );
+    if cfg.json_log {
+        ::log::info!(target: lcmaps_core::log::NOTICE_TARGET, "{}", json_record(&caller_name, caller.uid, &dn, &fqans, &target, &command, &argv, &cwd));
+    }
+
+    let mut cmd = Command::new(&command);
+    cmd.args(&args).env_clear().envs(tenv);
+    match cfg.user_identity_switch_by {
+        SwitchBy::Glexec => {
+            if !privs::privileged() {
+                return Err(system(
+                    "glexec is not running with root privileges",
+                    "install it setuid root",
+                ));
+            }
+            privs::prepare_child(
+                &mut cmd,
+                Some(target.ids.clone()),
+                vec![cwd, target.home.clone()],
+            );
+        }
+        SwitchBy::Lcmaps => {
+            let r =
+                nix::unistd::getresuid().map_err(|e| system(e.to_string(), "check the node"))?;
+            let g =
+                nix::unistd::getresgid().map_err(|e| system(e.to_string(), "check the node"))?;
+            let u = Uid::from_raw(target.ids.uid);
+            let gg = Gid::from_raw(target.ids.gid);
+            if [r.real, r.effective, r.saved] != [u, u, u]
+                || [g.real, g.effective, g.saved] != [gg, gg, gg]
+            {
+                return Err(system(
+                    "user_identity_switch_by = lcmaps, but the policy did not switch identity",
+                    "add lcmaps_posix_enf.mod at the end of the policy, or set user_identity_switch_by = glexec",
+                ));
+            }
+            privs::prepare_child(&mut cmd, None, vec![cwd, target.home.clone()]);
+        }
+    }
+    if !the_only_thread() {
+        return Err(system(
+            "a plugin left a thread running; refusing to fork",
+            "report the plugin to the site",
+        ));
+    }
+    if cfg.linger {
+        linger(cmd)
+    } else {
+        let e = cmd.exec();
+        Err(spawn_failure(&e))
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn json_record(
+    caller: &str,
+    caller_uid: u32,
+    dn: &str,
+    fqans: &[String],
+    t: &Target,
+    cmd: &Path,
+    argv: &[String],
+    cwd: &Path,
+) -> String {
+    serde_json::json!({
+        "event": "glexec-mapping",
+        "caller": caller,
+        "caller_uid": caller_uid,
+        "dn": dn,
+        "fqans": fqans,
+        "user": t.name,
+        "uid": t.ids.uid,
+        "gid": t.ids.gid,
+        "groups": t.ids.groups,
+        "command": cmd.display().to_string(),
+        "args": argv,
+        "cwd": cwd.display().to_string(),
+        "pid": std::process::id(),
+    })
+    .to_string()
+}

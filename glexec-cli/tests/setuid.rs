@@ -1,0 +1,479 @@
+//! glexec end to end: a setuid-root copy of the binary, run by an
+//! unprivileged caller, really switching to the mapped account.
+//!
+//! Each run happens in a private mount namespace (`unshare -m`) in which a
+//! copy of /etc with test accounts, /etc/glexec.conf and the LCMAPS policy
+//! is bind-mounted over /etc: the machine's own /etc is never touched, and
+//! glexec reads its compiled-in configuration path as in production.
+//! Needs root (CI runs as root); skipped with a message otherwise.
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use lcmaps_x509::fixtures::{self, Kind, Tweak};
+
+const CALLER: u32 = 5001;
+const TARGET: u32 = 5002;
+const TRACK: u32 = 5003;
+const OTHER: u32 = 5004;
+
+struct World {
+    dir: tempfile::TempDir,
+}
+
+fn root() -> bool {
+    nix::unistd::geteuid().is_root()
+        && Command::new("unshare")
+            .args(["-m", "true"])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+}
+
+fn chown(p: &Path, uid: u32, gid: u32) {
+    std::os::unix::fs::chown(p, Some(uid), Some(gid)).unwrap();
+}
+
+fn chmod(p: &Path, mode: u32) {
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+impl World {
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// A world with accounts, a proxy for the caller, glexec.conf and a
+    /// policy mapping to `dummy_args` (lcmaps_dummy_good.mod options).
+    fn new(conf_extra: &str, dummy_args: &str) -> World {
+        let dir = tempfile::Builder::new()
+            .prefix("glexec-test")
+            .tempdir()
+            .unwrap();
+        chmod(dir.path(), 0o755);
+        let w = World { dir };
+        // /etc copy with our accounts.
+        let etc = w.path("etc");
+        assert!(Command::new("cp")
+            .arg("-a")
+            .arg("/etc")
+            .arg(&etc)
+            .status()
+            .unwrap()
+            .success());
+        let mut passwd = std::fs::read_to_string(etc.join("passwd")).unwrap();
+        let home = w.path("home/dteam001");
+        passwd.push_str(&format!(
+            "pilot001:x:{CALLER}:{CALLER}::{}:/bin/sh\ndteam001:x:{TARGET}:{TARGET}::{}:/bin/sh\nother001:x:{OTHER}:{OTHER}::/:/bin/sh\n",
+            w.path("caller").display(),
+            home.display()
+        ));
+        std::fs::write(etc.join("passwd"), passwd).unwrap();
+        let mut group = std::fs::read_to_string(etc.join("group")).unwrap();
+        group.push_str(&format!(
+            "pilot001:x:{CALLER}:\ndteam001:x:{TARGET}:\ntrack:x:{TRACK}:dteam001\nother001:x:{OTHER}:\n"
+        ));
+        std::fs::write(etc.join("group"), group).unwrap();
+        // Homes.
+        std::fs::create_dir_all(&home).unwrap();
+        chown(&home, TARGET, TARGET);
+        chmod(&home, 0o700);
+        chmod(&w.path("home"), 0o755);
+        let caller = w.path("caller");
+        std::fs::create_dir(&caller).unwrap();
+        chown(&caller, CALLER, CALLER);
+        chmod(&caller, 0o700);
+        // The proxy.
+        let ca = fixtures::ca("Test CA");
+        let (user, ukey) = fixtures::user(&ca, "Jane Doe", 7);
+        let (p, pkey) = fixtures::proxy(&user, &ukey, Kind::Rfc, Tweak::default());
+        let proxy = caller.join("proxy");
+        std::fs::write(&proxy, fixtures::pem(&[&p, &user], Some(&pkey))).unwrap();
+        chown(&proxy, CALLER, CALLER);
+        chmod(&proxy, 0o600);
+        // glexec.conf and the policy.
+        std::fs::write(
+            etc.join("glexec.conf"),
+            format!(
+                "[glexec]\nuser_white_list = pilot001\nuse_lcas = no\nlog_destination = file\n\
+                 log_file = {}\nlcmaps_db_file = /etc/lcmaps-glexec.db\nlcmaps_get_account_policy = glexec\n\
+                 json_log = yes\n{conf_extra}",
+                w.path("glexec.log").display()
+            ),
+        )
+        .unwrap();
+        chmod(&etc.join("glexec.conf"), 0o640);
+        w.policy(dummy_args);
+        // The setuid copy.
+        let bin = w.path("bin");
+        std::fs::create_dir(&bin).unwrap();
+        chmod(&bin, 0o755);
+        std::fs::copy(env!("CARGO_BIN_EXE_glexec"), bin.join("glexec")).unwrap();
+        chmod(&bin.join("glexec"), 0o4755);
+        w
+    }
+
+    fn policy(&self, dummy_args: &str) {
+        std::fs::write(
+            self.path("etc/lcmaps-glexec.db"),
+            format!("map = \"lcmaps_dummy_good.mod {dummy_args}\"\nglexec:\n~lcmaps_dummy_bad.mod -> map\n"),
+        )
+        .unwrap();
+    }
+
+    fn target_proxy(&self) -> PathBuf {
+        self.path("home/dteam001/proxy")
+    }
+
+    /// Run `glexec ARGS` as `uid` with `env` (plus GLEXEC_CLIENT_CERT and
+    /// GLEXEC_TARGET_PROXY unless overridden), from `cwd`.
+    fn run_as(
+        &self,
+        uid: u32,
+        env: &[(&str, &str)],
+        cwd: &Path,
+        args: &[&str],
+        redirect: &str,
+    ) -> Output {
+        let mut envs: Vec<String> = vec![
+            format!("GLEXEC_CLIENT_CERT={}", self.path("caller/proxy").display()),
+            format!("GLEXEC_TARGET_PROXY={}", self.target_proxy().display()),
+            "PATH=/usr/bin:/bin".into(),
+        ];
+        for (k, v) in env {
+            envs.retain(|e| !e.starts_with(&format!("{k}=")));
+            envs.push(format!("{k}={v}"));
+        }
+        let script = format!(
+            "etc=\"$1\"; dir=\"$2\"; shift 2; mount --bind \"$etc\" /etc && cd \"$dir\" && exec setpriv --reuid {uid} --regid {uid} --clear-groups env -i \"$@\" {redirect}"
+        );
+        let mut cmd = Command::new("unshare");
+        cmd.args(["-m", "sh", "-c", &script, "sh"]);
+        cmd.arg(self.path("etc")).arg(cwd);
+        cmd.args(&envs).arg(self.path("bin/glexec")).args(args);
+        cmd.output().unwrap()
+    }
+
+    fn run(&self, env: &[(&str, &str)], args: &[&str]) -> Output {
+        self.run_as(CALLER, env, Path::new("/"), args, "")
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.path("glexec.log")).unwrap_or_default()
+    }
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+macro_rules! need_root {
+    () => {
+        if !root() {
+            eprintln!("skipped: needs root and unshare -m (CI runs as root)");
+            return;
+        }
+    };
+}
+
+#[test]
+fn maps_switches_and_runs_the_payload() {
+    need_root!();
+    let w = World::new(
+        "",
+        &format!("--dummy-uid {TARGET} --dummy-gid {TARGET} --dummy-sec-gid {TRACK}"),
+    );
+    let o = w.run(
+        &[
+            ("LD_PRELOAD", "/nonexistent.so"),
+            ("MALLOC_CHECK_", "3"),
+            ("GLEXEC_ENV", "blob"),
+            ("TZ", "UTC"),
+            ("SECRET", "x"),
+        ],
+        &["/bin/sh", "-c", "id -u; id -g; id -G; pwd; env | sort"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stderr(&o), w.log());
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], TARGET.to_string());
+    assert_eq!(lines[1], TARGET.to_string());
+    assert_eq!(lines[2], format!("{TARGET} {TRACK}"));
+    // The caller's cwd (/) is accessible to the target, so it is kept.
+    assert_eq!(lines[3], "/");
+    let envs: Vec<&str> = lines[4..].to_vec();
+    let home = w.path("home/dteam001");
+    let expected = [
+        "GLEXEC_CLIENT_CERT=".to_string() + &w.path("caller/proxy").display().to_string(),
+        "GLEXEC_ENV=blob".into(),
+        "GLEXEC_TARGET_PROXY=".to_string() + &w.target_proxy().display().to_string(),
+        format!("HOME={}", home.display()),
+        "LOGNAME=dteam001".into(),
+        "PATH=/usr/local/bin:/usr/bin:/bin".into(),
+        "TZ=UTC".into(),
+        "USER=dteam001".into(),
+        format!("X509_USER_PROXY={}", w.target_proxy().display()),
+    ];
+    let got: Vec<&str> = envs
+        .iter()
+        .copied()
+        .filter(|l| !l.starts_with("PWD=") && !l.starts_with("SHLVL=") && !l.starts_with("_="))
+        .collect();
+    assert_eq!(got, expected.iter().map(String::as_str).collect::<Vec<_>>());
+    // The proxy copy belongs to the target, mode 0600, same bytes.
+    let m = std::fs::metadata(w.target_proxy()).unwrap();
+    assert_eq!(
+        (m.uid(), m.gid(), m.mode() & 0o7777),
+        (TARGET, TARGET, 0o600)
+    );
+    assert_eq!(
+        std::fs::read(w.target_proxy()).unwrap(),
+        std::fs::read(w.path("caller/proxy")).unwrap()
+    );
+    // One mapping record, and the JSON line.
+    let log = w.log();
+    assert!(
+        log.contains("mapping: caller pilot001 (uid 5001) DN \"/DC=org/DC=example/CN=Jane Doe\""),
+        "{log}"
+    );
+    assert!(log.contains("\"event\":\"glexec-mapping\""), "{log}");
+}
+
+#[test]
+fn cwd_falls_back_to_home_and_fds_may_be_closed() {
+    need_root!();
+    let w = World::new(
+        "linger = no\n",
+        &format!("--dummy-uid {TARGET} --dummy-gid {TARGET}"),
+    );
+    // The caller's own directory (mode 700) is not accessible to the target.
+    let o = w.run_as(
+        CALLER,
+        &[],
+        &w.path("caller"),
+        &["/bin/sh", "-c", "pwd; id -G"],
+        "0<&-",
+    );
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stderr(&o), w.log());
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], w.path("home/dteam001").display().to_string());
+    assert_eq!(
+        lines[1],
+        TARGET.to_string(),
+        "no secondary groups were mapped"
+    );
+}
+
+#[test]
+fn exit_codes_of_the_payload() {
+    need_root!();
+    let w = World::new("", &format!("--dummy-uid {TARGET} --dummy-gid {TARGET}"));
+    for (script, code) in [
+        ("exit 0", 0),
+        ("exit 7", 7),
+        ("exit 201", 204),
+        ("exit 202", 204),
+        ("exit 204", 204),
+        ("exit 205", 205),
+        ("kill -TERM $$", 143),
+    ] {
+        let o = w.run(&[], &["/bin/sh", "-c", script]);
+        assert_eq!(o.status.code(), Some(code), "{script}: {}", stderr(&o));
+    }
+    assert!(w.log().contains("the payload exited 201, reported as 204"));
+}
+
+#[test]
+fn client_errors_are_201() {
+    need_root!();
+    let w = World::new("", &format!("--dummy-uid {TARGET} --dummy-gid {TARGET}"));
+    let proxy = w.path("caller/proxy");
+    let check = |env: &[(&str, &str)], args: &[&str], needle: &str| {
+        let o = w.run(env, args);
+        assert_eq!(o.status.code(), Some(201), "{needle}: {}", stderr(&o));
+        let e = stderr(&o);
+        assert!(e.starts_with("glexec: error 201 [id "), "{e}");
+        assert!(e.contains(needle), "{needle} not in {e}");
+    };
+    check(&[], &[], "no command given");
+    check(&[], &["bin/sh"], "not an absolute path");
+    check(
+        &[("GLEXEC_CLIENT_CERT", "")],
+        &["/bin/true"],
+        "no proxy given",
+    );
+    check(
+        &[("GLEXEC_SOURCE_PROXY", "")],
+        &["/bin/true"],
+        "GLEXEC_SOURCE_PROXY is set but empty",
+    );
+    // Proxy mode too wide.
+    chmod(&proxy, 0o644);
+    check(&[], &["/bin/true"], "mode 0644");
+    chmod(&proxy, 0o600);
+    // A symlink to the proxy.
+    let link = w.path("caller/link");
+    std::os::unix::fs::symlink(&proxy, &link).unwrap();
+    check(
+        &[("GLEXEC_CLIENT_CERT", link.to_str().unwrap())],
+        &["/bin/true"],
+        "symbolic link",
+    );
+    // A hard link to someone else's file.
+    let hard = w.path("caller/hard");
+    std::fs::hard_link(&proxy, &hard).unwrap();
+    check(&[], &["/bin/true"], "2 hard links");
+    std::fs::remove_file(&hard).unwrap();
+    // Owned by someone else.
+    let foreign = w.path("caller/foreign");
+    std::fs::copy(&proxy, &foreign).unwrap();
+    chown(&foreign, OTHER, OTHER);
+    chmod(&foreign, 0o600);
+    check(
+        &[("GLEXEC_CLIENT_CERT", foreign.to_str().unwrap())],
+        &["/bin/true"],
+        "Permission denied",
+    );
+    // The target proxy in a directory the caller controls.
+    let tp = w.path("caller/target-proxy");
+    check(
+        &[("GLEXEC_TARGET_PROXY", tp.to_str().unwrap())],
+        &["/bin/true"],
+        "not to the target or root",
+    );
+    assert!(!tp.exists());
+    // A command the target may not execute.
+    let noexec = w.path("bin/noexec");
+    std::fs::write(&noexec, "#!/bin/sh\n").unwrap();
+    chmod(&noexec, 0o644);
+    check(&[], &[noexec.to_str().unwrap()], "cannot run the command");
+    // Not a proxy at all.
+    std::fs::write(&proxy, "hello").unwrap();
+    check(&[], &["/bin/true"], "has no private key");
+}
+
+#[test]
+fn authorization_errors_are_203() {
+    need_root!();
+    let w = World::new("", &format!("--dummy-uid {TARGET} --dummy-gid {TARGET}"));
+    let o = w.run_as(OTHER, &[], Path::new("/"), &["/bin/true"], "");
+    assert_eq!(o.status.code(), Some(203), "{}", stderr(&o));
+    assert!(stderr(&o).contains("the caller other001 is not in user_white_list"));
+    for (args, needle) in [
+        (
+            "--dummy-uid 0 --dummy-gid 0".to_string(),
+            "never runs payloads as root",
+        ),
+        (
+            format!("--dummy-uid 50 --dummy-gid {TARGET}"),
+            "below min_target_uid 100",
+        ),
+        (
+            format!("--dummy-uid {TARGET}"),
+            "LCMAPS did not map the credential",
+        ),
+        (
+            "--dummy-uid 6000 --dummy-gid 6000".to_string(),
+            "has no account on this node",
+        ),
+    ] {
+        w.policy(&args);
+        let o = w.run(&[], &["/bin/true"]);
+        assert_eq!(o.status.code(), Some(203), "{args}: {}", stderr(&o));
+        assert!(stderr(&o).contains(needle), "{needle}: {}", stderr(&o));
+    }
+    // A policy that does not map.
+    std::fs::write(
+        w.path("etc/lcmaps-glexec.db"),
+        "glexec:\nlcmaps_dummy_bad.mod -> lcmaps_dummy_good.mod\n",
+    )
+    .unwrap();
+    let o = w.run(&[], &["/bin/true"]);
+    assert_eq!(o.status.code(), Some(203));
+    assert!(stderr(&o).contains("LCMAPS did not map the credential"));
+}
+
+#[test]
+fn site_errors_are_202() {
+    need_root!();
+    let w = World::new("", &format!("--dummy-uid {TARGET} --dummy-gid {TARGET}"));
+    let conf = w.path("etc/glexec.conf");
+    let expect = |needle: &str| {
+        let o = w.run(&[], &["/bin/true"]);
+        assert_eq!(o.status.code(), Some(202), "{needle}: {}", stderr(&o));
+        assert!(stderr(&o).contains(needle), "{needle}: {}", stderr(&o));
+    };
+    chmod(&conf, 0o664);
+    expect("writable by group or others");
+    chmod(&conf, 0o640);
+    chown(&conf, CALLER, 0);
+    expect("not root");
+    chown(&conf, 0, 0);
+    let real = w.path("etc/glexec.conf.real");
+    std::fs::rename(&conf, &real).unwrap();
+    std::os::unix::fs::symlink(&real, &conf).unwrap();
+    expect("symbolic link");
+    std::fs::remove_file(&conf).unwrap();
+    expect("cannot stat /etc/glexec.conf");
+    std::fs::rename(&real, &conf).unwrap();
+    // A broken policy file.
+    std::fs::write(w.path("etc/lcmaps-glexec.db"), "glexec:\na -> \n").unwrap();
+    expect("/etc/lcmaps-glexec.db is not usable");
+    assert!(w.log().contains("/etc/lcmaps-glexec.db:2:"), "{}", w.log());
+}
+
+#[test]
+fn lingering_glexec_forwards_signals() {
+    need_root!();
+    let w = World::new("", &format!("--dummy-uid {TARGET} --dummy-gid {TARGET}"));
+    let ready = w.path("home/dteam001/ready");
+    let script = format!(
+        "trap 'exit 3' TERM; : > {}; while :; do sleep 0.05; done",
+        ready.display()
+    );
+    let envs = [
+        format!("GLEXEC_CLIENT_CERT={}", w.path("caller/proxy").display()),
+        format!("GLEXEC_TARGET_PROXY={}", w.target_proxy().display()),
+    ];
+    let mut child = Command::new("unshare")
+        .args([
+            "-m",
+            "sh",
+            "-c",
+            &format!("mount --bind \"$1\" /etc && cd / && exec setpriv --reuid {CALLER} --regid {CALLER} --clear-groups env -i \"$2\" \"$3\" \"$4\" /bin/sh -c \"$5\""),
+            "sh",
+        ])
+        .arg(w.path("etc"))
+        .args(&envs)
+        .arg(w.path("bin/glexec"))
+        .arg(&script)
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while !ready.exists() {
+        assert!(
+            start.elapsed().as_secs() < 10,
+            "payload did not start: {}",
+            w.log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // The child of the test is glexec itself (unshare, sh, setpriv and env exec).
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(
+        status.code(),
+        Some(3),
+        "the payload's TERM trap decides the exit code"
+    );
+}

@@ -516,3 +516,202 @@ fn dlopen_style_client_from_debian_headers_loads_our_helper_library() {
         "{log}"
     );
 }
+
+/// A CA and a user certificate made with the openssl command; returns the
+/// credential file (user cert, key, CA cert) for X509_USER_PROXY.
+fn make_credential(dir: &Path, subject: &str) -> std::path::PathBuf {
+    let cnf = dir.join("ext.cnf");
+    std::fs::write(
+        &cnf,
+        "[req]\ndistinguished_name = dn\n[dn]\n\
+         [ca_ext]\nbasicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign,cRLSign\n\
+         subjectKeyIdentifier = hash\n\
+         [eec_ext]\nbasicConstraints = critical,CA:FALSE\n\
+         keyUsage = critical,digitalSignature,keyEncipherment\n\
+         subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n",
+    )
+    .unwrap();
+    let p = |n: &str| dir.join(n).display().to_string();
+    let openssl = |args: &[&str]| {
+        let r = run(Command::new("openssl").args(args));
+        assert_eq!(r.code, 0, "openssl {args:?}: {}", r.stderr);
+    };
+    let cnf = cnf.display().to_string();
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        &p("ca.key"),
+        "-out",
+        &p("ca.pem"),
+        "-days",
+        "2",
+        "-subj",
+        "/DC=org/DC=example/CN=Test CA",
+        "-config",
+        &cnf,
+        "-extensions",
+        "ca_ext",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        &p("user.key"),
+        "-out",
+        &p("user.csr"),
+        "-subj",
+        subject,
+        "-config",
+        &cnf,
+    ]);
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        &p("user.csr"),
+        "-CA",
+        &p("ca.pem"),
+        "-CAkey",
+        &p("ca.key"),
+        "-CAcreateserial",
+        "-out",
+        &p("user.pem"),
+        "-days",
+        "2",
+        "-extfile",
+        &cnf,
+        "-extensions",
+        "eec_ext",
+    ]);
+    let mut cred = Vec::new();
+    for f in ["user.pem", "user.key", "ca.pem"] {
+        cred.extend(std::fs::read(dir.join(f)).unwrap());
+    }
+    let out = dir.join("x509up");
+    std::fs::write(&out, cred).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o600)).unwrap();
+    out
+}
+
+#[test]
+fn gss_calls_map_a_globus_credential_as_debian_does() {
+    let t = "gss_calls_map_a_globus_credential_as_debian_does";
+    let globus_inc = "/usr/include/globus";
+    let globus_cfg = "/usr/lib/x86_64-linux-gnu/globus/include";
+    if !Path::new(globus_inc).join("gssapi.h").exists() {
+        return skip(t, "libglobus-gssapi-gsi-dev is not installed");
+    }
+    if !have_debian_lcmaps() || !Path::new(NSS_WRAPPER).exists() {
+        return skip(
+            t,
+            "liblcmaps0/liblcmaps-dev/libnss-wrapper are not installed",
+        );
+    }
+    if run(Command::new("openssl").arg("version")).code != 0 {
+        return skip(t, "the openssl command is not installed");
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let clib = clib_dir(d);
+    let cred = make_credential(d, "/DC=org/DC=example/CN=Alice Smith");
+    let env = nss_env(d);
+    std::fs::write(
+        d.join("gm"),
+        "\"/DC=org/DC=example/CN=Alice Smith\" alice\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("gmp"),
+        "\"/DC=org/DC=example/CN=Alice Smith\" .pool\n",
+    )
+    .unwrap();
+    let db = d.join("lcmaps.db");
+    std::fs::write(
+        &db,
+        format!(
+            "path = {DEBIAN_PLUGINS}\n\
+             local = \"lcmaps_localaccount.mod -gridmapfile {0}/gm\"\n\
+             pool = \"lcmaps_poolaccount.mod -gridmapfile {0}/gmp -gridmapdir {0}/gmd\"\n\
+             standard:\nlocal -> lcmaps_dummy_good.mod | pool\n\
+             pooled:\npool -> lcmaps_dummy_good.mod\n",
+            d.display()
+        ),
+    )
+    .unwrap();
+    let build = |name: &str, include: &str, libdir: Option<&Path>| {
+        let exe = d.join(name);
+        let src = c_source("gss_client.c");
+        let mut args = vec![
+            "-Wall".to_string(),
+            "-DLCMAPS_GSI_MODE".into(),
+            format!("-I{include}"),
+            format!("-I{globus_inc}"),
+            format!("-I{globus_cfg}"),
+            "-o".into(),
+            exe.display().to_string(),
+            src.display().to_string(),
+        ];
+        if let Some(l) = libdir {
+            args.push(format!("-L{}", l.display()));
+        }
+        args.extend(
+            [
+                "-llcmaps",
+                "-llcmaps_return_poolindex",
+                "-lglobus_gssapi_gsi",
+            ]
+            .map(String::from),
+        );
+        gcc(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        exe
+    };
+    let debian_built = build("gss_debian", DEBIAN_INCLUDE, None);
+    let ours_built = build(
+        "gss_ours",
+        &include_dir().display().to_string(),
+        Some(&clib),
+    );
+    let mut outs = Vec::new();
+    for (exe, ours) in [
+        (&debian_built, false),
+        (&debian_built, true),
+        (&ours_built, true),
+    ] {
+        fresh_gridmapdir(d);
+        let mut cmd = Command::new(exe);
+        cmd.envs(env.iter().cloned())
+            .env("LCMAPS_DB_FILE", &db)
+            .env("LCMAPS_DEBUG_LEVEL", "5")
+            .env("X509_USER_PROXY", &cred)
+            .env("X509_CERT_DIR", d)
+            .env("GK_POLICY", "pooled")
+            .env("LCMAPS_POLICY_NAME", "pooled");
+        if ours {
+            cmd.env("LD_LIBRARY_PATH", &clib);
+        }
+        let r = run(&mut cmd);
+        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+        assert_eq!(r.stderr.contains("lcmaps-rs"), ours, "{}", r.stderr);
+        outs.push(r.stdout);
+    }
+    assert_eq!(outs[1], outs[0], "ours (left) vs Debian's (right)");
+    assert_eq!(
+        outs[2], outs[0],
+        "built on our headers (left) vs Debian's (right)"
+    );
+    assert_eq!(
+        outs[0],
+        "username rc=0 user=alice\n\
+         poolindex rc=0 poolindex=%2fdc%3dorg%2fdc%3dexample%2fcn%3dalice%20smith\n\
+         run rc=0\nterm=0\n\
+         helper rc=0 poolindex=%2fdc%3dorg%2fdc%3dexample%2fcn%3dalice%20smith\n\
+         small buffer rc=1\n"
+    );
+}

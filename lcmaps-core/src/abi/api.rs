@@ -3,8 +3,10 @@
 //!
 //! Implemented: init/term, the DN and DN+FQAN run calls, account info,
 //! version and VOMS knobs, `globus_gss_assist_gridmap` and the
-//! `*_without_gsi` helpers. Not yet (they log why and fail): every call
-//! taking PEM, X.509 or GSS input.
+//! `*_without_gsi` helpers. The GSS calls map on the caller's DN, or on the
+//! DN of the credential/context with Globus' GSSAPI loaded at run time
+//! (see [`super::gss`]); they fail with a log line when it is missing. Not
+//! yet (they log why and fail): every call taking PEM or X.509 input.
 
 use std::cell::Cell;
 use std::ffi::{c_char, c_int, c_uint, c_void};
@@ -353,21 +355,13 @@ pub unsafe extern "C" fn lcmaps_run_without_credentials_and_return_username(
         if !run(NAME, &req, Mode::Run, pols) {
             return 1;
         }
-        let uid = ambient().store.uids.first().copied();
-        let Some(uid) = uid else {
-            log::error!("{NAME}(): LCMAPS could not find any uid");
-            return 1;
-        };
-        match nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)) {
-            Ok(Some(u)) => {
+        match first_user_name(NAME) {
+            Ok(p) => {
                 // SAFETY: non-NULL out pointer.
-                unsafe { *usernamep = malloc_str(&u.name) };
+                unsafe { *usernamep = p };
                 0
             }
-            _ => {
-                log::error!("{NAME}(): LCMAPS could not find the username related to uid: {uid}");
-                1
-            }
+            Err(()) => 1,
         }
     })
 }
@@ -618,22 +612,85 @@ pub unsafe extern "C" fn lcmaps_run_and_verify_account_from_pem(
     })
 }
 
+/// The DN of a GSS call: the caller's, else the credential's (Globus
+/// loaded at run time). Logs why when there is none.
+///
+/// # Safety
+/// `user_dn` NULL or a C string; `cred` NULL or a valid GSS credential.
+unsafe fn gss_dn(name: &str, user_dn: *mut c_char, cred: *mut c_void) -> Option<String> {
+    // SAFETY: NULL or a C string.
+    if let Some(dn) = unsafe { cstring_lossy(user_dn) }.filter(|d| !d.is_empty()) {
+        if cred.is_null() {
+            log::warn!("{name}(): empty GSS credential; mapping on the DN only");
+        } else {
+            log::info!(
+                "{name}(): lcmaps-rs does not use the credential's certificate chain or VOMS \
+                 attributes yet; mapping on the DN"
+            );
+        }
+        return Some(dn);
+    }
+    if cred.is_null() {
+        log::error!("{name}(): neither a user DN nor a GSS credential was given");
+        return None;
+    }
+    // SAFETY: a non-NULL GSS credential by the caller's contract.
+    match unsafe { super::gss::dn_from_cred(cred) } {
+        Ok(dn) => Some(dn),
+        Err(e) => {
+            log::error!("{name}(): cannot take the user DN from the GSS credential: {e}");
+            None
+        }
+    }
+}
+
+/// The user name of the first uid of the ambient store (malloc'ed).
+fn first_user_name(name: &str) -> Result<*mut c_char, ()> {
+    let uid = ambient().store.uids.first().copied();
+    let Some(uid) = uid else {
+        log::error!("{name}(): LCMAPS could not find any uid");
+        return Err(());
+    };
+    match nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)) {
+        Ok(Some(u)) => Ok(malloc_str(&u.name)),
+        _ => {
+            log::error!("{name}(): LCMAPS could not find the username related to uid: {uid}");
+            Err(())
+        }
+    }
+}
+
 /// `int lcmaps_run(char *user_dn, gss_cred_id_t user_cred, lcmaps_request_t
-/// request)`: GSS credentials are not supported; logs that and fails.
+/// request)`: all policies; the result only as side effects (posix_enf).
+/// Maps on `user_dn`, else on the DN of the credential (Globus GSSAPI loaded
+/// at run time); the chain and VOMS attributes are not used yet.
 #[no_mangle]
 pub unsafe extern "C" fn lcmaps_run(
     user_dn: *mut c_char,
     user_cred: *mut c_void,
     request: *mut c_char,
 ) -> c_int {
-    let _ = (user_dn, user_cred, request);
-    ffi_boundary!("lcmaps_run", 1, {
-        unsupported("lcmaps_run", "GSS credential")
+    const NAME: &str = "lcmaps_run";
+    ffi_boundary!(NAME, 1, {
+        clog::install();
+        // SAFETY: the caller's contract.
+        let Some(dn) = (unsafe { gss_dn(NAME, user_dn, user_cred) }) else {
+            return 1;
+        };
+        let req = Request {
+            user_dn: Some(dn),
+            // SAFETY: NULL or a C string.
+            job_request: unsafe { cstring_lossy(request) },
+            ..Request::default()
+        };
+        c_int::from(!run(NAME, &req, Mode::Run, Vec::new()))
     })
 }
 
-/// `int lcmaps_run_and_return_username(...)`: GSS credentials are not
-/// supported; logs that and fails.
+/// `int lcmaps_run_and_return_username(char *user_dn, gss_cred_id_t user_cred,
+/// lcmaps_request_t request, char **usernamep, int npols, char **policynames)`:
+/// `*usernamep` on input is the requested user name (may be NULL); on
+/// success it is the malloc'ed name of the first uid. DN as [`lcmaps_run`].
 #[no_mangle]
 pub unsafe extern "C" fn lcmaps_run_and_return_username(
     user_dn: *mut c_char,
@@ -643,14 +700,49 @@ pub unsafe extern "C" fn lcmaps_run_and_return_username(
     npols: c_int,
     policynames: *mut *mut c_char,
 ) -> c_int {
-    let _ = (user_dn, user_cred, request, usernamep, npols, policynames);
-    ffi_boundary!("lcmaps_run_and_return_username", 1, {
-        unsupported("lcmaps_run_and_return_username", "GSS credential")
+    const NAME: &str = "lcmaps_run_and_return_username";
+    ffi_boundary!(NAME, 1, {
+        clog::install();
+        if usernamep.is_null() {
+            log::error!("{NAME}(): usernamep is NULL");
+            return 1;
+        }
+        // SAFETY: non-NULL; the input value is NULL or a C string.
+        let requested = unsafe {
+            let r = cstring_lossy(*usernamep);
+            *usernamep = ptr::null_mut();
+            r
+        };
+        // SAFETY: the caller's contract.
+        let Some(dn) = (unsafe { gss_dn(NAME, user_dn, user_cred) }) else {
+            return 1;
+        };
+        let req = Request {
+            user_dn: Some(dn),
+            requested_username: requested,
+            // SAFETY: NULL or a C string.
+            job_request: unsafe { cstring_lossy(request) },
+            ..Request::default()
+        };
+        // SAFETY: policy array of npols entries or NULL.
+        let pols = unsafe { policies(npols, policynames) };
+        if !run(NAME, &req, Mode::Run, pols) {
+            return 1;
+        }
+        match first_user_name(NAME) {
+            Ok(p) => {
+                // SAFETY: non-NULL out pointer.
+                unsafe { *usernamep = p };
+                0
+            }
+            Err(()) => 1,
+        }
     })
 }
 
-/// `int lcmaps_run_and_return_poolindex(...)`: GSS credentials are not
-/// supported; logs that and fails.
+/// `int lcmaps_run_and_return_poolindex(char *user_dn, gss_cred_id_t user_cred,
+/// lcmaps_request_t request, char **poolindexp, int npols, char **policynames)`:
+/// fails without a pool index; `*poolindexp` is malloc'ed. DN as [`lcmaps_run`].
 #[no_mangle]
 pub unsafe extern "C" fn lcmaps_run_and_return_poolindex(
     user_dn: *mut c_char,
@@ -660,9 +752,42 @@ pub unsafe extern "C" fn lcmaps_run_and_return_poolindex(
     npols: c_int,
     policynames: *mut *mut c_char,
 ) -> c_int {
-    let _ = (user_dn, user_cred, request, poolindexp, npols, policynames);
-    ffi_boundary!("lcmaps_run_and_return_poolindex", 1, {
-        unsupported("lcmaps_run_and_return_poolindex", "GSS credential")
+    const NAME: &str = "lcmaps_run_and_return_poolindex";
+    ffi_boundary!(NAME, 1, {
+        clog::install();
+        if poolindexp.is_null() {
+            log::error!("{NAME}(): poolindexp is NULL");
+            return 1;
+        }
+        // SAFETY: non-NULL out pointer.
+        unsafe { *poolindexp = ptr::null_mut() };
+        // SAFETY: the caller's contract.
+        let Some(dn) = (unsafe { gss_dn(NAME, user_dn, user_cred) }) else {
+            return 1;
+        };
+        let req = Request {
+            user_dn: Some(dn),
+            // SAFETY: NULL or a C string.
+            job_request: unsafe { cstring_lossy(request) },
+            ..Request::default()
+        };
+        // SAFETY: policy array of npols entries or NULL.
+        let pols = unsafe { policies(npols, policynames) };
+        if !run(NAME, &req, Mode::Run, pols) {
+            return 1;
+        }
+        let pi = ambient().store.pool_index.clone();
+        match pi {
+            Some(p) => {
+                // SAFETY: non-NULL out pointer.
+                unsafe { *poolindexp = malloc_str(&p) };
+                0
+            }
+            None => {
+                log::error!("{NAME}(): LCMAPS could not find the poolindex");
+                1
+            }
+        }
     })
 }
 
@@ -902,31 +1027,99 @@ pub(crate) unsafe extern "C" fn lcmaps_rs_verify_account_from_pem(
     })
 }
 
+/// init → DN → run (policies from `LCMAPS_POLICY_NAME`) → copy the pool
+/// index into `buf` → term.
+///
+/// # Safety
+/// `buf` NULL or `len` writable bytes.
+unsafe fn poolindex_into(
+    name: &str,
+    dn: impl FnOnce() -> Result<String, String>,
+    buf: *mut c_char,
+    len: c_uint,
+) -> c_int {
+    if buf.is_null() || len == 0 {
+        clog::install();
+        log::error!("{name}: no buffer for the poolindex");
+        return 1;
+    }
+    if init(None, ptr::null_mut(), DO_USRLOG) != 0 {
+        log::error!("{name}: LCMAPS initialization failure");
+        return 1;
+    }
+    let rc = (|| {
+        let dn = dn().map_err(|e| log::error!("{name}: cannot take the user DN: {e}"))?;
+        let req = Request::with_dn(dn);
+        if !run(name, &req, Mode::Run, env_policies()) {
+            return Err(());
+        }
+        let Some(pi) = ambient().store.pool_index.clone() else {
+            log::error!("{name}: LCMAPS could not find the poolindex");
+            return Err(());
+        };
+        let cap = usize::try_from(len).unwrap_or(0);
+        if pi.len() + 1 > cap {
+            log::error!(
+                "{name}: the poolindex ({} bytes) does not fit the buffer ({cap})",
+                pi.len() + 1
+            );
+            return Err(());
+        }
+        // SAFETY: buf has len >= pi.len()+1 bytes.
+        unsafe {
+            ptr::copy_nonoverlapping(pi.as_ptr().cast::<c_char>(), buf, pi.len());
+            *buf.add(pi.len()) = 0;
+        }
+        Ok(())
+    })();
+    if lcmaps_term() != 0 {
+        return 1;
+    }
+    c_int::from(rc.is_err())
+}
+
 /// `int lcmaps_return_poolindex(gss_ctx_id_t, char *buf, unsigned int len)`:
-/// GSS is not supported; fails.
+/// maps the DN of the context's peer (Globus GSSAPI loaded at run time) and
+/// copies the pool index into `buf`. 0 ok, 1 failure.
 #[no_mangle]
 pub unsafe extern "C" fn lcmaps_return_poolindex(
     context: *mut c_void,
     buf: *mut c_char,
     len: c_uint,
 ) -> c_int {
-    let _ = (context, buf, len);
-    ffi_boundary!("lcmaps_return_poolindex", 1, {
-        helper_unsupported("lcmaps_return_poolindex", "GSS context")
+    const NAME: &str = "lcmaps_return_poolindex";
+    ffi_boundary!(NAME, 1, {
+        let dn = || {
+            if context.is_null() {
+                return Err("no GSS security context given".to_string());
+            }
+            // SAFETY: a non-NULL context by the caller's contract.
+            unsafe { super::gss::dn_from_context(context) }
+        };
+        // SAFETY: the caller's contract.
+        unsafe { poolindex_into(NAME, dn, buf, len) }
     })
 }
 
 /// `int lcmaps_return_poolindex_from_gss_cred(gss_cred_id_t, char *buf,
-/// unsigned int len)`: GSS is not supported; fails.
+/// unsigned int len)`: as [`lcmaps_return_poolindex`] with a credential.
 #[no_mangle]
 pub unsafe extern "C" fn lcmaps_return_poolindex_from_gss_cred(
     cred: *mut c_void,
     buf: *mut c_char,
     len: c_uint,
 ) -> c_int {
-    let _ = (cred, buf, len);
-    ffi_boundary!("lcmaps_return_poolindex_from_gss_cred", 1, {
-        helper_unsupported("lcmaps_return_poolindex_from_gss_cred", "GSS credential")
+    const NAME: &str = "lcmaps_return_poolindex_from_gss_cred";
+    ffi_boundary!(NAME, 1, {
+        let dn = || {
+            if cred.is_null() {
+                return Err("no GSS credential given".to_string());
+            }
+            // SAFETY: a non-NULL credential by the caller's contract.
+            unsafe { super::gss::dn_from_cred(cred) }
+        };
+        // SAFETY: the caller's contract.
+        unsafe { poolindex_into(NAME, dn, buf, len) }
     })
 }
 

@@ -17,6 +17,7 @@
 
 pub mod api;
 pub mod callbacks;
+pub mod gss;
 pub mod host;
 pub mod log;
 mod mirror;

@@ -1,0 +1,194 @@
+//! The user's DN from a Globus GSS credential or security context, with the
+//! Globus GSSAPI library (`libglobus_gssapi_gsi.so.4`) loaded at run time:
+//! lcmaps-rs does not link against Globus. When it is not installed, the GSS
+//! entry points fail with a log line saying so.
+//!
+//! Only the DN is taken (`gss_inquire_cred`/`gss_inquire_context` +
+//! `gss_display_name`); the certificate chain and VOMS attributes are not
+//! extracted yet.
+
+use std::ffi::{c_int, c_void, CStr};
+use std::ptr;
+use std::sync::OnceLock;
+
+use libloading::os::unix::Library;
+
+type OmUint32 = u32;
+
+#[repr(C)]
+struct GssBuffer {
+    length: usize,
+    value: *mut c_void,
+}
+
+type InquireCred = unsafe extern "C" fn(
+    *mut OmUint32,
+    *mut c_void,
+    *mut *mut c_void,
+    *mut OmUint32,
+    *mut c_int,
+    *mut *mut c_void,
+) -> OmUint32;
+type InquireContext = unsafe extern "C" fn(
+    *mut OmUint32,
+    *mut c_void,
+    *mut *mut c_void,
+    *mut *mut c_void,
+    *mut OmUint32,
+    *mut *mut c_void,
+    *mut OmUint32,
+    *mut c_int,
+    *mut c_int,
+) -> OmUint32;
+type DisplayName =
+    unsafe extern "C" fn(*mut OmUint32, *mut c_void, *mut GssBuffer, *mut *mut c_void) -> OmUint32;
+type ReleaseName = unsafe extern "C" fn(*mut OmUint32, *mut *mut c_void) -> OmUint32;
+type ReleaseBuffer = unsafe extern "C" fn(*mut OmUint32, *mut GssBuffer) -> OmUint32;
+
+/// The Globus GSSAPI library.
+pub const GLOBUS_GSSAPI: &str = "libglobus_gssapi_gsi.so.4";
+
+struct Gss {
+    inquire_cred: InquireCred,
+    inquire_context: InquireContext,
+    display_name: DisplayName,
+    release_name: ReleaseName,
+    release_buffer: ReleaseBuffer,
+    _lib: Library,
+}
+
+fn gss() -> Result<&'static Gss, String> {
+    static GSS: OnceLock<Result<Gss, String>> = OnceLock::new();
+    GSS.get_or_init(|| {
+        // SAFETY: loading Globus' GSSAPI library runs its constructors; it
+        // is the system library LCMAPS itself links against.
+        let lib = unsafe { Library::open(Some(GLOBUS_GSSAPI), libc::RTLD_NOW | libc::RTLD_GLOBAL) }
+            .map_err(|e| {
+                format!("GSS credentials need the Globus GSSAPI library ({GLOBUS_GSSAPI}): {e}")
+            })?;
+        // SAFETY: the symbols have the RFC 2744 prototypes declared above;
+        // the fn pointers live as long as `_lib`, which is kept forever.
+        unsafe {
+            let f = |n: &[u8]| {
+                lib.get::<*const c_void>(n)
+                    .map(|s| *s)
+                    .map_err(|e| format!("{GLOBUS_GSSAPI}: {e}"))
+            };
+            let inquire_cred =
+                std::mem::transmute::<*const c_void, InquireCred>(f(b"gss_inquire_cred\0")?);
+            let inquire_context =
+                std::mem::transmute::<*const c_void, InquireContext>(f(b"gss_inquire_context\0")?);
+            let display_name =
+                std::mem::transmute::<*const c_void, DisplayName>(f(b"gss_display_name\0")?);
+            let release_name =
+                std::mem::transmute::<*const c_void, ReleaseName>(f(b"gss_release_name\0")?);
+            let release_buffer =
+                std::mem::transmute::<*const c_void, ReleaseBuffer>(f(b"gss_release_buffer\0")?);
+            Ok(Gss {
+                inquire_cred,
+                inquire_context,
+                display_name,
+                release_name,
+                release_buffer,
+                _lib: lib,
+            })
+        }
+    })
+    .as_ref()
+    .map_err(Clone::clone)
+}
+
+impl Gss {
+    /// The display form of `name`, which is then released.
+    ///
+    /// # Safety
+    /// `name` is a GSS name from this library.
+    unsafe fn take_name(&self, mut name: *mut c_void) -> Result<String, String> {
+        let mut minor = 0;
+        let mut buf = GssBuffer {
+            length: 0,
+            value: ptr::null_mut(),
+        };
+        // SAFETY: valid name and out-parameters.
+        let major = unsafe { (self.display_name)(&mut minor, name, &mut buf, ptr::null_mut()) };
+        let out = if major != 0 || buf.value.is_null() {
+            Err(format!(
+                "gss_display_name failed (major {major:#x}, minor {minor})"
+            ))
+        } else {
+            // SAFETY: the library returned `length` bytes at `value`.
+            let bytes = unsafe { std::slice::from_raw_parts(buf.value.cast::<u8>(), buf.length) };
+            let bytes = CStr::from_bytes_until_nul(bytes).map_or(bytes, CStr::to_bytes);
+            Ok(String::from_utf8_lossy(bytes).into_owned())
+        };
+        // SAFETY: releasing what the library allocated.
+        unsafe {
+            (self.release_buffer)(&mut minor, &mut buf);
+            (self.release_name)(&mut minor, &mut name);
+        }
+        out
+    }
+}
+
+/// The DN of a `gss_cred_id_t`.
+///
+/// # Safety
+/// `cred` is a valid, non-NULL Globus GSS credential.
+pub unsafe fn dn_from_cred(cred: *mut c_void) -> Result<String, String> {
+    let g = gss()?;
+    let (mut minor, mut name) = (0, ptr::null_mut());
+    // SAFETY: valid credential, out-parameters or NULL where optional.
+    let major = unsafe {
+        (g.inquire_cred)(
+            &mut minor,
+            cred,
+            &mut name,
+            ptr::null_mut(),
+            ptr::null_mut(),
+            ptr::null_mut(),
+        )
+    };
+    if major != 0 || name.is_null() {
+        return Err(format!(
+            "gss_inquire_cred failed (major {major:#x}, minor {minor})"
+        ));
+    }
+    // SAFETY: a name from the library.
+    unsafe { g.take_name(name) }
+}
+
+/// The DN of the peer of a `gss_ctx_id_t` (the initiator, for the
+/// accepting side a gatekeeper holds).
+///
+/// # Safety
+/// `ctx` is a valid, non-NULL, established Globus GSS security context.
+pub unsafe fn dn_from_context(ctx: *mut c_void) -> Result<String, String> {
+    let g = gss()?;
+    let (mut minor, mut src) = (0, ptr::null_mut());
+    // SAFETY: valid context, out-parameters or NULL where optional.
+    let major = unsafe {
+        (g.inquire_context)(
+            &mut minor,
+            ctx,
+            &mut src,
+            ptr::null_mut(),
+            ptr::null_mut(),
+            ptr::null_mut(),
+            ptr::null_mut(),
+            ptr::null_mut(),
+            ptr::null_mut(),
+        )
+    };
+    if major != 0 || src.is_null() {
+        return Err(format!(
+            "gss_inquire_context failed (major {major:#x}, minor {minor})"
+        ));
+    }
+    // SAFETY: a name from the library.
+    unsafe { g.take_name(src) }
+}
+
+/// Whether the Globus GSSAPI library can be loaded.
+pub fn available() -> Result<(), String> {
+    gss().map(|_| ())
+}

@@ -344,10 +344,7 @@ fn authorize_and_map(
 
     let settings =
         lcmaps_core::env::Settings::from_env().map_err(|e| system(e.to_string(), site))?;
-    let opts = db::ValidateOptions {
-        modules_dir: settings.modules_dir.clone(),
-        ..crate::run::validate_options()
-    };
+    let opts = lcmaps_builtins::validate_options(settings.modules_dir.clone());
     let checked = db::check_file(&cfg.lcmaps_db_file, &opts);
     for d in &checked.diagnostics {
         ::log::error!("{}", d.one_line());
@@ -396,14 +393,9 @@ fn authorize_and_map(
     check_mapping(&s.uids, &s.pri_gids, &s.sec_gids, cfg)
 }
 
-/// Validation options: every plugin this glexec has built in.
-pub fn validate_options() -> db::ValidateOptions {
-    db::ValidateOptions::default()
-}
-
 /// The plugin loader: built-ins, then C modules.
 fn loader() -> impl lcmaps_core::policy::PluginLoader {
-    lcmaps_core::abi::host::default_loader()
+    lcmaps_builtins::Loader::new(Box::new(lcmaps_core::abi::host::CModLoader))
 }
 
 fn the_only_thread() -> bool {

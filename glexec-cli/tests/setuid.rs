@@ -44,9 +44,11 @@ impl World {
         self.dir.path().join(rel)
     }
 
-    /// A world with accounts, a proxy for the caller, glexec.conf and a
-    /// policy mapping to `dummy_args` (lcmaps_dummy_good.mod options).
-    fn new(conf_extra: &str, dummy_args: &str) -> World {
+    /// A world with accounts, a CA, a proxy for the caller, glexec.conf and
+    /// a policy that verifies the proxy and maps its DN through a
+    /// grid-mapfile to dteam001 (or, with `dummy_args`, a policy of
+    /// lcmaps_dummy_good.mod with those options).
+    fn new(conf_extra: &str, dummy_args: Option<&str>) -> World {
         let dir = tempfile::Builder::new()
             .prefix("glexec-test")
             .tempdir()
@@ -86,6 +88,14 @@ impl World {
         chmod(&caller, 0o700);
         // The proxy.
         let ca = fixtures::ca("Test CA");
+        let certs = w.path("certs");
+        std::fs::create_dir(&certs).unwrap();
+        fixtures::install_ca(&certs, &ca, &[]);
+        std::fs::write(
+            w.path("grid-mapfile"),
+            "\"/DC=org/DC=example/CN=Jane Doe\" dteam001\n",
+        )
+        .unwrap();
         let (user, ukey) = fixtures::user(&ca, "Jane Doe", 7);
         let (p, pkey) = fixtures::proxy(&user, &ukey, Kind::Rfc, Tweak::default());
         let proxy = caller.join("proxy");
@@ -104,7 +114,20 @@ impl World {
         )
         .unwrap();
         chmod(&etc.join("glexec.conf"), 0o640);
-        w.policy(dummy_args);
+        match dummy_args {
+            Some(a) => w.policy(a),
+            None => std::fs::write(
+                etc.join("lcmaps-glexec.db"),
+                format!(
+                    "verifyproxy = \"lcmaps_verify_proxy.mod\" \"-certdir {}\"\n\
+                     gridmap = \"lcmaps_localaccount.mod\" \"-gridmapfile {}\"\n\
+                     glexec:\nverifyproxy -> gridmap\n",
+                    certs.display(),
+                    w.path("grid-mapfile").display()
+                ),
+            )
+            .unwrap(),
+        }
         // The setuid copy.
         let bin = w.path("bin");
         std::fs::create_dir(&bin).unwrap();
@@ -184,10 +207,9 @@ macro_rules! need_root {
 #[test]
 fn maps_switches_and_runs_the_payload() {
     need_root!();
-    let w = World::new(
-        "",
-        &format!("--dummy-uid {TARGET} --dummy-gid {TARGET} --dummy-sec-gid {TRACK}"),
-    );
+    // The real thing: verify_proxy against the test CA, then the DN through
+    // a grid-mapfile to dteam001 (groups from the account database).
+    let w = World::new("", None);
     let o = w.run(
         &[
             ("LD_PRELOAD", "/nonexistent.so"),
@@ -249,7 +271,7 @@ fn cwd_falls_back_to_home_and_fds_may_be_closed() {
     need_root!();
     let w = World::new(
         "linger = no\n",
-        &format!("--dummy-uid {TARGET} --dummy-gid {TARGET}"),
+        Some(&format!("--dummy-uid {TARGET} --dummy-gid {TARGET}")),
     );
     // The caller's own directory (mode 700) is not accessible to the target.
     let o = w.run_as(
@@ -273,7 +295,10 @@ fn cwd_falls_back_to_home_and_fds_may_be_closed() {
 #[test]
 fn exit_codes_of_the_payload() {
     need_root!();
-    let w = World::new("", &format!("--dummy-uid {TARGET} --dummy-gid {TARGET}"));
+    let w = World::new(
+        "",
+        Some(&format!("--dummy-uid {TARGET} --dummy-gid {TARGET}")),
+    );
     for (script, code) in [
         ("exit 0", 0),
         ("exit 7", 7),
@@ -292,7 +317,10 @@ fn exit_codes_of_the_payload() {
 #[test]
 fn client_errors_are_201() {
     need_root!();
-    let w = World::new("", &format!("--dummy-uid {TARGET} --dummy-gid {TARGET}"));
+    let w = World::new(
+        "",
+        Some(&format!("--dummy-uid {TARGET} --dummy-gid {TARGET}")),
+    );
     let proxy = w.path("caller/proxy");
     let check = |env: &[(&str, &str)], args: &[&str], needle: &str| {
         let o = w.run(env, args);
@@ -361,7 +389,10 @@ fn client_errors_are_201() {
 #[test]
 fn authorization_errors_are_203() {
     need_root!();
-    let w = World::new("", &format!("--dummy-uid {TARGET} --dummy-gid {TARGET}"));
+    let w = World::new(
+        "",
+        Some(&format!("--dummy-uid {TARGET} --dummy-gid {TARGET}")),
+    );
     let o = w.run_as(OTHER, &[], Path::new("/"), &["/bin/true"], "");
     assert_eq!(o.status.code(), Some(203), "{}", stderr(&o));
     assert!(stderr(&o).contains("the caller other001 is not in user_white_list"));
@@ -402,7 +433,10 @@ fn authorization_errors_are_203() {
 #[test]
 fn site_errors_are_202() {
     need_root!();
-    let w = World::new("", &format!("--dummy-uid {TARGET} --dummy-gid {TARGET}"));
+    let w = World::new(
+        "",
+        Some(&format!("--dummy-uid {TARGET} --dummy-gid {TARGET}")),
+    );
     let conf = w.path("etc/glexec.conf");
     let expect = |needle: &str| {
         let o = w.run(&[], &["/bin/true"]);
@@ -431,7 +465,10 @@ fn site_errors_are_202() {
 #[test]
 fn lingering_glexec_forwards_signals() {
     need_root!();
-    let w = World::new("", &format!("--dummy-uid {TARGET} --dummy-gid {TARGET}"));
+    let w = World::new(
+        "",
+        Some(&format!("--dummy-uid {TARGET} --dummy-gid {TARGET}")),
+    );
     let ready = w.path("home/dteam001/ready");
     let script = format!(
         "trap 'exit 3' TERM; : > {}; while :; do sleep 0.05; done",
@@ -475,5 +512,24 @@ fn lingering_glexec_forwards_signals() {
         status.code(),
         Some(3),
         "the payload's TERM trap decides the exit code"
+    );
+}
+
+#[test]
+fn a_proxy_from_an_unknown_ca_is_not_mapped() {
+    need_root!();
+    let w = World::new("", None);
+    let rogue = fixtures::ca("Rogue CA");
+    let (user, ukey) = fixtures::user(&rogue, "Jane Doe", 7);
+    let (p, pkey) = fixtures::proxy(&user, &ukey, Kind::Rfc, Tweak::default());
+    let proxy = w.path("caller/proxy");
+    std::fs::write(&proxy, fixtures::pem(&[&p, &user], Some(&pkey))).unwrap();
+    let o = w.run(&[], &["/usr/bin/id", "-u"]);
+    assert_eq!(o.status.code(), Some(203), "{}", stderr(&o));
+    assert!(stdout(&o).is_empty());
+    assert!(stderr(&o).contains("LCMAPS did not map the credential: the last plugin, verifyproxy in policy glexec, failed"), "{}", stderr(&o));
+    assert!(
+        !w.target_proxy().exists(),
+        "nothing written for a refused credential"
     );
 }

@@ -102,10 +102,7 @@ pub fn settings() -> Result<Settings, ExitCode> {
 
 /// Validation options for this machine.
 pub fn validate_options(settings: &Settings) -> ValidateOptions {
-    ValidateOptions {
-        modules_dir: settings.modules_dir.clone(),
-        ..ValidateOptions::default()
-    }
+    lcmaps_builtins::validate_options(settings.modules_dir.clone())
 }
 
 fn check(file: Option<PathBuf>, quiet: bool) -> ExitCode {

@@ -15,7 +15,7 @@ use lcmaps_core::db;
 use lcmaps_core::diag;
 use lcmaps_core::log::{Logger, Priority, Sink};
 use lcmaps_core::plugin::Request;
-use lcmaps_core::policy::{BuiltinLoader, Engine, Mode, Outcome, RunOptions};
+use lcmaps_core::policy::{Engine, Mode, Outcome, RunOptions};
 use serde::{Deserialize, Serialize};
 
 use crate::{settings, validate_options, EXIT_CONFIG};
@@ -213,7 +213,8 @@ pub fn child(args: MapArgs) -> ExitCode {
         eprint!("{}", diag::render_all(&checked.diagnostics));
         return ExitCode::from(EXIT_CONFIG);
     };
-    let mut engine = match Engine::new(config, &BuiltinLoader) {
+    let loader = lcmaps_builtins::Loader::new(Box::new(lcmaps_core::abi::host::CModLoader));
+    let mut engine = match Engine::new(config, &loader) {
         Ok(e) => e,
         Err(e) => {
             eprintln!("lcmaps: {}: {e}", file.display());

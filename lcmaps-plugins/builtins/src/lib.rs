@@ -19,12 +19,14 @@ pub use lcmaps_plugin_ban_dn::BanDn;
 pub use lcmaps_plugin_localaccount::LocalAccount;
 pub use lcmaps_plugin_poolaccount::PoolAccount;
 pub use lcmaps_plugin_posix_enf::PosixEnf;
+pub use lcmaps_verify_proxy::VerifyProxy;
 
 const OURS: &[&str] = &[
     "lcmaps_localaccount.mod",
     "lcmaps_poolaccount.mod",
     "lcmaps_posix_enf.mod",
     "lcmaps_ban_dn.mod",
+    "lcmaps_verify_proxy.mod",
 ];
 
 /// Module file names of every built-in: these plugins and lcmaps-core's
@@ -43,6 +45,7 @@ pub fn builtin(module: &str) -> Option<Box<dyn Plugin>> {
         "lcmaps_poolaccount.mod" => Box::new(PoolAccount::default()),
         "lcmaps_posix_enf.mod" => Box::new(PosixEnf::default()),
         "lcmaps_ban_dn.mod" => Box::new(BanDn::default()),
+        "lcmaps_verify_proxy.mod" => Box::new(VerifyProxy::default()),
         other => return plugin::builtin(other),
     })
 }
@@ -103,7 +106,7 @@ mod tests {
     #[test]
     fn registry() {
         let n = names();
-        assert_eq!(n.len(), 6);
+        assert_eq!(n.len(), 7);
         for m in &n {
             assert!(builtin(m).is_some(), "{m}");
         }

@@ -1,0 +1,185 @@
+//! A test world for glexec: accounts, a CA and proxy, glexec.conf, a
+//! policy, and a setuid-root copy of glexec, used in a private mount
+//! namespace. Shared by the tests and the bench.
+#![allow(dead_code)]
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use lcmaps_x509::fixtures::{self, Kind, Tweak};
+
+pub const CALLER: u32 = 5001;
+pub const TARGET: u32 = 5002;
+pub const TRACK: u32 = 5003;
+pub const OTHER: u32 = 5004;
+
+pub struct World {
+    pub dir: tempfile::TempDir,
+}
+
+pub fn root() -> bool {
+    nix::unistd::geteuid().is_root()
+        && Command::new("unshare")
+            .args(["-m", "true"])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+}
+
+pub fn chown(p: &Path, uid: u32, gid: u32) {
+    std::os::unix::fs::chown(p, Some(uid), Some(gid)).unwrap();
+}
+
+pub fn chmod(p: &Path, mode: u32) {
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+impl World {
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// A world with accounts, a CA, a proxy for the caller, glexec.conf and
+    /// a policy that verifies the proxy and maps its DN through a
+    /// grid-mapfile to dteam001 (or, with `dummy_args`, a policy of
+    /// lcmaps_dummy_good.mod with those options).
+    pub fn new(conf_extra: &str, dummy_args: Option<&str>) -> World {
+        let dir = tempfile::Builder::new()
+            .prefix("glexec-test")
+            .tempdir()
+            .unwrap();
+        chmod(dir.path(), 0o755);
+        let w = World { dir };
+        // /etc copy with our accounts.
+        let etc = w.path("etc");
+        assert!(Command::new("cp")
+            .arg("-a")
+            .arg("/etc")
+            .arg(&etc)
+            .status()
+            .unwrap()
+            .success());
+        let mut passwd = std::fs::read_to_string(etc.join("passwd")).unwrap();
+        let home = w.path("home/dteam001");
+        passwd.push_str(&format!(
+            "pilot001:x:{CALLER}:{CALLER}::{}:/bin/sh\ndteam001:x:{TARGET}:{TARGET}::{}:/bin/sh\nother001:x:{OTHER}:{OTHER}::/:/bin/sh\n",
+            w.path("caller").display(),
+            home.display()
+        ));
+        std::fs::write(etc.join("passwd"), passwd).unwrap();
+        let mut group = std::fs::read_to_string(etc.join("group")).unwrap();
+        group.push_str(&format!(
+            "pilot001:x:{CALLER}:\ndteam001:x:{TARGET}:\ntrack:x:{TRACK}:dteam001\nother001:x:{OTHER}:\n"
+        ));
+        std::fs::write(etc.join("group"), group).unwrap();
+        // Homes.
+        std::fs::create_dir_all(&home).unwrap();
+        chown(&home, TARGET, TARGET);
+        chmod(&home, 0o700);
+        chmod(&w.path("home"), 0o755);
+        let caller = w.path("caller");
+        std::fs::create_dir(&caller).unwrap();
+        chown(&caller, CALLER, CALLER);
+        chmod(&caller, 0o700);
+        // The proxy.
+        let ca = fixtures::ca("Test CA");
+        let certs = w.path("certs");
+        std::fs::create_dir(&certs).unwrap();
+        fixtures::install_ca(&certs, &ca, &[]);
+        std::fs::write(
+            w.path("grid-mapfile"),
+            "\"/DC=org/DC=example/CN=Jane Doe\" dteam001\n",
+        )
+        .unwrap();
+        let (user, ukey) = fixtures::user(&ca, "Jane Doe", 7);
+        let (p, pkey) = fixtures::proxy(&user, &ukey, Kind::Rfc, Tweak::default());
+        let proxy = caller.join("proxy");
+        std::fs::write(&proxy, fixtures::pem(&[&p, &user], Some(&pkey))).unwrap();
+        chown(&proxy, CALLER, CALLER);
+        chmod(&proxy, 0o600);
+        // glexec.conf and the policy.
+        std::fs::write(
+            etc.join("glexec.conf"),
+            format!(
+                "[glexec]\nuser_white_list = pilot001\nuse_lcas = no\nlog_destination = file\n\
+                 log_file = {}\nlcmaps_db_file = /etc/lcmaps-glexec.db\nlcmaps_get_account_policy = glexec\n\
+                 json_log = yes\n{conf_extra}",
+                w.path("glexec.log").display()
+            ),
+        )
+        .unwrap();
+        chmod(&etc.join("glexec.conf"), 0o640);
+        match dummy_args {
+            Some(a) => w.policy(a),
+            None => std::fs::write(
+                etc.join("lcmaps-glexec.db"),
+                format!(
+                    "verifyproxy = \"lcmaps_verify_proxy.mod\" \"-certdir {}\"\n\
+                     gridmap = \"lcmaps_localaccount.mod\" \"-gridmapfile {}\"\n\
+                     glexec:\nverifyproxy -> gridmap\n",
+                    certs.display(),
+                    w.path("grid-mapfile").display()
+                ),
+            )
+            .unwrap(),
+        }
+        // The setuid copy.
+        let bin = w.path("bin");
+        std::fs::create_dir(&bin).unwrap();
+        chmod(&bin, 0o755);
+        std::fs::copy(env!("CARGO_BIN_EXE_glexec"), bin.join("glexec")).unwrap();
+        chmod(&bin.join("glexec"), 0o4755);
+        w
+    }
+
+    pub fn policy(&self, dummy_args: &str) {
+        std::fs::write(
+            self.path("etc/lcmaps-glexec.db"),
+            format!("map = \"lcmaps_dummy_good.mod {dummy_args}\"\nglexec:\n~lcmaps_dummy_bad.mod -> map\n"),
+        )
+        .unwrap();
+    }
+
+    pub fn target_proxy(&self) -> PathBuf {
+        self.path("home/dteam001/proxy")
+    }
+
+    /// Run `glexec ARGS` as `uid` with `env` (plus GLEXEC_CLIENT_CERT and
+    /// GLEXEC_TARGET_PROXY unless overridden), from `cwd`.
+    pub fn run_as(
+        &self,
+        uid: u32,
+        env: &[(&str, &str)],
+        cwd: &Path,
+        args: &[&str],
+        redirect: &str,
+    ) -> Output {
+        let mut envs: Vec<String> = vec![
+            format!("GLEXEC_CLIENT_CERT={}", self.path("caller/proxy").display()),
+            format!("GLEXEC_TARGET_PROXY={}", self.target_proxy().display()),
+            "PATH=/usr/bin:/bin".into(),
+        ];
+        for (k, v) in env {
+            envs.retain(|e| !e.starts_with(&format!("{k}=")));
+            envs.push(format!("{k}={v}"));
+        }
+        let script = format!(
+            "etc=\"$1\"; dir=\"$2\"; shift 2; mount --bind \"$etc\" /etc && cd \"$dir\" && exec setpriv --reuid {uid} --regid {uid} --clear-groups env -i \"$@\" {redirect}"
+        );
+        let mut cmd = Command::new("unshare");
+        cmd.args(["-m", "sh", "-c", &script, "sh"]);
+        cmd.arg(self.path("etc")).arg(cwd);
+        cmd.args(&envs).arg(self.path("bin/glexec")).args(args);
+        cmd.output().unwrap()
+    }
+
+    pub fn run(&self, env: &[(&str, &str)], args: &[&str]) -> Output {
+        self.run_as(CALLER, env, Path::new("/"), args, "")
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.path("glexec.log")).unwrap_or_default()
+    }
+}
+

@@ -286,3 +286,34 @@ fn every_exported_symbol_is_visible_to_plugins_in_this_binary() {
         assert!(!p.is_null(), "{name} is not exported dynamically");
     }
 }
+
+#[test]
+fn engines_sharing_a_c_module_share_one_initialization() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = build_plugin(tmp.path(), "plugin_all.c", "shared.mod", &[]);
+    let text = |uid: u32| {
+        format!(
+            "all = \"{} --uid {uid} --gid 500\"\np:\n~all -> lcmaps_dummy_bad.mod\n",
+            m.display()
+        )
+    };
+    let a = engine(&text(501)).unwrap();
+    // One dlopen handle, one static state: other arguments are refused...
+    let err = engine(&text(502)).unwrap_err().to_string();
+    assert!(
+        err.contains("already in use in this process with other arguments"),
+        "{err}"
+    );
+    // ...the same arguments share the initialization...
+    let mut b = engine(&text(501)).unwrap();
+    // ...and the first engine going away does not terminate it under the second.
+    drop(a);
+    let o = b.run(&request("/CN=x"), Mode::Run, &RunOptions::default());
+    assert_eq!(o.status, Status::Success, "{o:#?}");
+    assert_eq!(o.store.uids, [501]);
+    drop(b);
+    // Once nobody uses it, other arguments are fine.
+    let mut c = engine(&text(502)).unwrap();
+    let o = c.run(&request("/CN=x"), Mode::Run, &RunOptions::default());
+    assert_eq!(o.store.uids, [502]);
+}

@@ -13,7 +13,7 @@
 //! * when the process is privileged (euid 0, or euid != uid) a module file or
 //!   directory not owned by root, or writable by group or others, is refused.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ffi::{c_char, c_int, CStr, CString};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -35,6 +35,29 @@ type TermFn = unsafe extern "C" fn() -> c_int;
 
 /// Serializes every call into C plugin code.
 static C_LOCK: Mutex<()> = Mutex::new(());
+
+/// A C module initialized in this process. A module is one `dlopen` handle
+/// with static state: engines sharing it must share one initialization
+/// (same arguments), and only the last one terminates it.
+struct Shared {
+    args: Vec<String>,
+    refs: usize,
+    /// The argv given to plugin_initialize, freed after plugin_terminate.
+    _argv: Vec<CString>,
+    intro_args: usize,
+    intro_argc: c_int,
+    specs: Vec<ArgSpec>,
+}
+
+// SAFETY: `intro_args` is the address of the plugin's static argument
+// array, stored as an integer and only used under C_LOCK.
+unsafe impl Send for Shared {}
+
+static SHARED: Mutex<Option<HashMap<PathBuf, Shared>>> = Mutex::new(None);
+
+fn shared() -> std::sync::MutexGuard<'static, Option<HashMap<PathBuf, Shared>>> {
+    SHARED.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 /// Most introspected entries accepted from one plugin.
 const MAX_INTROSPECT: usize = 1000;
@@ -197,12 +220,13 @@ enum State {
 /// A C `.mod` plugin.
 pub struct CModule {
     path: PathBuf,
+    /// The canonical path: the key of the module in SHARED.
+    key: PathBuf,
     init: InitFn,
     run: RunFn,
     term: TermFn,
     introspect: IntroFn,
     verify: Option<RunFn>,
-    argv: Vec<CString>,
     args: *mut lcmaps_argument_t,
     argc: c_int,
     specs: Vec<ArgSpec>,
@@ -272,12 +296,12 @@ impl CModule {
             }
             Ok(CModule {
                 path: path.to_path_buf(),
+                key: std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()),
                 init,
                 run,
                 term,
                 introspect,
                 verify,
-                argv: Vec::new(),
                 args: ptr::null_mut(),
                 argc: 0,
                 specs: Vec::new(),
@@ -384,16 +408,38 @@ impl Plugin for CModule {
         if self.state != State::Loaded {
             return Err(PluginError("plugin initialized twice".into()));
         }
-        self.argv = argv
+        let args: Vec<String> = argv.iter().skip(1).cloned().collect();
+        let mut reg = shared();
+        let reg = reg.get_or_insert_with(HashMap::new);
+        if let Some(sh) = reg.get_mut(&self.key) {
+            // Already initialized by another engine of this process: share
+            // that initialization (the module's static state is one).
+            if sh.args != args {
+                return Err(PluginError(format!(
+                    "{} is already in use in this process with other arguments ({:?}); a C \
+                     module has one state per process, so every engine must give it the same \
+                     arguments",
+                    self.path.display(),
+                    sh.args
+                )));
+            }
+            sh.refs += 1;
+            self.args = sh.intro_args as *mut lcmaps_argument_t;
+            self.argc = sh.intro_argc;
+            self.specs = sh.specs.clone();
+            self.state = State::Initialized;
+            return Ok(());
+        }
+        let argv_c: Vec<CString> = argv
             .iter()
             .map(|a| CString::new(a.replace('\0', "")).unwrap_or_default())
             .collect();
-        let mut ptrs: Vec<*mut c_char> = self.argv.iter().map(|a| a.as_ptr().cast_mut()).collect();
+        let mut ptrs: Vec<*mut c_char> = argv_c.iter().map(|a| a.as_ptr().cast_mut()).collect();
         ptrs.push(ptr::null_mut());
-        let argc = c_int::try_from(self.argv.len()).unwrap_or(0);
+        let argc = c_int::try_from(argv_c.len()).unwrap_or(0);
         let _g = lock();
         // SAFETY: argv is a NULL-terminated array of argc C strings that
-        // live until the plugin is terminated (self.argv).
+        // live until the plugin is terminated (kept in SHARED).
         let rc = unsafe { (self.init)(argc, ptrs.as_mut_ptr()) };
         if rc != 0 {
             return Err(PluginError(format!(
@@ -402,6 +448,17 @@ impl Plugin for CModule {
             )));
         }
         self.state = State::Initialized;
+        reg.insert(
+            self.key.clone(),
+            Shared {
+                args,
+                refs: 1,
+                _argv: argv_c,
+                intro_args: 0,
+                intro_argc: 0,
+                specs: Vec::new(),
+            },
+        );
         let (mut n, mut a): (c_int, *mut lcmaps_argument_t) = (0, ptr::null_mut());
         // SAFETY: out-pointers to our locals.
         let rc = unsafe { (self.introspect)(&mut n, &mut a) };
@@ -413,7 +470,13 @@ impl Plugin for CModule {
         }
         self.argc = n;
         self.args = a;
-        self.read_specs()
+        self.read_specs()?;
+        if let Some(sh) = reg.get_mut(&self.key) {
+            sh.intro_args = self.args as usize;
+            sh.intro_argc = self.argc;
+            sh.specs = self.specs.clone();
+        }
+        Ok(())
     }
 
     fn introspect(&self) -> Vec<ArgSpec> {
@@ -442,9 +505,20 @@ impl Plugin for CModule {
             return Ok(());
         }
         self.state = State::Terminated;
+        let mut reg = shared();
+        let reg = reg.get_or_insert_with(HashMap::new);
+        if let Some(sh) = reg.get_mut(&self.key) {
+            sh.refs = sh.refs.saturating_sub(1);
+            if sh.refs > 0 {
+                return Ok(()); // another engine still uses it
+            }
+        }
+        // The last user: terminate, then free the argv it was given.
+        let entry = reg.remove(&self.key);
         let _g = lock();
-        // SAFETY: the plugin's own entry point, called once.
+        // SAFETY: the plugin's own entry point, called once per initialize.
         let rc = unsafe { (self.term)() };
+        drop(entry);
         if rc != 0 {
             return Err(PluginError(format!(
                 "plugin_terminate() of {} returned {rc}",

@@ -299,12 +299,15 @@ fn check_mapping(
 }
 
 /// Map with LCAS (when enabled) and LCMAPS. Returns the target account.
+/// With `verify = Some((uid, gid))` (legacy `GLEXEC_MODE=lcmaps_verify_account`)
+/// the policies of `lcmaps_verify_account_policy` verify that account instead.
 fn authorize_and_map(
     cfg: &Config,
     dn: &str,
     fqans: &[String],
     pem: &str,
     command: &Path,
+    verify: Option<(u32, u32)>,
 ) -> Result<Target, Failure> {
     // The engine and its plugins see only what glexec.conf says.
     std::env::set_var("LCMAPS_DB_FILE", &cfg.lcmaps_db_file);
@@ -360,13 +363,33 @@ fn authorize_and_map(
         user_dn: Some(dn.to_string()),
         fqans: fqans.to_vec(),
         pem: Some(pem.to_string()),
+        requested_uid: verify.map(|(u, _)| u),
+        requested_pgids: verify.map(|(_, g)| vec![g]).unwrap_or_default(),
         ..Request::default()
     };
+    let (mode, policies) = match verify {
+        None => (Mode::Run, cfg.lcmaps_get_account_policy.clone()),
+        Some(_) => (Mode::Verify, cfg.lcmaps_verify_account_policy.clone()),
+    };
     let opts = RunOptions {
-        policies: cfg.lcmaps_get_account_policy.clone(),
+        policies,
         dry_run: cfg.user_identity_switch_by == SwitchBy::Glexec,
     };
-    let out = engine.run(&request, Mode::Run, &opts);
+    let out = engine.run(&request, mode, &opts);
+    if let Some((uid, gid)) = verify {
+        if !out.status.is_success() {
+            return Err(authz(
+                format!("LCMAPS did not verify uid {uid} gid {gid} for this credential"),
+                "this credential may not use that account; contact the site",
+            ));
+        }
+        let sgids = if out.store.sec_gids.is_empty() {
+            vec![gid]
+        } else {
+            out.store.sec_gids.clone()
+        };
+        return check_mapping(&[uid], &[gid], &sgids, cfg);
+    }
     for s in &out.trace {
         ::log::info!(
             "lcmaps: policy {} plugin {} ({}): {:?}",
@@ -497,6 +520,36 @@ pub fn run(id: &str) -> Result<u8, Failure> {
         }
         _ => {}
     }
+    // Legacy (gLExec 0.5) verify mode: `glexec <uid> <gid> <command> ...`.
+    let verify = match caller_env.get("GLEXEC_MODE").and_then(|m| m.to_str()) {
+        None | Some("lcmaps_get_account") => None,
+        Some("lcmaps_verify_account") => {
+            let num = |a: Option<&OsString>| {
+                a.and_then(|a| a.to_str())
+                    .and_then(|a| a.parse::<u32>().ok())
+            };
+            let (Some(uid), Some(gid)) = (num(args.first()), num(args.get(1))) else {
+                return Err(client(
+                    "GLEXEC_MODE=lcmaps_verify_account needs `glexec <uid> <gid> <command> ...`",
+                    "give the uid and gid to verify before the command",
+                ));
+            };
+            args.drain(..2);
+            if args.is_empty() {
+                return Err(client(
+                    "no command given",
+                    "usage: glexec <uid> <gid> /path/to/command [args]",
+                ));
+            }
+            Some((uid, gid))
+        }
+        Some(other) => {
+            return Err(client(
+                format!("unknown GLEXEC_MODE {other}"),
+                "use lcmaps_get_account (or leave GLEXEC_MODE unset)",
+            ))
+        }
+    };
     let command = PathBuf::from(args.remove(0));
     if !command.is_absolute() {
         return Err(client(
@@ -546,7 +599,7 @@ pub fn run(id: &str) -> Result<u8, Failure> {
     }
     let (dn, fqans) = credential(&pem, &inputs.client_name)?;
 
-    let target = authorize_and_map(&cfg, &dn, &fqans, &pem, &command)?;
+    let target = authorize_and_map(&cfg, &dn, &fqans, &pem, &command, verify)?;
 
     let mut proxy_path = None;
     if cfg.create_target_proxy {

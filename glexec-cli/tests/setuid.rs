@@ -362,3 +362,37 @@ fn a_proxy_from_an_unknown_ca_is_not_mapped() {
         "nothing written for a refused credential"
     );
 }
+
+#[test]
+fn legacy_verify_account_mode() {
+    need_root!();
+    let w = World::new(
+        "lcmaps_verify_account_policy = glexec\n",
+        Some(&format!("--dummy-uid {TARGET} --dummy-gid {TARGET}")),
+    );
+    let t = TARGET.to_string();
+    let o = w.run(
+        &[("GLEXEC_MODE", "lcmaps_verify_account")],
+        &[&t, &t, "/usr/bin/id", "-u"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), t);
+    let o = w.run(
+        &[("GLEXEC_MODE", "lcmaps_verify_account")],
+        &["/usr/bin/id"],
+    );
+    assert_eq!(o.status.code(), Some(201));
+    let o = w.run(&[("GLEXEC_MODE", "bogus")], &["/usr/bin/id"]);
+    assert_eq!(o.status.code(), Some(201));
+    // A policy that refuses verification.
+    std::fs::write(
+        w.path("etc/lcmaps-glexec.db"),
+        "glexec:\nlcmaps_dummy_bad.mod -> lcmaps_dummy_good.mod\n",
+    )
+    .unwrap();
+    let o = w.run(
+        &[("GLEXEC_MODE", "lcmaps_verify_account")],
+        &[&t, &t, "/usr/bin/id"],
+    );
+    assert_eq!(o.status.code(), Some(203), "{}", stderr(&o));
+}

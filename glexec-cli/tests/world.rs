@@ -182,4 +182,3 @@ impl World {
         std::fs::read_to_string(self.path("glexec.log")).unwrap_or_default()
     }
 }
-

@@ -144,7 +144,8 @@ pool001:x:6001:6000:pool:/home/pool001:/bin/sh\n\
 pool002:x:6002:6000:pool:/home/pool002:/bin/sh\n\
 pool003:x:6003:6000:pool:/home/pool003:/bin/sh\n\
 dtp001:x:7001:7000:pool:/home/dtp001:/bin/sh\n\
-dtp002:x:7002:7000:pool:/home/dtp002:/bin/sh\n";
+dtp002:x:7002:7000:pool:/home/dtp002:/bin/sh\n\
+dtp003:x:7003:7000:pool:/home/dtp003:/bin/sh\n";
 
 /// Fake groups for libnss-wrapper.
 pub const GROUP: &str = "root:x:0:\n\
@@ -153,7 +154,9 @@ extra:x:5100:alice\n\
 gk:x:500:\n\
 pools:x:6000:\n\
 dteamgrp:x:7000:\n\
-atlasgrp:x:7100:\n";
+atlasgrp:x:7100:\n\
+cmsgrp001:x:8001:\n\
+cmsgrp002:x:8002:\n";
 
 /// Write the passwd/group files into `dir`; returns the environment that
 /// makes a child process see them.

@@ -283,6 +283,30 @@ const CASES: &[Case] = &[
         mapcounter: "0",
     },
     Case {
+        policy: "poolgroup",
+        dn: "/CN=kim",
+        fqans: &["/cms/Role=NULL/Capability=NULL"],
+        mapcounter: "0",
+    },
+    Case {
+        policy: "poolgroup",
+        dn: "/CN=lee",
+        fqans: &["/cms/Role=NULL/Capability=NULL"],
+        mapcounter: "0",
+    },
+    Case {
+        policy: "poolgroup",
+        dn: "/CN=kim",
+        fqans: &["/cms/Role=NULL/Capability=NULL"],
+        mapcounter: "0",
+    },
+    Case {
+        policy: "banfqan",
+        dn: "/CN=alice",
+        fqans: &[],
+        mapcounter: "0",
+    },
+    Case {
         policy: "dummies",
         dn: "/CN=ivan",
         fqans: &[],
@@ -300,7 +324,7 @@ fn debian_db(dir: &Path) -> std::path::PathBuf {
     let d = dir.display();
     std::fs::write(
         dir.join("grid-mapfile"),
-        "\"/CN=alice\" alice\n\"/CN=bob\" .pool\n\"/CN=carol*\" .pool\n\"/dteam/*\" .dtp\n",
+        "\"/CN=alice\" alice\n\"/CN=bob\" .pool\n\"/CN=carol*\" .pool\n\"/dteam/*\" .dtp\n\"/cms/*\" .dtp\n",
     )
     .unwrap();
     std::fs::write(dir.join("voms-mapfile"), "\"/dteam/*\" alice\n").unwrap();
@@ -310,6 +334,7 @@ fn debian_db(dir: &Path) -> std::path::PathBuf {
     )
     .unwrap();
     std::fs::write(dir.join("ban"), "\"/CN=evil\"\n\"/evil/*\"\n").unwrap();
+    std::fs::write(dir.join("poolgroupmapfile"), "\"/cms/*\" .cmsgrp\n").unwrap();
     let db = dir.join("lcmaps.db");
     std::fs::write(
         &db,
@@ -323,6 +348,7 @@ fn debian_db(dir: &Path) -> std::path::PathBuf {
              vpa = \"lcmaps_voms_poolaccount.mod -gridmapfile {d}/grid-mapfile -gridmapdir {d}/gmd\"\n\
              vla = \"lcmaps_voms_localaccount.mod -gridmapfile {d}/voms-mapfile\"\n\
              enf = \"lcmaps_posix_enf.mod -maxuid 1 -maxpgid 1\"\n\
+             vpg = \"lcmaps_voms_poolgroup.mod -groupmapfile {d}/poolgroupmapfile -groupmapdir {d}/ggmd -mapmin 1\"\n\
              good = \"{DEBIAN_PLUGINS}/lcmaps_dummy_good.mod\"\n\
              bad = \"{DEBIAN_PLUGINS}/lcmaps_dummy_bad.mod\"\n\
              proxy = \"lcmaps_verify_proxy.mod\"\n\
@@ -340,7 +366,9 @@ fn debian_db(dir: &Path) -> std::path::PathBuf {
              verifyproxy:\n\
              proxy -> good\n\
              enforce:\n\
-             localaccount -> enf\n"
+             localaccount -> enf\n\
+             poolgroup:\n\
+             vpg -> vpa\n"
         ),
     )
     .unwrap();
@@ -403,8 +431,16 @@ fn fresh_gridmapdir(dir: &Path) {
     let g = dir.join("gmd");
     let _ = std::fs::remove_dir_all(&g);
     std::fs::create_dir(&g).unwrap();
-    for p in ["pool001", "pool002", "pool003", "dtp001", "dtp002"] {
+    for p in [
+        "pool001", "pool002", "pool003", "dtp001", "dtp002", "dtp003",
+    ] {
         std::fs::write(g.join(p), "").unwrap();
+    }
+    let gg = dir.join("ggmd");
+    let _ = std::fs::remove_dir_all(&gg);
+    std::fs::create_dir(&gg).unwrap();
+    for p in ["cmsgrp001", "cmsgrp002"] {
+        std::fs::write(gg.join(p), "").unwrap();
     }
 }
 
@@ -465,6 +501,7 @@ fn debian_plugins_give_the_same_results_as_debian_liblcmaps() {
             ));
         }
         lines.extend(gridmapdir_state(&tmp.path().join("gmd")));
+        lines.extend(gridmapdir_state(&tmp.path().join("ggmd")));
         results.push(lines);
     }
     assert_eq!(
@@ -481,6 +518,10 @@ fn debian_plugins_give_the_same_results_as_debian_liblcmaps() {
     assert!(all.contains("/CN=evil []: rc=1"), "{all}");
     assert!(all.contains("linked: %2fcn%3dbob = pool"), "{all}");
     assert!(all.contains("rc=0 uid=700"), "voms pool account: {all}");
+    assert!(
+        all.contains("linked: %2fcms"),
+        "voms pool group lease: {all}"
+    );
 }
 
 #[test]

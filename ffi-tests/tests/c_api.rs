@@ -525,37 +525,97 @@ fn debian_plugins_give_the_same_results_as_debian_liblcmaps() {
 }
 
 #[test]
-fn dlopen_style_client_from_debian_headers_loads_our_helper_library() {
-    let t = "dlopen_style_client_from_debian_headers_loads_our_helper_library";
-    if !have_debian_lcmaps() {
-        return skip(t, "liblcmaps-dev is not installed");
+fn dlopen_style_client_from_debian_headers_and_ours_loads_our_helper_library() {
+    let tmp = tempfile::tempdir().unwrap();
+    let clib = clib_dir(tmp.path());
+    let db = plugin_all_db(tmp.path());
+    let mut includes = vec![include_dir().display().to_string()];
+    if have_debian_lcmaps() {
+        includes.push(DEBIAN_INCLUDE.to_string());
+    } else {
+        skip(
+            "dlopen client (Debian headers half)",
+            "liblcmaps-dev is not installed",
+        );
+    }
+    for (i, inc) in includes.iter().enumerate() {
+        let exe = tmp.path().join(format!("dlc{i}"));
+        let src = c_source("dlopen_client.c");
+        gcc(&[
+            "-DLIBSUFF=\".so.0\"",
+            &format!("-I{inc}"),
+            "-o",
+            exe.to_str().unwrap(),
+            src.to_str().unwrap(),
+            "-ldl",
+        ]);
+        let log = tmp.path().join(format!("lcmaps{i}.log"));
+        let r = run(Command::new(&exe)
+            .env("LD_LIBRARY_PATH", &clib)
+            .env("LCMAPS_DB_FILE", &db)
+            .env("LCMAPS_LOG_FILE", &log)
+            .env("LCMAPS_DEBUG_LEVEL", "5"));
+        assert_eq!(r.stdout, "version=1.6.6\nrc=1\n", "{inc}: {}", r.stderr);
+        let log = std::fs::read_to_string(&log).unwrap();
+        assert!(log.contains("lcmaps-rs"), "{log}");
+        assert!(
+            log.contains("lcmaps_return_account_from_pem(): PEM input is not supported yet"),
+            "{log}"
+        );
+    }
+}
+
+#[test]
+fn dlopen_handles_of_our_headers_load_every_helper_library() {
+    let t = "dlopen_handles_of_our_headers_load_every_helper_library";
+    if !Path::new("/usr/include/globus/gssapi.h").exists() {
+        return skip(
+            t,
+            "libglobus-gssapi-gsi-dev is not installed (lcmaps_return_poolindex.h)",
+        );
     }
     let tmp = tempfile::tempdir().unwrap();
     let clib = clib_dir(tmp.path());
     let db = plugin_all_db(tmp.path());
-    let exe = tmp.path().join("dlc");
-    let src = c_source("dlopen_client.c");
+    let exe = tmp.path().join("dla");
+    let src = c_source("dlopen_all.c");
     gcc(&[
+        "-Wall",
+        "-Wextra",
+        "-Werror",
         "-DLIBSUFF=\".so.0\"",
-        &format!("-I{DEBIAN_INCLUDE}"),
+        &format!("-I{}", include_dir().display()),
+        "-I/usr/include/globus",
+        "-I/usr/lib/x86_64-linux-gnu/globus/include",
         "-o",
         exe.to_str().unwrap(),
         src.to_str().unwrap(),
         "-ldl",
     ]);
-    let log = tmp.path().join("lcmaps.log");
-    let r = run(Command::new(&exe)
+    let mut cmd = Command::new(&exe);
+    cmd.arg("/CN=Jane")
         .env("LD_LIBRARY_PATH", &clib)
-        .env("LCMAPS_DB_FILE", &db)
-        .env("LCMAPS_LOG_FILE", &log)
-        .env("LCMAPS_DEBUG_LEVEL", "5"));
-    assert_eq!(r.stdout, "version=1.6.6\nrc=1\n", "{}", r.stderr);
-    let log = std::fs::read_to_string(&log).unwrap();
-    assert!(log.contains("lcmaps-rs"), "{log}");
-    assert!(
-        log.contains("lcmaps_return_account_from_pem(): PEM input is not supported yet"),
-        "{log}"
+        .env("LCMAPS_DB_FILE", &db);
+    let nss = Path::new(NSS_WRAPPER).exists();
+    if nss {
+        cmd.envs(nss_env(tmp.path()));
+    }
+    let r = run(&mut cmd);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let mut expected = String::from(
+        "RETURN_ACCOUNT_FROM_PEM 1.6.6\nVERIFY_ACCOUNT_FROM_PEM 1.6.6\n\
+         RETURN_POOLINDEX 1.6.6\nGSS_ASSIST_GRIDMAP 1.6.6\nrequire 1\n",
     );
+    if nss {
+        expected.push_str("gridmap rc=0 user=gk501\nclose 1\n");
+        assert_eq!(r.stdout, expected, "{}", r.stderr);
+    } else {
+        skip(
+            t,
+            "libnss-wrapper is not installed: gridmap result not checked",
+        );
+        assert!(r.stdout.starts_with(&expected), "{}", r.stdout);
+    }
 }
 
 /// A CA and a user certificate made with the openssl command; returns the

@@ -77,13 +77,17 @@ fn every_header_compiles_on_its_own() {
         )
         .unwrap();
         let inc = format!("-I{}", include_dir().display());
-        let mut args = vec!["-Wall", "-Wextra", "-Werror", "-fsyntax-only", &inc];
-        if globus {
-            args.push("-I/usr/include/globus");
+        // Both ways of using the client API: linked, and LCMAPS_USE_DLOPEN.
+        for mode in ["-DLCMAPS_RS_LINKED", "-DLCMAPS_USE_DLOPEN"] {
+            let mut args = vec!["-Wall", "-Wextra", "-Werror", "-fsyntax-only", mode, &inc];
+            if globus {
+                args.push("-I/usr/include/globus");
+                args.push("-I/usr/lib/x86_64-linux-gnu/globus/include");
+            }
+            let cs = c.to_str().unwrap().to_string();
+            args.push(&cs);
+            gcc(&args);
         }
-        let cs = c.to_str().unwrap().to_string();
-        args.push(&cs);
-        gcc(&args);
     }
 }
 

@@ -1,0 +1,330 @@
+//! `lcmaps_voms_poolaccount.mod`: leases a pool account for the first FQAN
+//! with a `.pool` mapping in the grid-mapfile. The lease name is the DN,
+//! `\001`, and the `:`-joined names of the groups already in the store
+//! (PRI_GIDs, then SEC_GIDs unless `--do-not-use-secondary-gids`), encoded
+//! as `urlenc(DN):grp1:grp2` (+ `:mapcount=NNNN`).
+//!
+//! Options: `-gridmapfile|-GRIDMAPFILE|-gridmap|-GRIDMAP <file>`,
+//! `-gridmapdir|-GRIDMAPDIR <absolute dir>` (default `$GRIDMAPDIR`),
+//! `-max_mappings_per_credential <1..9999>`, `-strict_poolprefix_match yes|no`
+//! (default yes), `-override_inconsistency|-OVERRIDE_INCONSISTENCY`, the gid
+//! flags (default here: no account groups),
+//! `--do-not-use-secondary-gids|-do_not-use-secondary-gids|-do_not_use_secondary_gids`,
+//! `--require-primary-gid`,
+//! `--do-not-require-primary-gid|-do_not-require-primary-gid|-do_not_require_primary_gid`.
+
+use std::path::PathBuf;
+
+use lcmaps_core::cred::CredData;
+use lcmaps_core::plugin::{ArgSpec, Plugin, PluginError, RunContext, Status};
+use lcmaps_plugin_common::accounts::{self, Accounts};
+use lcmaps_plugin_common::context::{self, MAPCOUNTER, REQUESTED_UID, REQUESTED_USERNAME, USER_DN};
+use lcmaps_plugin_common::gridmapdir::{Options, Request, ABSOLUTE_MAPPING_MAX};
+use lcmaps_plugin_common::urlencode::MAPCOUNT_SEPARATOR;
+use lcmaps_plugin_common::{args, files};
+
+use crate::gidflags::{self, GidFlags, GidMapping};
+use crate::groups::{self, Groups};
+use crate::{fqans, leases, outcome, who, FQAN_LIST, NFQAN};
+
+const PREFIX: &str = "lcmaps_voms_poolaccount";
+
+/// The plugin.
+#[derive(Debug)]
+pub struct VomsPoolAccount {
+    gridmapfile: Option<PathBuf>,
+    gridmapdir: Option<PathBuf>,
+    mapping_max: i32,
+    strict: bool,
+    override_inconsistency: bool,
+    use_secondary_gids: bool,
+    require_primary_gid: bool,
+    gids: GidMapping,
+    accounts: Accounts,
+    groups: Groups,
+}
+
+impl Default for VomsPoolAccount {
+    fn default() -> Self {
+        Self::with_db(accounts::system(), groups::system())
+    }
+}
+
+impl VomsPoolAccount {
+    /// With other account and group databases (tests).
+    pub fn with_db(accounts: Accounts, groups: Groups) -> Self {
+        VomsPoolAccount {
+            gridmapfile: None,
+            gridmapdir: None,
+            mapping_max: 1,
+            strict: true,
+            override_inconsistency: false,
+            use_secondary_gids: true,
+            require_primary_gid: false,
+            gids: GidFlags::default().resolve(false),
+            accounts,
+            groups,
+        }
+    }
+
+    fn run_or_verify(&mut self, ctx: &mut RunContext<'_>, verify: bool) -> Status {
+        let who = who(PREFIX, verify);
+        let s = self.map(ctx, verify, &who);
+        outcome(&who, "voms_poolaccount", s);
+        s
+    }
+
+    /// The lease name before encoding: DN, or DN `\001` `grp1:grp2...`.
+    fn leasename(&self, ctx: &RunContext<'_>, dn: &str, who: &str) -> Option<Vec<u8>> {
+        let mut gids: Vec<u32> = ctx.store.pri_gids.clone();
+        if gids.len() > 1 {
+            log::warn!("{who}: warning more than 1 primary group found");
+        }
+        if self.use_secondary_gids {
+            gids.extend(&ctx.store.sec_gids);
+        }
+        let mut names = Vec::new();
+        for g in gids {
+            match self.groups.name_by_gid(g) {
+                Ok(Some(n)) => names.push(n),
+                Ok(None) => {
+                    log::warn!("{who}: no group id found for gid = {g}");
+                    return None;
+                }
+                Err(e) => {
+                    log::error!("{who}: {e}");
+                    return None;
+                }
+            }
+        }
+        let mut lease = dn.as_bytes().to_vec();
+        if !names.is_empty() {
+            lease.push(MAPCOUNT_SEPARATOR);
+            lease.extend_from_slice(names.join(":").as_bytes());
+        }
+        Some(lease)
+    }
+
+    fn map(&mut self, ctx: &mut RunContext<'_>, verify: bool, who: &str) -> Status {
+        let Some(dn) = context::take_dn(ctx, who) else {
+            return Status::Failure;
+        };
+        let mapcounter = ctx.request.mapcounter;
+        let Some(list) = fqans(ctx, who) else {
+            return Status::Failure;
+        };
+        let Ok(requested) = context::requested_account(ctx, &*self.accounts, true, verify, who)
+        else {
+            return Status::Failure;
+        };
+        if ctx.store.pri_gids.is_empty() && self.require_primary_gid {
+            log::warn!("{who}: failure: no primary group found");
+            return Status::Failure;
+        }
+        let Some(leasename) = self.leasename(ctx, &dn, who) else {
+            return Status::Failure;
+        };
+        let dir = match &self.gridmapdir {
+            Some(d) => d.clone(),
+            None => match std::env::var("GRIDMAPDIR").ok().filter(|v| !v.is_empty()) {
+                None => {
+                    log::error!("{who}: gridmapdir is unset: specify via cmdline or GRIDMAPDIR environment variable");
+                    return Status::Failure;
+                }
+                Some(v) => match files::resolve_file_option(&v) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        log::error!("{who}: {e}");
+                        return Status::Failure;
+                    }
+                },
+            },
+        };
+        let options = Options {
+            wildcards: true,
+            strict_prefix: self.strict,
+            override_inconsistency: self.override_inconsistency,
+            only_existing: verify,
+        };
+        let mut found = None;
+        'fqans: for (i, fqan) in list.iter().enumerate() {
+            let req = |mapcounter| Request {
+                mapfile: self.gridmapfile.as_deref(),
+                dn: fqan,
+                leasename: &leasename,
+                dir: &dir,
+                mapping_max: self.mapping_max,
+                mapcounter,
+                requested: requested.as_deref(),
+                options,
+            };
+            let mut tries: Vec<i32> = Vec::new();
+            if verify && mapcounter < 1 {
+                tries.extend(1..=self.mapping_max);
+            }
+            tries.push(mapcounter);
+            for mc in tries {
+                match leases::lookup(&req(mc)) {
+                    Err(e) => {
+                        log::error!("{who}: {e}");
+                        return Status::Failure;
+                    }
+                    Ok(Some(l)) => {
+                        found = Some((i, l));
+                        break 'fqans;
+                    }
+                    Ok(None) => {
+                        log::debug!(
+                        "{who}: No match for {} poolaccount for FQAN {}, \"{fqan}\", mapcount={mc}",
+                        if requested.is_some() { "the requested" } else { "a VOMS" },
+                        i + 1
+                    )
+                    }
+                }
+            }
+        }
+        let Some((i, lease)) = found else {
+            let mc = if mapcounter > 0 {
+                format!(", mapcount={mapcounter}")
+            } else {
+                String::new()
+            };
+            log::info!(
+                "{who}: No match for {} for any of the FQANs of user \"{dn}\"{mc}, in {} and {}",
+                requested
+                    .as_ref()
+                    .map_or("a VOMS poolaccount".to_string(), |r| format!(
+                        "requested poolaccount {r}"
+                    )),
+                self.gridmapfile
+                    .as_ref()
+                    .map_or("default grid-mapfile".into(), |p| p.display().to_string()),
+                dir.display()
+            );
+            return Status::Failure;
+        };
+        log::debug!(
+            "{who}: found username {} for FQAN {}, \"{}\"",
+            lease.account,
+            i + 1,
+            list[i]
+        );
+        if !gidflags::add_account(ctx, &*self.accounts, &lease.account, self.gids, who) {
+            return Status::Failure;
+        }
+        ctx.add(CredData::PoolIndex(lease.encoded));
+        Status::Success
+    }
+}
+
+impl Plugin for VomsPoolAccount {
+    fn initialize(&mut self, argv: &[String]) -> Result<(), PluginError> {
+        let who = format!("{PREFIX}-plugin_initialize()");
+        let err = |m: String| PluginError(format!("{who}: {m}"));
+        let opts = args::options(argv);
+        let mut flags = GidFlags::default();
+        let (mut require, mut not_require) = (false, false);
+        let mut i = 0;
+        while i < opts.len() {
+            match opts[i].as_str() {
+                "-gridmapfile" | "-GRIDMAPFILE" | "-gridmap" | "-GRIDMAP" => {
+                    let v = args::value(opts, i, "valid filename").map_err(err)?;
+                    self.gridmapfile = Some(files::resolve_file_option(v).map_err(err)?);
+                    i += 1;
+                }
+                "-gridmapdir" | "-GRIDMAPDIR" => {
+                    match opts.get(i + 1) {
+                        Some(v) if v.starts_with('/') => self.gridmapdir = Some(v.into()),
+                        _ => {
+                            return Err(err(format!(
+                                "option {} needs to be followed by a valid absolute directory.",
+                                opts[i]
+                            )))
+                        }
+                    }
+                    i += 1;
+                }
+                "-max_mappings_per_credential" => {
+                    let v = args::value(opts, i, "a valid number").map_err(err)?;
+                    self.mapping_max = v
+                        .parse::<i32>()
+                        .ok()
+                        .filter(|n| (1..=ABSOLUTE_MAPPING_MAX).contains(n))
+                        .ok_or_else(|| {
+                            err(format!(
+                                "Illegal value for \"-max_mappings_per_credential\" ({v}): Should be in the range: 1-{ABSOLUTE_MAPPING_MAX} (failure)"
+                            ))
+                        })?;
+                    i += 1;
+                }
+                "-strict_poolprefix_match" => {
+                    self.strict = args::yes_no(opts, i).map_err(err)?;
+                    i += 1;
+                }
+                "-override_inconsistency" | "-OVERRIDE_INCONSISTENCY" => {
+                    self.override_inconsistency = true
+                }
+                "--do-not-use-secondary-gids"
+                | "-do_not-use-secondary-gids"
+                | "-do_not_use_secondary_gids" => self.use_secondary_gids = false,
+                "--do-not-require-primary-gid"
+                | "-do_not-require-primary-gid"
+                | "-do_not_require_primary_gid" => {
+                    if require {
+                        return Err(err(format!(
+                            "cannot specify both {} and --require-primary-gid",
+                            opts[i]
+                        )));
+                    }
+                    not_require = true;
+                }
+                "--require-primary-gid" => {
+                    if not_require {
+                        return Err(err(format!(
+                            "cannot specify both {} and --do-not-require-primary-gid",
+                            opts[i]
+                        )));
+                    }
+                    require = true;
+                }
+                other => {
+                    if !flags.option(other).map_err(err)? {
+                        return Err(err(format!(
+                            "Unknown argument for plugin: {other} (failure)"
+                        )));
+                    }
+                }
+            }
+            i += 1;
+        }
+        self.require_primary_gid = require;
+        self.gids = flags.resolve(false);
+        Ok(())
+    }
+
+    fn introspect(&self) -> Vec<ArgSpec> {
+        vec![
+            USER_DN,
+            FQAN_LIST,
+            NFQAN,
+            MAPCOUNTER,
+            REQUESTED_UID,
+            REQUESTED_USERNAME,
+        ]
+    }
+
+    fn run(&mut self, ctx: &mut RunContext<'_>) -> Status {
+        self.run_or_verify(ctx, false)
+    }
+
+    fn has_verify(&self) -> bool {
+        true
+    }
+
+    fn verify(&mut self, ctx: &mut RunContext<'_>) -> Status {
+        self.run_or_verify(ctx, true)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,440 @@
+//! `lcmaps_voms_poolgroup.mod`: leases a pool group to each FQAN in the
+//! groupmapdir (lease = URL-encoded FQAN hard-linked to a pool group file).
+//!
+//! Options: `-groupmapfile|-GROUPMAPFILE|-groupmap|-GROUPMAP <file>`
+//! (mandatory), `-groupmapdir|-GROUPMAPDIR <absolute dir>` (default
+//! `$GROUPMAPDIR`), `-mapmin <n>`, `-mapall`, `--map-to-secondary-groups`,
+//! `-override_inconsistency|-OVERRIDE_INCONSISTENCY`,
+//! `-strict_poolprefix_match yes|no` (default yes, as upstream's code).
+
+use std::path::PathBuf;
+
+use lcmaps_core::plugin::{ArgSpec, Plugin, PluginError, RunContext, Status};
+use lcmaps_plugin_common::gridmapdir::{Options, Request};
+use lcmaps_plugin_common::{args, files};
+
+use crate::groups::{self, Groups};
+use crate::{add_group, fqans, leases, outcome, parse_mapmin, who, FQAN_LIST, NFQAN};
+
+const PREFIX: &str = "lcmaps_voms_poolgroup";
+
+/// The plugin.
+#[derive(Debug)]
+pub struct VomsPoolGroup {
+    groupmapfile: Option<PathBuf>,
+    groupmapdir: Option<PathBuf>,
+    override_inconsistency: bool,
+    strict: bool,
+    secondary: bool,
+    mapall: bool,
+    mapmin: i32,
+    groups: Groups,
+}
+
+impl Default for VomsPoolGroup {
+    fn default() -> Self {
+        Self::with_groups(groups::system())
+    }
+}
+
+impl VomsPoolGroup {
+    /// With another group database (tests).
+    pub fn with_groups(groups: Groups) -> Self {
+        VomsPoolGroup {
+            groupmapfile: None,
+            groupmapdir: None,
+            override_inconsistency: false,
+            strict: true,
+            secondary: false,
+            mapall: false,
+            mapmin: 0,
+            groups,
+        }
+    }
+
+    fn run_or_verify(&mut self, ctx: &mut RunContext<'_>, verify: bool) -> Status {
+        let who = who(PREFIX, verify);
+        let s = self.map(ctx, verify, &who);
+        outcome(&who, "voms_poolgroup", s);
+        s
+    }
+
+    fn map(&mut self, ctx: &mut RunContext<'_>, verify: bool, who: &str) -> Status {
+        let Some(list) = fqans(ctx, who) else {
+            return Status::Failure;
+        };
+        let Some(file) = self.groupmapfile.clone() else {
+            log::error!("{who}: no group-mapfile");
+            return Status::Failure;
+        };
+        let dir = match &self.groupmapdir {
+            Some(d) => d.clone(),
+            None => match std::env::var("GROUPMAPDIR").ok().filter(|v| !v.is_empty()) {
+                None => {
+                    log::error!("{who}: groupmapdir is unset: specify via cmdline or GROUPMAPDIR environment variable");
+                    return Status::Failure;
+                }
+                Some(v) => match files::resolve_file_option(&v) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        log::error!("{who}: {e}");
+                        return Status::Failure;
+                    }
+                },
+            },
+        };
+        let options = Options {
+            wildcards: true,
+            strict_prefix: self.strict,
+            override_inconsistency: self.override_inconsistency,
+            only_existing: verify,
+        };
+        let mut count = 0;
+        for (i, fqan) in list.iter().enumerate() {
+            let req = Request {
+                mapfile: Some(&file),
+                dn: fqan,
+                leasename: fqan.as_bytes(),
+                dir: &dir,
+                mapping_max: 1,
+                mapcounter: -1,
+                requested: None,
+                options,
+            };
+            let lease = match leases::lookup(&req) {
+                Err(e) => {
+                    log::error!("{who}: {e}");
+                    return Status::Failure;
+                }
+                Ok(l) => l,
+            };
+            let Some(lease) = lease else {
+                if self.mapall {
+                    log::error!(
+                        "{who}: No match for a VOMS poolgroup for FQAN {}, \"{fqan}\"",
+                        i + 1
+                    );
+                    return Status::Failure;
+                }
+                log::debug!(
+                    "{who}: No match for a VOMS poolgroup for FQAN {}, \"{fqan}\"",
+                    i + 1
+                );
+                continue;
+            };
+            let group = lease.account;
+            log::debug!(
+                "{who}: found groupname {group} for FQAN {}, \"{fqan}\"",
+                i + 1
+            );
+            count += 1;
+            let gid = match self.groups.gid_by_name(&group) {
+                Ok(Some(g)) => g,
+                Ok(None) => {
+                    log::error!("{who}: no group found with the name \"{group}\"");
+                    return Status::Failure;
+                }
+                Err(e) => {
+                    log::error!("{who}: {e}");
+                    return Status::Failure;
+                }
+            };
+            add_group(ctx, i, self.secondary, fqan, &group, gid);
+        }
+        if count < self.mapmin {
+            log::warn!(
+                "{who}: Not enough groups found. The minimum is set to {}. The plugin found {count}",
+                self.mapmin
+            );
+            return Status::Failure;
+        }
+        Status::Success
+    }
+}
+
+impl Plugin for VomsPoolGroup {
+    fn initialize(&mut self, argv: &[String]) -> Result<(), PluginError> {
+        let who = format!("{PREFIX}-plugin_initialize()");
+        let err = |m: String| PluginError(format!("{who}: {m}"));
+        let opts = args::options(argv);
+        let mut i = 0;
+        while i < opts.len() {
+            match opts[i].as_str() {
+                "-groupmapfile" | "-GROUPMAPFILE" | "-groupmap" | "-GROUPMAP" => {
+                    let v = args::value(opts, i, "valid filename").map_err(err)?;
+                    self.groupmapfile = Some(files::resolve_file_option(v).map_err(err)?);
+                    i += 1;
+                }
+                "-groupmapdir" | "-GROUPMAPDIR" => {
+                    match opts.get(i + 1) {
+                        Some(v) if v.starts_with('/') => self.groupmapdir = Some(v.into()),
+                        _ => {
+                            return Err(err(format!(
+                                "option {} needs to be followed by a valid absolute directory.",
+                                opts[i]
+                            )))
+                        }
+                    }
+                    i += 1;
+                }
+                "-mapmin" => {
+                    self.mapmin = parse_mapmin(opts, i).map_err(err)?;
+                    i += 1;
+                }
+                "-strict_poolprefix_match" => {
+                    self.strict = args::yes_no(opts, i).map_err(err)?;
+                    i += 1;
+                }
+                "-override_inconsistency" | "-OVERRIDE_INCONSISTENCY" => {
+                    self.override_inconsistency = true
+                }
+                "--map-to-secondary-groups" => self.secondary = true,
+                "-mapall" => self.mapall = true,
+                other => {
+                    return Err(err(format!(
+                        "Unknown argument for plugin: {other} (failure)"
+                    )))
+                }
+            }
+            i += 1;
+        }
+        if self.groupmapfile.is_none() {
+            return Err(err(
+                "No group-mapfile was provided, use option -groupmapfile".into(),
+            ));
+        }
+        if self.groupmapdir.is_none() {
+            log::info!("{who}: No groupmapdir was provided, will try environment variable.");
+        }
+        Ok(())
+    }
+
+    fn introspect(&self) -> Vec<ArgSpec> {
+        vec![FQAN_LIST, NFQAN]
+    }
+
+    fn run(&mut self, ctx: &mut RunContext<'_>) -> Status {
+        self.run_or_verify(ctx, false)
+    }
+
+    fn has_verify(&self) -> bool {
+        true
+    }
+
+    fn verify(&mut self, ctx: &mut RunContext<'_>) -> Status {
+        self.run_or_verify(ctx, true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::*;
+    use lcmaps_core::cred::Store;
+    use std::os::unix::fs::MetadataExt;
+
+    struct Site {
+        _d: tempfile::TempDir,
+        dir: PathBuf,
+        map: PathBuf,
+    }
+
+    fn site(map: &str, entries: &[&str]) -> Site {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("groupmapdir");
+        std::fs::create_dir(&dir).unwrap();
+        for e in entries {
+            std::fs::write(dir.join(e), "").unwrap();
+        }
+        let m = d.path().join("groupmapfile");
+        std::fs::write(&m, map).unwrap();
+        Site { dir, map: m, _d: d }
+    }
+
+    impl Site {
+        fn plugin(&self, extra: &[&str]) -> VomsPoolGroup {
+            let mut a = vec![
+                "-groupmapfile".to_string(),
+                self.map.display().to_string(),
+                "-groupmapdir".into(),
+                self.dir.display().to_string(),
+            ];
+            a.extend(extra.iter().map(|s| s.to_string()));
+            let mut p = VomsPoolGroup::with_groups(groups());
+            p.initialize(&argv("lcmaps_voms_poolgroup.mod", &a))
+                .unwrap();
+            p
+        }
+    }
+
+    const MAP: &str = "\"/dteam/*\" .group\n\"/atlas/*\" atlas\n";
+
+    #[test]
+    fn lease_of_an_fqan() {
+        let s = site(MAP, &["group001", "group002"]);
+        let mut p = s.plugin(&[]);
+        let fqan = "/dteam/Role=NULL/Capability=NULL";
+        let (st, store) = run(&mut p, &request(&[fqan]));
+        assert_eq!(st, Status::Success);
+        let lease = s.dir.join("%2fdteam%2frole%3dnull%2fcapability%3dnull");
+        let m = std::fs::metadata(&lease).expect("lease named by the encoded FQAN");
+        assert_eq!(m.nlink(), 2);
+        let group = ["group001", "group002"]
+            .into_iter()
+            .find(|g| std::fs::metadata(s.dir.join(g)).unwrap().ino() == m.ino())
+            .unwrap();
+        let gid = 800 + group[5..].parse::<u32>().unwrap();
+        assert_eq!(store.pri_gids, [gid]);
+        assert_eq!(store.vo_mappings[0].groupname.as_deref(), Some(group));
+        assert_eq!(store.vo_mappings[0].vostring, fqan);
+        // Same FQAN again: same group; verify finds it without creating.
+        let (_, again) = run(&mut p, &request(&[fqan]));
+        assert_eq!(again.pri_gids, [gid]);
+        let mut st2 = Store::new();
+        assert!(p
+            .verify(&mut RunContext {
+                request: &request(&[fqan]),
+                store: &mut st2
+            })
+            .is_success());
+        assert_eq!(st2.pri_gids, [gid]);
+        // Verification of an FQAN without a lease: no mapping, no lease made.
+        let other = "/dteam/Role=production/Capability=NULL";
+        let mut st3 = Store::new();
+        assert!(p
+            .verify(&mut RunContext {
+                request: &request(&[other]),
+                store: &mut st3
+            })
+            .is_success());
+        assert!(st3.pri_gids.is_empty());
+        assert!(!s
+            .dir
+            .join("%2fdteam%2frole%3dproduction%2fcapability%3dnull")
+            .exists());
+        let mut p = s.plugin(&["-mapall"]);
+        assert!(!p
+            .verify(&mut RunContext {
+                request: &request(&[other]),
+                store: &mut Store::new()
+            })
+            .is_success());
+    }
+
+    #[test]
+    fn secondary_groups_mapall_mapmin() {
+        let s = site(MAP, &["group001", "group002"]);
+        let fq = [
+            "/atlas/Role=NULL/Capability=NULL",
+            "/dteam/Role=NULL/Capability=NULL",
+            "/cms/Role=NULL/Capability=NULL",
+        ];
+        let mut p = s.plugin(&["--map-to-secondary-groups"]);
+        let (st, store) = run(&mut p, &request(&fq));
+        assert_eq!(st, Status::Success);
+        assert!(store.pri_gids.is_empty());
+        assert_eq!(
+            store.sec_gids.len(),
+            1,
+            "atlas is not a pool mapping; cms unmatched"
+        );
+        assert_eq!(
+            run(&mut s.plugin(&["-mapall"]), &request(&fq)).0,
+            Status::Failure
+        );
+        assert_eq!(
+            run(&mut s.plugin(&["-mapmin", "2"]), &request(&fq)).0,
+            Status::Failure
+        );
+        assert_eq!(
+            run(&mut s.plugin(&["-mapmin", "1"]), &request(&fq)).0,
+            Status::Success
+        );
+    }
+
+    #[test]
+    fn full_pool_and_strict_prefix() {
+        let s = site(MAP, &["groupx", "group001"]);
+        let mut p = s.plugin(&[]);
+        assert_eq!(
+            run(&mut p, &request(&["/dteam/a/Role=NULL/Capability=NULL"])).0,
+            Status::Success
+        );
+        let (st, store) = run(&mut p, &request(&["/dteam/b/Role=NULL/Capability=NULL"]));
+        assert_eq!(st, Status::Success, "an unmatched FQAN is skipped");
+        assert!(
+            store.pri_gids.is_empty(),
+            "groupx is not a strict pool entry"
+        );
+        let mut p = s.plugin(&["-strict_poolprefix_match", "no"]);
+        let (_, store) = run(&mut p, &request(&["/dteam/b/Role=NULL/Capability=NULL"]));
+        assert!(
+            store.pri_gids.is_empty(),
+            "groupx is not a known group: {store:?}"
+        );
+    }
+
+    #[test]
+    fn groupmapdir_from_env_unset_fails() {
+        let s = site(MAP, &["group001"]);
+        let mut p = VomsPoolGroup::with_groups(groups());
+        p.initialize(&argv(
+            "m",
+            &["-groupmapfile".into(), s.map.display().to_string()],
+        ))
+        .unwrap();
+        if std::env::var_os("GROUPMAPDIR").is_none() {
+            assert_eq!(
+                run(&mut p, &request(&["/dteam/Role=NULL/Capability=NULL"])).0,
+                Status::Failure
+            );
+        }
+    }
+
+    #[test]
+    fn options() {
+        let s = site(MAP, &[]);
+        let m = s.map.display().to_string();
+        let init = |a: &[&str]| {
+            let a: Vec<String> = a.iter().map(|s| s.to_string()).collect();
+            VomsPoolGroup::with_groups(groups()).initialize(&argv("m", &a))
+        };
+        for o in ["-groupmapfile", "-GROUPMAPFILE", "-groupmap", "-GROUPMAP"] {
+            init(&[o, &m]).unwrap();
+        }
+        init(&[
+            "-groupmapfile",
+            &m,
+            "-groupmapdir",
+            "/tmp",
+            "-GROUPMAPDIR",
+            "/tmp",
+            "-mapmin",
+            "0",
+            "-mapall",
+            "--map-to-secondary-groups",
+            "-override_inconsistency",
+            "-OVERRIDE_INCONSISTENCY",
+            "-strict_poolprefix_match",
+            "yes",
+        ])
+        .unwrap();
+        assert!(init(&["-groupmapfile", &m, "-groupmapdir", "relative"]).is_err());
+        assert!(init(&["-groupmapfile", &m, "-strict_poolprefix_match", "maybe"]).is_err());
+        assert!(init(&["-groupmapdir", "/tmp"])
+            .unwrap_err()
+            .0
+            .contains("No group-mapfile"));
+        let e = init(&["-groupmapfile", &m, "-gridmapdir", "/tmp"])
+            .unwrap_err()
+            .0;
+        assert!(
+            e.contains("Unknown argument for plugin: -gridmapdir"),
+            "{e}"
+        );
+        assert_eq!(
+            VomsPoolGroup::with_groups(groups()).introspect(),
+            [FQAN_LIST, NFQAN]
+        );
+    }
+}

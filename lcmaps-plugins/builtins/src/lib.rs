@@ -19,6 +19,9 @@ pub use lcmaps_plugin_ban_dn::BanDn;
 pub use lcmaps_plugin_localaccount::LocalAccount;
 pub use lcmaps_plugin_poolaccount::PoolAccount;
 pub use lcmaps_plugin_posix_enf::PosixEnf;
+pub use lcmaps_plugin_voms::{
+    BanFqan, Voms, VomsLocalAccount, VomsLocalGroup, VomsPoolAccount, VomsPoolGroup,
+};
 pub use lcmaps_verify_proxy::VerifyProxy;
 
 const OURS: &[&str] = &[
@@ -27,6 +30,12 @@ const OURS: &[&str] = &[
     "lcmaps_posix_enf.mod",
     "lcmaps_ban_dn.mod",
     "lcmaps_verify_proxy.mod",
+    "lcmaps_voms.mod",
+    "lcmaps_voms_localgroup.mod",
+    "lcmaps_voms_poolgroup.mod",
+    "lcmaps_voms_localaccount.mod",
+    "lcmaps_voms_poolaccount.mod",
+    "lcmaps_ban_fqan.mod",
 ];
 
 /// Module file names of every built-in: these plugins and lcmaps-core's
@@ -46,6 +55,12 @@ pub fn builtin(module: &str) -> Option<Box<dyn Plugin>> {
         "lcmaps_posix_enf.mod" => Box::new(PosixEnf::default()),
         "lcmaps_ban_dn.mod" => Box::new(BanDn::default()),
         "lcmaps_verify_proxy.mod" => Box::new(VerifyProxy::default()),
+        "lcmaps_voms.mod" => Box::new(Voms::default()),
+        "lcmaps_voms_localgroup.mod" => Box::new(VomsLocalGroup::default()),
+        "lcmaps_voms_poolgroup.mod" => Box::new(VomsPoolGroup::default()),
+        "lcmaps_voms_localaccount.mod" => Box::new(VomsLocalAccount::default()),
+        "lcmaps_voms_poolaccount.mod" => Box::new(VomsPoolAccount::default()),
+        "lcmaps_ban_fqan.mod" => Box::new(BanFqan::default()),
         other => return plugin::builtin(other),
     })
 }
@@ -106,12 +121,14 @@ mod tests {
     #[test]
     fn registry() {
         let n = names();
-        assert_eq!(n.len(), 7);
+        assert_eq!(n.len(), 13);
         for m in &n {
             assert!(builtin(m).is_some(), "{m}");
         }
         assert!(builtin("/usr/lib/lcmaps/lcmaps_poolaccount.mod").is_none());
-        assert!(builtin("lcmaps_voms.mod").is_none());
+        assert!(builtin("lcmaps_voms_poolaccount.mod").is_some());
+        assert!(builtin("/usr/lib/lcmaps/lcmaps_voms_poolaccount.mod").is_none());
+        assert!(builtin("lcmaps_voms_nonexistent.mod").is_none());
         assert!(builtin("lcmaps_posix_enf.mod").unwrap().enforces_identity());
         let o = validate_options(Some("/nonexistent".into()));
         assert!(o.builtins.iter().any(|b| b == "lcmaps_ban_dn.mod"));

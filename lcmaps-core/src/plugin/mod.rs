@@ -164,6 +164,9 @@ pub struct Request {
     pub requested_poolindex: Option<String>,
     /// `pem_string`.
     pub pem: Option<String>,
+    /// A bearer token (JWT, WLCG / SciTokens profile) as presented; ours,
+    /// not an LCMAPS run variable. Read by `lcmaps_scitokens.mod`.
+    pub token: Option<String>,
 }
 
 impl Request {

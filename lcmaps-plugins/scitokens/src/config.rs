@@ -1,0 +1,278 @@
+//! The per-issuer configuration file (INI, close to XRootD's
+//! `scitokens.cfg`):
+//!
+//! ```text
+//! [Global]
+//! clock_skew = 60                 # seconds, 0..=300; default 60
+//! max_token_size = 65536          # bytes, 1024..=1048576; default 65536
+//! audience = https://ce.example.org   # default for issuers without one
+//!
+//! [Issuer CMS]
+//! issuer = https://cms-auth.web.cern.ch/
+//! jwks = /etc/grid-security/jwks/cms.json    # a file or a directory of them
+//! audience = https://ce.example.org, https://wlcg.cern.ch/jwt/v1/any
+//! mode = authorize-and-map        # or: map
+//! required_scopes = compute.create
+//! ```
+//!
+//! Lists are separated by commas and/or blanks. `#` and `;` start comments
+//! (at the start of a line, or after a blank). Every error names
+//! `file:line`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::jwks::{read_bounded, KeySet};
+
+/// Default clock skew.
+pub const DEFAULT_SKEW: i64 = 60;
+/// Default largest token.
+pub const DEFAULT_MAX_TOKEN: usize = 64 * 1024;
+/// Largest configuration or mapfile read.
+pub const MAX_CONFIG_BYTES: u64 = 4 << 20;
+
+/// What a valid token of an issuer is good for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Map the identity; scopes are not looked at (the token proves who,
+    /// not what: some other part of the site decides).
+    Map,
+    /// The token must carry every required scope, then it is mapped.
+    AuthorizeAndMap,
+}
+
+/// One trusted issuer.
+#[derive(Debug, Clone)]
+pub struct Issuer {
+    /// Section name (`[Issuer NAME]`).
+    pub name: String,
+    /// The `iss` value, compared byte for byte.
+    pub issuer: String,
+    /// Where the keys came from.
+    pub jwks_path: PathBuf,
+    /// The keys.
+    pub keys: KeySet,
+    /// Accepted audiences: `aud` must contain one of them.
+    pub audiences: Vec<String>,
+    /// Map or authorize and map.
+    pub mode: Mode,
+    /// Scopes the token must carry (authorize-and-map).
+    pub required_scopes: Vec<String>,
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Allowed clock skew, seconds.
+    pub clock_skew: i64,
+    /// Largest token, bytes.
+    pub max_token_size: usize,
+    /// Issuers by `iss`.
+    pub issuers: BTreeMap<String, Issuer>,
+}
+
+fn list(v: &str) -> Vec<String> {
+    v.split(|c: char| c == ',' || c.is_ascii_whitespace())
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+fn strip_comment(line: &str) -> &str {
+    let b = line.as_bytes();
+    for (i, &c) in b.iter().enumerate() {
+        if (c == b'#' || c == b';') && (i == 0 || b[i - 1].is_ascii_whitespace()) {
+            return &line[..i];
+        }
+    }
+    line
+}
+
+#[derive(Default)]
+struct Section {
+    name: String,
+    line: usize,
+    kv: BTreeMap<String, (String, usize)>,
+}
+
+impl Config {
+    /// Read and check `path`, loading each issuer's keys.
+    pub fn load(path: &Path) -> Result<Config, String> {
+        let text = read_bounded(path, MAX_CONFIG_BYTES)?;
+        let text = String::from_utf8(text).map_err(|_| format!("{}: not UTF-8", path.display()))?;
+        Config::parse(path, &text)
+    }
+
+    /// Check `text` (read from `path`, which relative `jwks` paths are
+    /// relative to), loading each issuer's keys.
+    pub fn parse(path: &Path, text: &str) -> Result<Config, String> {
+        let file = path.display();
+        let mut global = Section::default();
+        let mut issuers: Vec<Section> = Vec::new();
+        let mut current: Option<Section> = None;
+        let mut in_global = false;
+        for (i, raw) in text.lines().enumerate() {
+            let n = i + 1;
+            let line = strip_comment(raw).trim();
+            if line.is_empty() {
+                continue;
+            }
+            if let Some(rest) = line.strip_prefix('[') {
+                let Some(head) = rest.strip_suffix(']') else {
+                    return Err(format!("{file}:{n}: section header without ']'"));
+                };
+                let head = head.trim();
+                if let Some(c) = current.take() {
+                    issuers.push(c);
+                }
+                if head == "Global" {
+                    in_global = true;
+                } else if let Some(name) = head.strip_prefix("Issuer ") {
+                    in_global = false;
+                    let name = name.trim();
+                    if name.is_empty() {
+                        return Err(format!("{file}:{n}: [Issuer] needs a name"));
+                    }
+                    current = Some(Section {
+                        name: name.to_string(),
+                        line: n,
+                        ..Section::default()
+                    });
+                } else {
+                    return Err(format!(
+                        "{file}:{n}: unknown section [{head}] (expected [Global] or [Issuer NAME])"
+                    ));
+                }
+                continue;
+            }
+            let Some((k, v)) = line.split_once('=') else {
+                return Err(format!("{file}:{n}: expected key = value"));
+            };
+            let (k, v) = (k.trim().to_string(), v.trim().to_string());
+            let allowed: &[&str] = if in_global {
+                &["clock_skew", "max_token_size", "audience"]
+            } else if current.is_some() {
+                &["issuer", "jwks", "audience", "mode", "required_scopes"]
+            } else {
+                return Err(format!("{file}:{n}: {k} outside of a section"));
+            };
+            if !allowed.contains(&k.as_str()) {
+                return Err(format!(
+                    "{file}:{n}: unknown key {k} (expected one of {})",
+                    allowed.join(", ")
+                ));
+            }
+            let sec = if in_global {
+                &mut global
+            } else {
+                current.as_mut().expect("checked above")
+            };
+            if sec.kv.insert(k.clone(), (v, n)).is_some() {
+                return Err(format!("{file}:{n}: {k} given twice"));
+            }
+        }
+        if let Some(c) = current.take() {
+            issuers.push(c);
+        }
+
+        let num = |sec: &Section, k: &str, def: i64, lo: i64, hi: i64| -> Result<i64, String> {
+            match sec.kv.get(k) {
+                None => Ok(def),
+                Some((v, n)) => v
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|x| (lo..=hi).contains(x))
+                    .ok_or_else(|| format!("{file}:{n}: {k} must be a number from {lo} to {hi}")),
+            }
+        };
+        let clock_skew = num(&global, "clock_skew", DEFAULT_SKEW, 0, 300)?;
+        let max_token_size = num(
+            &global,
+            "max_token_size",
+            DEFAULT_MAX_TOKEN as i64,
+            1024,
+            1 << 20,
+        )? as usize;
+        let default_aud = global.kv.get("audience").map(|(v, _)| list(v));
+
+        let base = path.parent().unwrap_or(Path::new("/"));
+        let mut out = BTreeMap::new();
+        for sec in issuers {
+            let at = sec.line;
+            let name = &sec.name;
+            let get = |k: &str| sec.kv.get(k).map(|(v, n)| (v.as_str(), *n));
+            let Some((iss, iss_line)) = get("issuer") else {
+                return Err(format!("{file}:{at}: [Issuer {name}] has no issuer"));
+            };
+            if iss.is_empty() {
+                return Err(format!("{file}:{iss_line}: empty issuer"));
+            }
+            let Some((jwks, jwks_line)) = get("jwks") else {
+                return Err(format!(
+                    "{file}:{at}: [Issuer {name}] has no jwks (a JWKS file or directory)"
+                ));
+            };
+            let jwks_path = base.join(jwks);
+            let keys =
+                KeySet::load(&jwks_path).map_err(|e| format!("{file}:{jwks_line}: jwks: {e}"))?;
+            let audiences = match get("audience") {
+                Some((v, _)) => list(v),
+                None => default_aud.clone().unwrap_or_default(),
+            };
+            if audiences.is_empty() {
+                return Err(format!(
+                    "{file}:{at}: [Issuer {name}] has no audience (here or in [Global])"
+                ));
+            }
+            let (mode, mode_line) = match get("mode") {
+                None => (Mode::AuthorizeAndMap, at),
+                Some(("map", n)) => (Mode::Map, n),
+                Some(("authorize-and-map", n)) => (Mode::AuthorizeAndMap, n),
+                Some((other, n)) => {
+                    return Err(format!(
+                        "{file}:{n}: mode {other:?}: expected map or authorize-and-map"
+                    ))
+                }
+            };
+            let required_scopes = get("required_scopes").map(|(v, _)| list(v));
+            let required_scopes = match (mode, required_scopes) {
+                (Mode::Map, Some(_)) => {
+                    let n = sec.kv["required_scopes"].1;
+                    return Err(format!(
+                        "{file}:{n}: required_scopes is only used with mode = authorize-and-map"
+                    ));
+                }
+                (Mode::Map, None) => Vec::new(),
+                (Mode::AuthorizeAndMap, Some(s)) if !s.is_empty() => s,
+                (Mode::AuthorizeAndMap, _) => {
+                    return Err(format!(
+                        "{file}:{mode_line}: [Issuer {name}] is authorize-and-map but has no required_scopes"
+                    ))
+                }
+            };
+            if out.contains_key(iss) {
+                return Err(format!("{file}:{iss_line}: issuer {iss} configured twice"));
+            }
+            out.insert(
+                iss.to_string(),
+                Issuer {
+                    name: name.clone(),
+                    issuer: iss.to_string(),
+                    jwks_path,
+                    keys,
+                    audiences,
+                    mode,
+                    required_scopes,
+                },
+            );
+        }
+        if out.is_empty() {
+            return Err(format!("{file}: no [Issuer NAME] section"));
+        }
+        Ok(Config {
+            clock_skew,
+            max_token_size,
+            issuers: out,
+        })
+    }
+}

@@ -23,6 +23,7 @@ pub use lcmaps_plugin_voms::{
     BanFqan, Voms, VomsLocalAccount, VomsLocalGroup, VomsPoolAccount, VomsPoolGroup,
 };
 pub use lcmaps_verify_proxy::VerifyProxy;
+pub use lcmaps_xacml_client::{Flavour as XacmlFlavour, XacmlClient};
 
 const OURS: &[&str] = &[
     "lcmaps_localaccount.mod",
@@ -36,6 +37,8 @@ const OURS: &[&str] = &[
     "lcmaps_voms_localaccount.mod",
     "lcmaps_voms_poolaccount.mod",
     "lcmaps_ban_fqan.mod",
+    "lcmaps_gums_client.mod",
+    "lcmaps_scas_client.mod",
 ];
 
 /// Module file names of every built-in: these plugins and lcmaps-core's
@@ -61,6 +64,8 @@ pub fn builtin(module: &str) -> Option<Box<dyn Plugin>> {
         "lcmaps_voms_localaccount.mod" => Box::new(VomsLocalAccount::default()),
         "lcmaps_voms_poolaccount.mod" => Box::new(VomsPoolAccount::default()),
         "lcmaps_ban_fqan.mod" => Box::new(BanFqan::default()),
+        "lcmaps_gums_client.mod" => Box::new(XacmlClient::new(XacmlFlavour::Gums)),
+        "lcmaps_scas_client.mod" => Box::new(XacmlClient::new(XacmlFlavour::Scas)),
         other => return plugin::builtin(other),
     })
 }
@@ -121,7 +126,7 @@ mod tests {
     #[test]
     fn registry() {
         let n = names();
-        assert_eq!(n.len(), 13);
+        assert_eq!(n.len(), 15);
         for m in &n {
             assert!(builtin(m).is_some(), "{m}");
         }
@@ -129,6 +134,9 @@ mod tests {
         assert!(builtin("lcmaps_voms_poolaccount.mod").is_some());
         assert!(builtin("/usr/lib/lcmaps/lcmaps_voms_poolaccount.mod").is_none());
         assert!(builtin("lcmaps_voms_nonexistent.mod").is_none());
+        assert!(builtin("lcmaps_gums_client.mod").is_some());
+        assert!(builtin("lcmaps_scas_client.mod").is_some());
+        assert!(builtin("/usr/lib64/lcmaps/lcmaps_gums_client.mod").is_none());
         assert!(builtin("lcmaps_posix_enf.mod").unwrap().enforces_identity());
         let o = validate_options(Some("/nonexistent".into()));
         assert!(o.builtins.iter().any(|b| b == "lcmaps_ban_dn.mod"));

@@ -1303,3 +1303,90 @@ pub unsafe extern "C" fn globus_gss_assist_gridmap(
         c_int::from(rc != 0)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{check_str, PluginDecl, ValidateOptions};
+    use crate::plugin::{Plugin, PluginError, RunContext, Status};
+    use crate::policy::PluginLoader;
+
+    #[derive(Debug)]
+    struct Panicky;
+
+    impl Plugin for Panicky {
+        fn initialize(&mut self, _: &[String]) -> Result<(), PluginError> {
+            Ok(())
+        }
+        fn run(&mut self, ctx: &mut RunContext<'_>) -> Status {
+            if ctx.request.user_dn.as_deref() == Some("/CN=panic") {
+                panic!("a Rust plugin panics");
+            }
+            ctx.store.add(crate::cred::CredData::Uid(501));
+            ctx.store.add(crate::cred::CredData::PriGid(500));
+            Status::Success
+        }
+    }
+
+    struct PanickyLoader;
+
+    impl PluginLoader for PanickyLoader {
+        fn load(&self, _: &PluginDecl) -> Result<Box<dyn Plugin>, String> {
+            Ok(Box::new(Panicky))
+        }
+    }
+
+    fn map(dn: &std::ffi::CStr) -> (c_int, libc::uid_t) {
+        let (mut uid, mut pg, mut np) = (libc::uid_t::MAX, ptr::null_mut(), 0);
+        // SAFETY: valid C string and out-pointers to locals; optional ones NULL.
+        let rc = unsafe {
+            lcmaps_run_with_fqans_and_return_account(
+                dn.as_ptr().cast_mut(),
+                ptr::null_mut(),
+                0,
+                ptr::null_mut(),
+                0,
+                ptr::null_mut(),
+                &mut uid,
+                &mut pg,
+                &mut np,
+                ptr::null_mut(),
+                ptr::null_mut(),
+                ptr::null_mut(),
+            )
+        };
+        (rc, uid)
+    }
+
+    /// Touches the process-wide C API state (serialized by TEST_LOCK).
+    #[test]
+    fn a_panicking_rust_plugin_fails_the_c_call_and_the_api_stays_usable() {
+        let _serial = super::super::TEST_LOCK
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let c = check_str(
+            "t.db",
+            "p = \"lcmaps_panicky.mod\"\nstd:\n~p -> lcmaps_dummy_bad.mod\n",
+            &ValidateOptions {
+                builtins: vec!["lcmaps_panicky.mod".into(), "lcmaps_dummy_bad.mod".into()],
+                ..ValidateOptions::default()
+            },
+        );
+        assert!(!c.has_errors(), "{:#?}", c.diagnostics);
+        let engine = Engine::new(c.config.unwrap(), &PanickyLoader).unwrap();
+        {
+            let mut api = API.lock().unwrap_or_else(|p| p.into_inner());
+            api.engine = Some(engine);
+            api.initialized = true;
+        }
+        assert_eq!(map(c"/CN=fine"), (0, 501));
+        assert_eq!(
+            map(c"/CN=panic").0,
+            1,
+            "the panic became LCMAPS's failure code"
+        );
+        assert_eq!(map(c"/CN=fine"), (0, 501), "still usable after the panic");
+        assert_eq!(lcmaps_term(), 0);
+        assert_eq!(map(c"/CN=fine").0, 1, "run after term fails");
+    }
+}

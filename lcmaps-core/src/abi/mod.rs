@@ -234,6 +234,10 @@ pub(crate) fn with_store<R>(f: impl FnOnce(&mut Store, &mut mirror::Mirror) -> R
     f(&mut amb.store, &mut amb.mirror)
 }
 
+/// Serializes the unit tests that use the process-wide C API state.
+#[cfg(test)]
+pub(crate) static TEST_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,6 +259,7 @@ mod tests {
 
     #[test]
     fn callbacks_outside_a_plugin_act_on_the_ambient_store() {
+        let _serial = TEST_LOCK.lock().unwrap_or_else(|p| p.into_inner());
         let mut n: c_int = -1;
         let mut dn = c"/CN=ambient".as_ptr().cast_mut();
         // SAFETY: valid pointers to locals.

@@ -1,0 +1,385 @@
+//! `lcmaps_glexec_tracking.mod` (OSG glexec tracking): gives each glexec
+//! payload a tracking gid from a range, unique among live payloads on the
+//! node, and adds it to the credential store as a secondary gid.
+//!
+//! Allocation, as HTCondor's `gidd_alloc` does it plus a lock: the gids in
+//! the range held by any process (`Groups:` of `/proc/*/status`) are in
+//! use; of the others, the lowest whose lock file `<statedir>/gid.<N>` we
+//! can create with `O_EXCL` is ours. A lock whose owner process is gone and
+//! whose gid no process holds is stale and is reclaimed. Releasing a gid is
+//! the job of whoever tracks the payload (see the crate's report: glexec
+//! must remove the lock when the payload's last process is gone).
+//!
+//! Options: `-exec <path>`, `-procddir <dir>`, `-logdir <dir>`,
+//! `-datetime-local`, `-min-gid N` / `-max-gid M` (default 65000-65049),
+//! `-dont-kill-leftovers`, `-log-level N`, `-log-facility F` (upstream's;
+//! the monitor-related ones are accepted and recorded only), and ours:
+//! `-statedir <dir>` (default `/var/lib/lcmaps-rs/glexec-tracking`),
+//! `-procdir <dir>` (default `/proc`; tests).
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use lcmaps_core::cred::CredData;
+use lcmaps_core::plugin::{Plugin, PluginError, RunContext, Status};
+use lcmaps_plugin_common::args;
+
+const PREFIX: &str = "lcmaps_glexec_tracking";
+/// Most `/proc` entries looked at in one scan.
+const MAX_PROCS: usize = 1 << 20;
+
+/// The plugin.
+#[derive(Debug, Clone)]
+pub struct GlexecTracking {
+    /// `-exec`.
+    pub exec: Option<PathBuf>,
+    /// `-procddir`.
+    pub procddir: PathBuf,
+    /// `-logdir`.
+    pub logdir: Option<PathBuf>,
+    /// `-datetime-local`.
+    pub datetime_local: bool,
+    /// `-min-gid`.
+    pub min_gid: u32,
+    /// `-max-gid`.
+    pub max_gid: u32,
+    /// `-dont-kill-leftovers`.
+    pub dont_kill_leftovers: bool,
+    /// `-log-level`.
+    pub log_level: Option<u32>,
+    /// `-log-facility`.
+    pub log_facility: String,
+    /// Lock directory.
+    pub statedir: PathBuf,
+    /// The proc file system.
+    pub procdir: PathBuf,
+}
+
+impl Default for GlexecTracking {
+    fn default() -> Self {
+        GlexecTracking {
+            exec: None,
+            procddir: "/usr".into(),
+            logdir: None,
+            datetime_local: false,
+            min_gid: 65000,
+            max_gid: 65049,
+            dont_kill_leftovers: false,
+            log_level: None,
+            log_facility: "LOG_DAEMON".into(),
+            statedir: "/var/lib/lcmaps-rs/glexec-tracking".into(),
+            procdir: "/proc".into(),
+        }
+    }
+}
+
+/// Gids in `[min, max]` held by any process under `procdir`.
+pub fn gids_in_use(procdir: &Path, min: u32, max: u32) -> Result<BTreeSet<u32>, String> {
+    let mut used = BTreeSet::new();
+    let rd = std::fs::read_dir(procdir).map_err(|e| format!("{}: {e}", procdir.display()))?;
+    for ent in rd.take(MAX_PROCS).flatten() {
+        let name = ent.file_name();
+        if !name.to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        // Processes come and go: a vanished one holds nothing.
+        let Ok(status) = std::fs::read_to_string(ent.path().join("status")) else {
+            continue;
+        };
+        for line in status.lines() {
+            if let Some(g) = line.strip_prefix("Groups:") {
+                used.extend(
+                    g.split_whitespace()
+                        .filter_map(|x| x.parse::<u32>().ok())
+                        .filter(|x| (min..=max).contains(x)),
+                );
+            }
+        }
+    }
+    Ok(used)
+}
+
+impl GlexecTracking {
+    fn lock_path(&self, gid: u32) -> PathBuf {
+        self.statedir.join(format!("gid.{gid}"))
+    }
+
+    fn stale(&self, lock: &Path, used: &BTreeSet<u32>, gid: u32) -> bool {
+        if used.contains(&gid) {
+            return false;
+        }
+        match std::fs::read_to_string(lock) {
+            Ok(s) => match s.trim().parse::<u32>() {
+                Ok(pid) => !self.procdir.join(pid.to_string()).exists(),
+                Err(_) => false, // being written, or not ours: leave it
+            },
+            Err(_) => false,
+        }
+    }
+
+    /// Allocates a free gid and takes its lock; `pid` is written into the
+    /// lock (the process that owns the reservation).
+    pub fn allocate(&self, pid: u32) -> Result<u32, String> {
+        std::fs::create_dir_all(&self.statedir)
+            .map_err(|e| format!("{}: {e}", self.statedir.display()))?;
+        let used = gids_in_use(&self.procdir, self.min_gid, self.max_gid)?;
+        for gid in self.min_gid..=self.max_gid {
+            if used.contains(&gid) {
+                continue;
+            }
+            let lock = self.lock_path(gid);
+            // Two tries: the second after removing a stale lock.
+            for _ in 0..2 {
+                match std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&lock)
+                {
+                    Ok(mut f) => {
+                        f.write_all(format!("{pid}\n").as_bytes())
+                            .map_err(|e| format!("{}: {e}", lock.display()))?;
+                        return Ok(gid);
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                        if self.stale(&lock, &used, gid) {
+                            let _ = std::fs::remove_file(&lock);
+                            continue;
+                        }
+                        break;
+                    }
+                    Err(e) => return Err(format!("{}: {e}", lock.display())),
+                }
+            }
+        }
+        Err(format!(
+            "no free tracking gid in {}-{}",
+            self.min_gid, self.max_gid
+        ))
+    }
+
+    /// Releases `gid` (removes its lock).
+    pub fn release(&self, gid: u32) -> Result<(), String> {
+        let lock = self.lock_path(gid);
+        std::fs::remove_file(&lock).map_err(|e| format!("{}: {e}", lock.display()))
+    }
+}
+
+fn number(opts: &[String], i: usize) -> Result<u32, String> {
+    let v = args::value(opts, i, "a number")?;
+    v.parse()
+        .map_err(|_| format!("option {}: {v:?} is not a number", opts[i]))
+}
+
+impl Plugin for GlexecTracking {
+    fn initialize(&mut self, argv: &[String]) -> Result<(), PluginError> {
+        let who = format!("{PREFIX}-plugin_initialize()");
+        let err = |m: String| PluginError(format!("{who}: {m}"));
+        let opts = args::options(argv);
+        let mut i = 0;
+        while i < opts.len() {
+            let o = opts[i].as_str();
+            let value = || {
+                args::value(opts, i, "a value")
+                    .map(str::to_owned)
+                    .map_err(err)
+            };
+            match o {
+                "-exec" => {
+                    self.exec = Some(value()?.into());
+                    i += 1;
+                }
+                "-procddir" => {
+                    self.procddir = value()?.into();
+                    i += 1;
+                }
+                "-logdir" => {
+                    self.logdir = Some(value()?.into());
+                    i += 1;
+                }
+                "-statedir" => {
+                    self.statedir = value()?.into();
+                    i += 1;
+                }
+                "-procdir" => {
+                    self.procdir = value()?.into();
+                    i += 1;
+                }
+                "-log-facility" => {
+                    self.log_facility = value()?;
+                    i += 1;
+                }
+                "-min-gid" => {
+                    self.min_gid = number(opts, i).map_err(err)?;
+                    i += 1;
+                }
+                "-max-gid" => {
+                    self.max_gid = number(opts, i).map_err(err)?;
+                    i += 1;
+                }
+                "-log-level" => {
+                    self.log_level = Some(number(opts, i).map_err(err)?);
+                    i += 1;
+                }
+                "-datetime-local" => self.datetime_local = true,
+                "-dont-kill-leftovers" => self.dont_kill_leftovers = true,
+                _ => return Err(err(format!("unknown option {o}"))),
+            }
+            i += 1;
+        }
+        if self.min_gid == 0 || self.min_gid > self.max_gid {
+            return Err(err(format!(
+                "bad gid range {}-{}",
+                self.min_gid, self.max_gid
+            )));
+        }
+        Ok(())
+    }
+
+    fn run(&mut self, ctx: &mut RunContext<'_>) -> Status {
+        let who = format!("{PREFIX}-plugin_run()");
+        if ctx.store.uids.is_empty() {
+            log::error!("{who}: must map to a UID before running the glexec_tracking module");
+            return Status::Failure;
+        }
+        match self.allocate(std::process::id()) {
+            Ok(gid) => {
+                log::info!("{who}: tracking gid {gid}");
+                ctx.add(CredData::SecGid(gid));
+                Status::Success
+            }
+            Err(e) => {
+                log::error!("{who}: {e}");
+                Status::Failure
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lcmaps_core::cred::Store;
+    use lcmaps_core::plugin::Request;
+
+    fn plugin(dir: &Path, extra: &[&str]) -> GlexecTracking {
+        let mut p = GlexecTracking::default();
+        let mut argv = vec!["lcmaps_glexec_tracking.mod".to_string()];
+        for a in [
+            "-statedir",
+            dir.join("state").to_str().unwrap(),
+            "-procdir",
+            dir.join("proc").to_str().unwrap(),
+        ] {
+            argv.push(a.into());
+        }
+        argv.extend(extra.iter().map(|s| s.to_string()));
+        std::fs::create_dir_all(dir.join("proc")).unwrap();
+        p.initialize(&argv).unwrap();
+        p
+    }
+
+    fn fake_proc(dir: &Path, pid: u32, groups: &str) {
+        let d = dir.join("proc").join(pid.to_string());
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("status"), format!("Name:\tx\nGroups:\t{groups}\n")).unwrap();
+    }
+
+    #[test]
+    fn options() {
+        let d = tempfile::tempdir().unwrap();
+        let p = plugin(
+            d.path(),
+            &[
+                "-exec",
+                "/usr/sbin/glexec_monitor",
+                "-min-gid",
+                "70000",
+                "-max-gid",
+                "70003",
+                "-dont-kill-leftovers",
+                "-datetime-local",
+                "-log-level",
+                "3",
+                "-log-facility",
+                "LOG_LOCAL0",
+            ],
+        );
+        assert_eq!((p.min_gid, p.max_gid), (70000, 70003));
+        assert!(p.dont_kill_leftovers && p.datetime_local);
+        let mut q = GlexecTracking::default();
+        let e = q.initialize(&["m".into(), "-bogus".into()]).unwrap_err();
+        assert!(e.0.contains("unknown option -bogus"), "{e}");
+        let e = q
+            .initialize(&[
+                "m".into(),
+                "-min-gid".into(),
+                "5".into(),
+                "-max-gid".into(),
+                "4".into(),
+            ])
+            .unwrap_err();
+        assert!(e.0.contains("bad gid range"), "{e}");
+    }
+
+    #[test]
+    fn fifty_concurrent_payloads_get_fifty_distinct_gids_then_exhaustion() {
+        let d = tempfile::tempdir().unwrap();
+        let p = plugin(d.path(), &["-max-gid", "65050"]);
+        // A live process holds 65003: skipped.
+        fake_proc(d.path(), 1, "10 65003");
+        let mut hs = Vec::new();
+        for _ in 0..50 {
+            let p = p.clone();
+            hs.push(std::thread::spawn(move || p.allocate(1)));
+        }
+        let mut got: Vec<u32> = hs.into_iter().map(|h| h.join().unwrap().unwrap()).collect();
+        got.sort_unstable();
+        got.dedup();
+        assert_eq!(got.len(), 50);
+        assert!(!got.contains(&65003));
+        assert!(got.iter().all(|g| (65000..=65050).contains(g)));
+        let e = p.allocate(1).unwrap_err();
+        assert!(e.contains("no free tracking gid in 65000-65050"), "{e}");
+        // Releasing one makes it available again.
+        p.release(65010).unwrap();
+        assert_eq!(p.allocate(1).unwrap(), 65010);
+    }
+
+    #[test]
+    fn stale_lock_is_reclaimed_live_one_is_not() {
+        let d = tempfile::tempdir().unwrap();
+        let p = plugin(d.path(), &["-min-gid", "65000", "-max-gid", "65001"]);
+        std::fs::create_dir_all(d.path().join("state")).unwrap();
+        // 65000 locked by a live process, 65001 by a dead one.
+        fake_proc(d.path(), 42, "100");
+        std::fs::write(d.path().join("state/gid.65000"), "42\n").unwrap();
+        std::fs::write(d.path().join("state/gid.65001"), "4242\n").unwrap();
+        assert_eq!(p.allocate(42).unwrap(), 65001);
+        assert!(p.allocate(42).is_err());
+    }
+
+    #[test]
+    fn run_adds_a_secondary_gid_after_a_uid() {
+        let d = tempfile::tempdir().unwrap();
+        let mut p = plugin(d.path(), &[]);
+        let req = Request::with_dn("/CN=x");
+        let mut store = Store::new();
+        let s = p.run(&mut RunContext {
+            request: &req,
+            store: &mut store,
+        });
+        assert_eq!(s, Status::Failure, "no uid yet");
+        store.add(CredData::Uid(501));
+        store.add(CredData::PriGid(501));
+        let s = p.run(&mut RunContext {
+            request: &req,
+            store: &mut store,
+        });
+        assert_eq!(s, Status::Success);
+        assert_eq!(store.sec_gids, [65000]);
+    }
+}

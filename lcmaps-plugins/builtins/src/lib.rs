@@ -16,6 +16,7 @@ use lcmaps_core::plugin::{self, Plugin};
 use lcmaps_core::policy::{BuiltinLoader, PluginLoader};
 
 pub use lcmaps_plugin_ban_dn::BanDn;
+pub use lcmaps_plugin_glexec_tracking::GlexecTracking;
 pub use lcmaps_plugin_localaccount::LocalAccount;
 pub use lcmaps_plugin_poolaccount::PoolAccount;
 pub use lcmaps_plugin_posix_enf::PosixEnf;
@@ -39,6 +40,7 @@ const OURS: &[&str] = &[
     "lcmaps_ban_fqan.mod",
     "lcmaps_gums_client.mod",
     "lcmaps_scas_client.mod",
+    "lcmaps_glexec_tracking.mod",
 ];
 
 /// Module file names of every built-in: these plugins and lcmaps-core's
@@ -66,6 +68,7 @@ pub fn builtin(module: &str) -> Option<Box<dyn Plugin>> {
         "lcmaps_ban_fqan.mod" => Box::new(BanFqan::default()),
         "lcmaps_gums_client.mod" => Box::new(XacmlClient::new(XacmlFlavour::Gums)),
         "lcmaps_scas_client.mod" => Box::new(XacmlClient::new(XacmlFlavour::Scas)),
+        "lcmaps_glexec_tracking.mod" => Box::new(GlexecTracking::default()),
         other => return plugin::builtin(other),
     })
 }
@@ -126,7 +129,7 @@ mod tests {
     #[test]
     fn registry() {
         let n = names();
-        assert_eq!(n.len(), 15);
+        assert_eq!(n.len(), 16);
         for m in &n {
             assert!(builtin(m).is_some(), "{m}");
         }
@@ -136,6 +139,7 @@ mod tests {
         assert!(builtin("lcmaps_voms_nonexistent.mod").is_none());
         assert!(builtin("lcmaps_gums_client.mod").is_some());
         assert!(builtin("lcmaps_scas_client.mod").is_some());
+        assert!(builtin("lcmaps_glexec_tracking.mod").is_some());
         assert!(builtin("/usr/lib64/lcmaps/lcmaps_gums_client.mod").is_none());
         assert!(builtin("lcmaps_posix_enf.mod").unwrap().enforces_identity());
         let o = validate_options(Some("/nonexistent".into()));

@@ -9,7 +9,10 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use openssl::ssl::{SslConnector, SslFiletype, SslMethod, SslVerifyMode, SslVersion};
+use openssl::ssl::{
+    Ssl, SslContext, SslFiletype, SslMethod, SslOptions, SslVerifyMode, SslVersion,
+};
+use openssl::x509::verify::X509CheckFlags;
 use openssl::x509::verify::X509VerifyFlags;
 
 /// Largest answer accepted (headers and body).
@@ -109,11 +112,15 @@ pub struct TlsSettings {
     pub total_timeout: Duration,
 }
 
-fn connector(t: &TlsSettings) -> Result<SslConnector, String> {
-    let mut b =
-        SslConnector::builder(SslMethod::tls_client()).map_err(|e| format!("TLS setup: {e}"))?;
+/// The TLS context: our certificate and key, trust in `--capath` only (no
+/// system default CA paths: they must not vouch for an authorization
+/// server), peer verification on, TLS 1.2 or later.
+fn context(t: &TlsSettings) -> Result<SslContext, String> {
+    let setup = |e: openssl::error::ErrorStack| format!("TLS setup: {e}");
+    let mut b = SslContext::builder(SslMethod::tls_client()).map_err(setup)?;
     b.set_min_proto_version(Some(SslVersion::TLS1_2))
-        .map_err(|e| format!("TLS setup: {e}"))?;
+        .map_err(setup)?;
+    b.set_options(SslOptions::NO_COMPRESSION | SslOptions::NO_RENEGOTIATION);
     b.set_certificate_chain_file(&t.cert)
         .map_err(|e| format!("client certificate {}: {e}", t.cert.display()))?;
     b.set_private_key_file(&t.key, SslFiletype::PEM)
@@ -127,12 +134,28 @@ fn connector(t: &TlsSettings) -> Result<SslConnector, String> {
     b.load_verify_locations(None, Some(&t.capath))
         .map_err(|e| format!("CA directory {}: {e}", t.capath.display()))?;
     b.set_verify(SslVerifyMode::PEER);
-    // A host proxy may be our client certificate; the server's chain is
-    // never a proxy, but allowing the flag costs nothing for servers.
+    // A host proxy may be our client certificate.
     b.cert_store_mut()
         .set_flags(X509VerifyFlags::ALLOW_PROXY_CERTS)
-        .map_err(|e| format!("TLS setup: {e}"))?;
+        .map_err(setup)?;
     Ok(b.build())
+}
+
+/// One connection's TLS state: SNI `sni` (unless an address), and the
+/// server certificate must name `name` (DNS name, or IP address literal).
+fn ssl(ctx: &SslContext, sni: &str, name: &str) -> Result<Ssl, String> {
+    let setup = |e: openssl::error::ErrorStack| format!("TLS setup: {e}");
+    let mut ssl = Ssl::new(ctx).map_err(setup)?;
+    if sni.parse::<std::net::IpAddr>().is_err() {
+        ssl.set_hostname(sni).map_err(setup)?;
+    }
+    let p = ssl.param_mut();
+    p.set_hostflags(X509CheckFlags::NO_PARTIAL_WILDCARDS);
+    match name.parse::<std::net::IpAddr>() {
+        Ok(ip) => p.set_ip(ip).map_err(setup)?,
+        Err(_) => p.set_host(name).map_err(setup)?,
+    }
+    Ok(ssl)
 }
 
 fn remaining(deadline: Instant, what: &str) -> Result<Duration, Failure> {
@@ -167,7 +190,7 @@ fn post_inner(
     let total = start + t.total_timeout;
     let connect_deadline = start + t.connect_timeout.min(t.total_timeout);
     let tx = |f: Failure| (f, None);
-    let conn = connector(t).map_err(|m| tx(Failure::Transport(m)))?;
+    let ctx = context(t).map_err(|m| tx(Failure::Transport(m)))?;
 
     let addrs: Vec<_> = (url.host.as_str(), url.port)
         .to_socket_addrs()
@@ -196,18 +219,8 @@ fn post_inner(
     };
     set(&tcp, connect_deadline, "TLS handshake").map_err(tx)?;
     let name = t.expected_hostname.as_deref().unwrap_or(&url.host);
-    let mut cfg = conn
-        .configure()
-        .map_err(|e| tx(Failure::Transport(format!("TLS setup: {e}"))))?;
-    if t.expected_hostname.is_some() {
-        // SNI stays the URL's host; the certificate must name `name`.
-        cfg.set_use_server_name_indication(true);
-        cfg.set_verify_hostname(false);
-        cfg.param_mut()
-            .set_host(name)
-            .map_err(|e| tx(Failure::Transport(format!("TLS setup: {e}"))))?;
-    }
-    let mut tls = cfg.connect(&url.host, tcp).map_err(|e| {
+    let ssl = ssl(&ctx, &url.host, name).map_err(|m| tx(Failure::Transport(m)))?;
+    let mut tls = ssl.connect(tcp).map_err(|e| {
         let m = match &e {
             openssl::ssl::HandshakeError::Failure(m) => {
                 let v = m.ssl().verify_result();

@@ -537,3 +537,50 @@ fn cert_owner_is_checked() {
     assert_eq!(run(&mut p, ALICE, &[]).0, Status::Failure);
     assert_eq!(s.requests(), 0);
 }
+
+#[test]
+fn concurrent_callouts_are_all_correct_with_latency_percentiles() {
+    let w = World::new();
+    let mut map = String::new();
+    for i in 0..16u32 {
+        map.push_str(&format!(
+            "\"/DC=org/DC=example/CN=User {i}\" {} {} 9000\n",
+            10_000 + i,
+            20_000 + i
+        ));
+    }
+    let s = w.pdp(&map, Behaviour::default());
+    let (threads, each) = (8u32, 12u32);
+    let start = Instant::now();
+    let mut hs = Vec::new();
+    for t in 0..threads {
+        let mut p = w.client(&[url(&s)], &[]);
+        hs.push(std::thread::spawn(move || {
+            let mut lat = Vec::new();
+            for k in 0..each {
+                let i = (t * each + k) % 16;
+                let t0 = Instant::now();
+                let (st, store) = run(&mut p, &format!("/DC=org/DC=example/CN=User {i}"), &[]);
+                lat.push(t0.elapsed());
+                assert_eq!(st, Status::Success);
+                assert_eq!(store.uids, [10_000 + i]);
+                assert_eq!(store.pri_gids, [20_000 + i]);
+                assert_eq!(store.sec_gids, [9000]);
+            }
+            lat
+        }));
+    }
+    let mut lat: Vec<Duration> = hs.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    let total = start.elapsed();
+    lat.sort_unstable();
+    let n = lat.len();
+    assert_eq!(n as u32, threads * each);
+    assert_eq!(s.requests(), n);
+    eprintln!(
+        "callouts: {n} in {total:?} ({:.0}/s, {threads} threads); latency p50 {:?} p99 {:?} max {:?}",
+        n as f64 / total.as_secs_f64(),
+        lat[n / 2],
+        lat[(n * 99 / 100).min(n - 1)],
+        lat[n - 1]
+    );
+}

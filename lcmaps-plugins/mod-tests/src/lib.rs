@@ -1,0 +1,104 @@
+//! Helpers for running our `.mod`s and Debian's C plugins side by side
+//! inside Debian's liblcmaps (a C gatekeeper linked with `-llcmaps`).
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+pub use ffi_tests::{gridmapdir_state, have_debian_lcmaps, nss_env, run, skip, Ran};
+
+/// Where Debian installs its C plugins.
+pub const DEBIAN_MODS: &str = "/usr/lib/lcmaps";
+
+/// Build our `.mod`s once per test process with `scripts/build-mods`
+/// (release, its own target dir so it never waits for the cargo running
+/// the tests); returns their directory.
+pub fn our_mods() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let ws = ffi_tests::workspace();
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| ws.join("target"));
+        let out = target.join("mods");
+        let st = Command::new(ws.join("scripts/build-mods"))
+            .arg("--out")
+            .arg(&out)
+            .env("MODS_TARGET_DIR", target.join("mods-build"))
+            .status()
+            .expect("run scripts/build-mods");
+        assert!(st.success(), "scripts/build-mods failed");
+        out
+    })
+}
+
+/// The C gatekeeper (ffi-tests/c/gatekeeper.c) built against Debian's
+/// headers and linked with Debian's `-llcmaps`, in `dir`.
+pub fn debian_gatekeeper(dir: &Path) -> PathBuf {
+    let exe = dir.join("gatekeeper-debian");
+    let src = ffi_tests::c_source("gatekeeper.c");
+    ffi_tests::gcc(&[
+        "-O2",
+        "-Wall",
+        &format!("-I{}", ffi_tests::DEBIAN_INCLUDE),
+        src.to_str().expect("utf-8 path"),
+        "-o",
+        exe.to_str().expect("utf-8 path"),
+        "-llcmaps",
+    ]);
+    exe
+}
+
+/// One LCMAPS setup: an lcmaps.db whose `path` is `mods`, fake accounts.
+#[derive(Debug)]
+pub struct Setup {
+    /// Scratch directory (db, passwd, group, files).
+    pub dir: PathBuf,
+    /// The db file.
+    pub db: PathBuf,
+    /// Environment for the gatekeeper.
+    pub env: Vec<(String, String)>,
+}
+
+impl Setup {
+    /// Write `body` (the db without its `path` line) under `dir`, with
+    /// `path = mods`.
+    pub fn new(dir: &Path, mods: &Path, body: &str) -> Setup {
+        std::fs::create_dir_all(dir).expect("mkdir");
+        let db = dir.join("lcmaps.db");
+        std::fs::write(&db, format!("path = {}\n{body}", mods.display())).expect("write db");
+        let mut env = nss_env(dir);
+        env.push(("LCMAPS_DB_FILE".into(), db.display().to_string()));
+        env.push(("LCMAPS_DEBUG_LEVEL".into(), "5".into()));
+        Setup {
+            dir: dir.to_path_buf(),
+            db,
+            env,
+        }
+    }
+
+    /// Run the gatekeeper: `mode` is `account` or `username`.
+    pub fn map(&self, gk: &Path, mode: &str, dn: &str, extra_env: &[(&str, &str)]) -> Ran {
+        let mut c = Command::new(gk);
+        c.arg(mode).arg(dn).env_clear().env("PATH", "/usr/bin:/bin");
+        for (k, v) in &self.env {
+            c.env(k, v);
+        }
+        for (k, v) in extra_env {
+            c.env(k, v);
+        }
+        run(&mut c)
+    }
+}
+
+/// The result line of a gatekeeper run (`rc=... uid=...`).
+pub fn result_line(r: &Ran) -> String {
+    r.stdout
+        .lines()
+        .find(|l| l.starts_with("rc=") || l.starts_with("init="))
+        .unwrap_or("(no result)")
+        .to_string()
+}

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -153,6 +153,7 @@ pub struct Server {
     addr: SocketAddr,
     stop: Arc<AtomicBool>,
     served: Arc<AtomicUsize>,
+    last: Arc<Mutex<Option<Parsed>>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -180,13 +181,15 @@ impl Server {
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let stop = Arc::new(AtomicBool::new(false));
         let served = Arc::new(AtomicUsize::new(0));
-        let (st, sv) = (stop.clone(), served.clone());
+        let last = Arc::new(Mutex::new(None));
+        let (st, sv, la) = (stop.clone(), served.clone(), last.clone());
         let cfg = Arc::new(cfg);
-        let thread = std::thread::spawn(move || accept_loop(listener, acceptor, cfg, st, sv));
+        let thread = std::thread::spawn(move || accept_loop(listener, acceptor, cfg, st, sv, la));
         Ok(Server {
             addr,
             stop,
             served,
+            last,
             thread: Some(thread),
         })
     }
@@ -211,6 +214,11 @@ impl Server {
         self.served.load(Ordering::SeqCst)
     }
 
+    /// The last query read (parsed), if any.
+    pub fn last_query(&self) -> Option<Parsed> {
+        self.last.lock().ok().and_then(|l| l.clone())
+    }
+
     /// Stops and joins (also done on drop).
     pub fn stop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
@@ -232,6 +240,7 @@ fn accept_loop(
     cfg: Arc<Config>,
     stop: Arc<AtomicBool>,
     served: Arc<AtomicUsize>,
+    last: Arc<Mutex<Option<Parsed>>>,
 ) {
     let mut workers: Vec<JoinHandle<()>> = Vec::new();
     let active = Arc::new(AtomicUsize::new(0));
@@ -244,15 +253,16 @@ fn accept_loop(
                     continue;
                 }
                 active.fetch_add(1, Ordering::SeqCst);
-                let (a, c, st, sv, ac) = (
+                let (a, c, st, sv, ac, la) = (
                     acceptor.clone(),
                     cfg.clone(),
                     stop.clone(),
                     served.clone(),
                     active.clone(),
+                    last.clone(),
                 );
                 workers.push(std::thread::spawn(move || {
-                    if let Err(e) = serve(s, &a, &c, &st, &sv) {
+                    if let Err(e) = serve(s, &a, &c, &st, &sv, &la) {
                         log::debug!("xacml-pdp: {e}");
                     }
                     ac.fetch_sub(1, Ordering::SeqCst);
@@ -292,6 +302,7 @@ fn serve(
     cfg: &Config,
     stop: &AtomicBool,
     served: &AtomicUsize,
+    last: &Mutex<Option<Parsed>>,
 ) -> Result<(), String> {
     s.set_nonblocking(false).map_err(|e| e.to_string())?;
     s.set_read_timeout(Some(Duration::from_secs(2)))
@@ -332,6 +343,11 @@ fn serve(
             }
         }
     };
+    if let Ok(mut l) = last.lock() {
+        *l = std::str::from_utf8(&body)
+            .ok()
+            .and_then(|t| parse_query(t).ok());
+    }
     served.fetch_add(1, Ordering::SeqCst);
     let b = &cfg.behaviour;
     if let Some(d) = b.slow {

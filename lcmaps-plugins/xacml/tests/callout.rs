@@ -224,6 +224,12 @@ fn permit_by_fqan_and_scas_flavour() {
         &["/atlas/Role=pilot", "/atlas"],
     );
     assert_eq!(st, Status::Success);
+    let q = s.last_query().unwrap();
+    let a = |id: &str| q.attributes.get(id).cloned().unwrap_or_default();
+    let i = "http://authz-interop.org/xacml/subject/";
+    assert_eq!(a(&format!("{i}voms-fqan")), ["/atlas/Role=pilot", "/atlas"]);
+    assert_eq!(a(&format!("{i}voms-primary-fqan")), ["/atlas/Role=pilot"]);
+    assert_eq!(a(&format!("{i}vo")), ["atlas"]);
     assert_eq!(
         (store.uids.as_slice(), store.pri_gids.as_slice()),
         (&[7000][..], &[7001][..])
@@ -582,5 +588,64 @@ fn concurrent_callouts_are_all_correct_with_latency_percentiles() {
         lat[n / 2],
         lat[(n * 99 / 100).min(n - 1)],
         lat[n - 1]
+    );
+}
+
+#[test]
+fn host_proxy_as_client_credential_and_issuer_from_pem() {
+    let w = World::new();
+    let s = w.pdp(MAP, Behaviour::default());
+    let (hc, hk) = fixtures::user(&w.ca, "host/wn2.example.org", 11);
+    let (pc, pk) = fixtures::proxy(&hc, &hk, fixtures::Kind::Rfc, fixtures::Tweak::default());
+    // One file: proxy, its key, the host certificate (as grid proxies are).
+    let proxy = write(
+        w.dir.path(),
+        "hostproxy.pem",
+        fixtures::pem(&[&pc, &hc], Some(&pk)).as_bytes(),
+    );
+    let mut p = w.client(
+        &[url(&s)],
+        &[
+            "--cert",
+            proxy.to_str().unwrap(),
+            "--key",
+            proxy.to_str().unwrap(),
+        ],
+    );
+    // The user's PEM gives the issuer attribute; the mapping is by DN.
+    let (uc, uk) = fixtures::user(&w.ca, "Alice", 12);
+    let req = Request {
+        user_dn: Some(ALICE.into()),
+        pem: Some(fixtures::pem(&[&uc], Some(&uk))),
+        ..Request::default()
+    };
+    let mut store = Store::new();
+    let st = p.run(&mut RunContext {
+        request: &req,
+        store: &mut store,
+    });
+    assert_eq!(st, Status::Success);
+    assert_eq!(store.uids, [5001]);
+    assert_eq!(s.requests(), 1);
+    let q = s.last_query().unwrap();
+    let a = |id: &str| q.attributes.get(id).cloned().unwrap_or_default();
+    let i = "http://authz-interop.org/xacml/";
+    assert_eq!(a(&format!("{i}subject/subject-x509-id")), [ALICE]);
+    assert_eq!(
+        a(&format!("{i}subject/subject-x509-issuer")),
+        ["/DC=org/DC=example/CN=Test CA"]
+    );
+    assert_eq!(
+        a(&format!("{i}resource/resource-x509-id")),
+        ["/DC=org/DC=example/CN=host/wn2.example.org/CN=123456789"]
+    );
+    assert_eq!(a(&format!("{i}resource/dns-host-name")), ["wn.example.org"]);
+    assert_eq!(
+        a("urn:oasis:names:tc:xacml:1.0:action:action-id"),
+        [format!("{i}action/action-type/execute-now")]
+    );
+    assert_eq!(
+        a("urn:oasis:names:tc:xacml:1.0:resource:resource-id"),
+        [format!("{i}resource/resource-type/wn")]
     );
 }

@@ -5,10 +5,24 @@
 //! Allocation, as HTCondor's `gidd_alloc` does it plus a lock: the gids in
 //! the range held by any process (`Groups:` of `/proc/*/status`) are in
 //! use; of the others, the lowest whose lock file `<statedir>/gid.<N>` we
-//! can create with `O_EXCL` is ours. A lock whose owner process is gone and
-//! whose gid no process holds is stale and is reclaimed. Releasing a gid is
-//! the job of whoever tracks the payload (see the crate's report: glexec
-//! must remove the lock when the payload's last process is gone).
+//! can create with `O_EXCL` is ours. The lock holds the pid of the process
+//! that ran the plugin (glexec, which lingers, or becomes the payload by
+//! `exec`). A lock whose owner process is gone and whose gid no process
+//! holds is stale and is reclaimed, so a gid is free again once glexec and
+//! every process of the payload are gone, without an explicit release.
+//!
+//! Not done here (needs glexec): killing leftovers and the usage record.
+//! The interface proposed for glexec's lingering front end: after LCMAPS,
+//! glexec reads the tracking gid from the final credential (a SEC_GID in
+//! `[min, max]` that this plugin reported through a new
+//! `lcmaps_core::policy` outcome field `tracking_gid`, so it need not guess);
+//! where cgroup v2 is writable it creates `glexec-<pid>` and moves the child
+//! in before `exec`; when the main payload process ends it, unless
+//! `-dont-kill-leftovers`, sends SIGTERM then (after a grace period) SIGKILL
+//! to every process whose `Groups:` contain the gid (or writes
+//! `cgroup.kill`), rescanning until none is left (bounded), logs a usage
+//! record (start/end, uid, cpu from `cpu.stat` or the wait4 rusage), and
+//! calls [`GlexecTracking::release`].
 //!
 //! Options: `-exec <path>`, `-procddir <dir>`, `-logdir <dir>`,
 //! `-datetime-local`, `-min-gid N` / `-max-gid M` (default 65000-65049),

@@ -58,11 +58,7 @@ impl Url {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, "/"),
         };
-        if auth.contains('@')
-            || path
-                .chars()
-                .any(|c| c.is_ascii_whitespace() || c.is_control())
-        {
+        if auth.contains('@') || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(format!("endpoint {s:?}: unsupported URL"));
         }
         let (host, port) = if let Some(r) = auth.strip_prefix('[') {
@@ -418,6 +414,7 @@ mod tests {
         assert!(Url::parse("https://u@x/").is_err());
         assert!(Url::parse("https://x:0/").is_err());
         assert!(Url::parse("https://x/a b").is_err());
+        assert!(Url::parse("https://x\r\nEvil: 1/").is_err());
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub use lcmaps_plugin_posix_enf::PosixEnf;
 pub use lcmaps_plugin_voms::{
     BanFqan, Voms, VomsLocalAccount, VomsLocalGroup, VomsPoolAccount, VomsPoolGroup,
 };
+pub use lcmaps_scitokens::SciTokens;
 pub use lcmaps_verify_proxy::VerifyProxy;
 pub use lcmaps_xacml_client::{Flavour as XacmlFlavour, XacmlClient};
 
@@ -32,6 +33,7 @@ const OURS: &[&str] = &[
     "lcmaps_posix_enf.mod",
     "lcmaps_ban_dn.mod",
     "lcmaps_verify_proxy.mod",
+    "lcmaps_scitokens.mod",
     "lcmaps_voms.mod",
     "lcmaps_voms_localgroup.mod",
     "lcmaps_voms_poolgroup.mod",
@@ -60,6 +62,7 @@ pub fn builtin(module: &str) -> Option<Box<dyn Plugin>> {
         "lcmaps_posix_enf.mod" => Box::new(PosixEnf::default()),
         "lcmaps_ban_dn.mod" => Box::new(BanDn::default()),
         "lcmaps_verify_proxy.mod" => Box::new(VerifyProxy::default()),
+        "lcmaps_scitokens.mod" => Box::new(SciTokens::default()),
         "lcmaps_voms.mod" => Box::new(Voms::default()),
         "lcmaps_voms_localgroup.mod" => Box::new(VomsLocalGroup::default()),
         "lcmaps_voms_poolgroup.mod" => Box::new(VomsPoolGroup::default()),
@@ -129,7 +132,7 @@ mod tests {
     #[test]
     fn registry() {
         let n = names();
-        assert_eq!(n.len(), 16);
+        assert_eq!(n.len(), 17);
         for m in &n {
             assert!(builtin(m).is_some(), "{m}");
         }

@@ -14,6 +14,7 @@ mod log;
 mod privs;
 mod proxy;
 mod run;
+mod tracking;
 
 use std::process::ExitCode;
 

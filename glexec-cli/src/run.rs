@@ -19,6 +19,7 @@ use crate::env::{self, CallerEnv, TargetIdentity};
 use crate::log::{self as glog, GlexecLogger};
 use crate::privs::{self, Ids};
 use crate::proxy;
+use crate::tracking::{self, Tracking};
 use crate::{payload_code, Exit, Failure};
 
 const USAGE: &str =
@@ -225,6 +226,7 @@ struct Target {
     ids: Ids,
     name: String,
     home: PathBuf,
+    tracking: Option<Tracking>,
 }
 
 fn check_mapping(
@@ -288,6 +290,7 @@ fn check_mapping(
             )
         })?;
     Ok(Target {
+        tracking: None,
         ids: Ids {
             uid,
             gid,
@@ -413,7 +416,9 @@ fn authorize_and_map(
         ));
     }
     let s = &out.store;
-    check_mapping(&s.uids, &s.pri_gids, &s.sec_gids, cfg)
+    let mut target = check_mapping(&s.uids, &s.pri_gids, &s.sec_gids, cfg)?;
+    target.tracking = tracking::from_config(engine.config(), &s.sec_gids);
+    Ok(target)
 }
 
 /// The plugin loader: built-ins, then C modules.
@@ -428,7 +433,7 @@ fn the_only_thread() -> bool {
 }
 
 /// Run `cmd` and wait for it, passing on signals. Returns the exit code to use.
-fn linger(mut cmd: Command) -> Result<u8, Failure> {
+fn linger(mut cmd: Command, tracking: Option<Tracking>) -> Result<u8, Failure> {
     let mut set = SigSet::empty();
     for s in FORWARDED {
         set.add(s);
@@ -437,6 +442,7 @@ fn linger(mut cmd: Command) -> Result<u8, Failure> {
     set.thread_block()
         .map_err(|e| system(format!("cannot block signals: {e}"), "check the node"))?;
     // The child clears its signal mask before exec (privs::prepare_child).
+    let started = std::time::SystemTime::now();
     let mut child = cmd.spawn().map_err(|e| spawn_failure(&e))?;
     let pid = Pid::from_raw(child.id() as i32);
     loop {
@@ -444,6 +450,30 @@ fn linger(mut cmd: Command) -> Result<u8, Failure> {
             .try_wait()
             .map_err(|e| system(format!("waitpid: {e}"), "check the node"))?
         {
+            if let Some(t) = tracking {
+                let killed = if t.kill {
+                    tracking::kill_leftovers(t.gid)
+                } else {
+                    0
+                };
+                let usage =
+                    nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN);
+                let (user, sys, rss) = usage
+                    .map(|u| {
+                        let secs = |t: nix::sys::time::TimeVal| {
+                            t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6
+                        };
+                        (secs(u.user_time()), secs(u.system_time()), u.max_rss())
+                    })
+                    .unwrap_or((0.0, 0.0, 0));
+                ::log::info!(
+                    target: lcmaps_core::log::NOTICE_TARGET,
+                    "usage: payload pid {pid} tracking gid {} started {} ended {} user {user:.3}s system {sys:.3}s max rss {rss} KiB; {killed} leftover processes killed",
+                    t.gid,
+                    lcmaps_core::log::timestamp(started),
+                    lcmaps_core::log::timestamp(std::time::SystemTime::now()),
+                );
+            }
             return Ok(match (status.code(), status.signal()) {
                 (Some(c), _) => {
                     if (201..=204).contains(&c) {
@@ -703,7 +733,7 @@ pub fn run(id: &str) -> Result<u8, Failure> {
         ));
     }
     if cfg.linger {
-        linger(cmd)
+        linger(cmd, target.tracking)
     } else {
         let e = cmd.exec();
         Err(spawn_failure(&e))

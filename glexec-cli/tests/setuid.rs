@@ -396,3 +396,51 @@ fn legacy_verify_account_mode() {
     );
     assert_eq!(o.status.code(), Some(203), "{}", stderr(&o));
 }
+
+#[test]
+fn tracking_gid_and_leftovers_are_killed() {
+    need_root!();
+    let w = World::new("", None);
+    let state = w.path("tracking-state");
+    std::fs::create_dir(&state).unwrap();
+    std::fs::write(
+        w.path("etc/lcmaps-glexec.db"),
+        format!(
+            "verifyproxy = \"lcmaps_verify_proxy.mod\" \"-certdir {}\"\n\
+             gridmap = \"lcmaps_localaccount.mod\" \"-gridmapfile {}\"\n\
+             track = \"lcmaps_glexec_tracking.mod\" \"-min-gid 5100 -max-gid 5109 -statedir {}\"\n\
+             glexec:\nverifyproxy -> gridmap\ngridmap -> track\n",
+            w.path("certs").display(),
+            w.path("grid-mapfile").display(),
+            state.display()
+        ),
+    )
+    .unwrap();
+    // The payload leaves a daemonised child behind and exits.
+    let o = w.run(
+        &[],
+        &[
+            "/bin/sh",
+            "-c",
+            "setsid sleep 60 </dev/null >/dev/null 2>&1 & echo $!; id -G",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stderr(&o), w.log());
+    let out = stdout(&o);
+    let mut lines = out.lines();
+    let pid: i32 = lines.next().unwrap().trim().parse().unwrap();
+    let groups = lines.next().unwrap();
+    assert!(
+        groups.split_whitespace().any(|g| g == "5100"),
+        "tracking gid in {groups}"
+    );
+    // glexec returned only after the leftover was killed.
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    assert!(
+        status.is_empty() || status.contains("State:\tZ"),
+        "leftover {pid} still alive:\n{status}"
+    );
+    let log = w.log();
+    assert!(log.contains("tracking gid 5100"), "{log}");
+    assert!(log.contains("1 leftover processes killed"), "{log}");
+}

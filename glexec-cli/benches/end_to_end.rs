@@ -10,7 +10,6 @@
 mod world;
 
 use std::process::Command;
-use std::time::Instant;
 
 use world::*;
 

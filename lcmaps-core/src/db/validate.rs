@@ -171,10 +171,11 @@ impl Validator<'_, '_> {
             .collect();
         self.check_alias_loops(&vars, &by_name);
 
-        let policy_names: HashMap<&str, &Word> = policies
-            .iter()
-            .map(|p| (p.name.text.as_str(), &p.name))
-            .collect();
+        // As LCMAPS, a rule is checked against the policies defined before
+        // its own (a policy may share its name with a plugin declaration).
+        let mut policy_names: HashMap<&str, &Word> = HashMap::new();
+        // Rule words already reported as policy names (no second error).
+        let mut reported_words: HashSet<String> = HashSet::new();
         let mut kept = Vec::new();
         for p in &policies {
             if p.rules.is_empty() {
@@ -185,7 +186,8 @@ impl Validator<'_, '_> {
                 );
                 continue;
             }
-            self.check_policy(p, &policy_names);
+            self.check_policy(p, &policy_names, &mut reported_words);
+            policy_names.insert(p.name.text.as_str(), &p.name);
             kept.push(p);
         }
         if ast.items.is_empty() {
@@ -218,9 +220,6 @@ impl Validator<'_, '_> {
         let mut values: HashMap<String, usize> = HashMap::new();
         let mut used_vars: HashSet<usize> = HashSet::new();
         let mut out_policies = Vec::new();
-        // Policy names used as rule words were reported by check_policy.
-        let mut reported_words: HashSet<String> =
-            policies.iter().map(|p| p.name.text.clone()).collect();
         for p in &kept {
             let mut rules = Vec::new();
             for r in &p.rules {
@@ -565,12 +564,18 @@ impl Validator<'_, '_> {
         }
     }
 
-    fn check_policy(&mut self, p: &PolicyAst, policies: &HashMap<&str, &Word>) {
+    fn check_policy(
+        &mut self,
+        p: &PolicyAst,
+        policies: &HashMap<&str, &Word>,
+        reported: &mut HashSet<String>,
+    ) {
         // States appear on the left only once; policies are not states.
         let mut states: HashMap<&str, usize> = HashMap::new();
         let mut duplicate = vec![false; p.rules.len()];
         for (i, r) in p.rules.iter().enumerate() {
             if let Some(w) = policies.get(r.state.text.as_str()) {
+                reported.insert(r.state.text.clone());
                 self.error(
                     r.state.span,
                     format!("`{}` is a policy name and cannot be a state", r.state.text),
@@ -582,6 +587,7 @@ impl Validator<'_, '_> {
             }
             for b in [&r.on_success, &r.on_failure].into_iter().flatten() {
                 if policies.contains_key(b.text.as_str()) {
+                    reported.insert(b.text.clone());
                     self.error(
                         b.span,
                         format!(
@@ -1017,14 +1023,20 @@ mod tests {
 
     #[test]
     fn policies_are_not_states() {
-        let m = messages(&format!("{GOOD}p:\ngood -> q\nq:\np -> bad\n"));
+        // As LCMAPS: only policies defined before the rule's own count (line
+        // 4 names `q` before `q:` exists; the word is reported once, on 8).
+        let m = messages(&format!("{GOOD}p:\ngood -> q\nq:\np -> bad\nr:\nbad -> q\n"));
         assert_eq!(
             m,
             [
-                "4:`q` is a policy name; a rule cannot jump to a policy",
                 "6:`p` is a policy name and cannot be a state",
+                "8:`q` is a policy name; a rule cannot jump to a policy",
             ]
         );
+        // A policy may share its name with a plugin declaration.
+        let (c, d) = check(&format!("{GOOD}good:\ngood -> bad\n"));
+        assert!(d.is_empty(), "{d:#?}");
+        assert_eq!(c.unwrap().policies[0].name, "good");
     }
 
     #[test]

@@ -18,7 +18,10 @@ fn main() {
         println!("glexec bench skipped: needs root and unshare -m");
         return;
     }
-    let n: usize = std::env::var("GLEXEC_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
+    let n: usize = std::env::var("GLEXEC_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
     let w = World::new("linger = no\n", None);
     let baseline = w.path("bin/baseline");
     let ok = Command::new("gcc")
@@ -54,14 +57,25 @@ fn main() {
         .output()
         .expect("unshare runs");
     let text = String::from_utf8_lossy(&out.stdout);
-    let nums: Vec<f64> = text.split_whitespace().filter_map(|v| v.parse().ok()).collect();
+    let nums: Vec<f64> = text
+        .split_whitespace()
+        .filter_map(|v| v.parse().ok())
+        .collect();
     if !out.status.success() || nums.len() != 2 {
-        println!("glexec bench failed: {}\n{}\n{}", text, String::from_utf8_lossy(&out.stderr), w.log());
+        println!(
+            "glexec bench failed: {}\n{}\n{}",
+            text,
+            String::from_utf8_lossy(&out.stderr),
+            w.log()
+        );
         std::process::exit(1);
     }
     let g = nums[0] / n as f64 / 1e6;
     let b = nums[1] / n as f64 / 1e6;
     println!("glexec end to end (verify_proxy + grid-mapfile + proxy copy + switch + exec /bin/true): {g:.2} ms per run ({n} runs)");
     println!("minimal C setgroups/setgid/setuid/execve of /bin/true:                             {b:.2} ms per run ({n} runs)");
-    println!("ratio glexec / minimal: {:.1}x (both include setpriv's own start-up)", g / b);
+    println!(
+        "ratio glexec / minimal: {:.1}x (both include setpriv's own start-up)",
+        g / b
+    );
 }

@@ -76,6 +76,8 @@ pub struct TargetIdentity<'a> {
     pub home: &'a str,
     /// The target proxy, when one was written.
     pub proxy: Option<&'a str>,
+    /// The target's copy of the bearer token, when one was written.
+    pub token: Option<&'a str>,
 }
 
 /// Build the payload's environment: `GLEXEC_*`, `TZ` and the configured
@@ -105,6 +107,9 @@ pub fn target_env(
     out.remove("X509_USER_PROXY");
     if let Some(p) = t.proxy {
         out.insert("X509_USER_PROXY".into(), p.into());
+    }
+    if let Some(p) = t.token {
+        out.insert("BEARER_TOKEN_FILE".into(), p.into());
     }
     out.into_iter().collect()
 }
@@ -149,6 +154,7 @@ mod tests {
             user: "dteam001",
             home: "/home/dteam001",
             proxy: Some("/tmp/x509up_u501"),
+            token: None,
         };
         let e = target_env(
             &caller,
@@ -201,6 +207,7 @@ mod tests {
             user: "u",
             home: "/h",
             proxy: None,
+            token: None,
         };
         for (tz, kept) in [
             ("UTC", true),

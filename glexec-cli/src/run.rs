@@ -146,7 +146,12 @@ struct Inputs {
     client_name: String,
 }
 
-fn read_inputs(caller_env: &CallerEnv, caller: &Ids, cfg: &Config) -> Result<Inputs, Failure> {
+/// The proxy inputs, or `None` when no proxy is given at all.
+fn read_inputs(
+    caller_env: &CallerEnv,
+    caller: &Ids,
+    cfg: &Config,
+) -> Result<Option<Inputs>, Failure> {
     let fix =
         "point GLEXEC_CLIENT_CERT at the payload's proxy: absolute path, owned by you, mode 600";
     let client_path = caller_env
@@ -166,12 +171,7 @@ fn read_inputs(caller_env: &CallerEnv, caller: &Ids, cfg: &Config) -> Result<Inp
             }
             (b, "SSL_CLIENT_CERT".to_string())
         }
-        _ => {
-            return Err(client(
-                "no proxy given (GLEXEC_CLIENT_CERT and X509_USER_PROXY are unset)",
-                fix,
-            ))
-        }
+        _ => return Ok(None),
     };
     let source_pem = match caller_env.get("GLEXEC_SOURCE_PROXY") {
         None => client_pem.clone(),
@@ -195,11 +195,46 @@ fn read_inputs(caller_env: &CallerEnv, caller: &Ids, cfg: &Config) -> Result<Inp
             }
         }
     };
-    Ok(Inputs {
+    Ok(Some(Inputs {
         client_pem,
         source_pem,
         client_name,
-    })
+    }))
+}
+
+/// A bearer token: `GLEXEC_BEARER_TOKEN_FILE`, else the WLCG discovery
+/// (`BEARER_TOKEN`, `BEARER_TOKEN_FILE`, `$XDG_RUNTIME_DIR/bt_u<uid>`,
+/// `/tmp/bt_u<uid>`). Files are read like proxies: as the caller, with the
+/// same ownership, mode, link and size checks.
+fn read_token(
+    caller_env: &CallerEnv,
+    caller: &Ids,
+    cfg: &Config,
+) -> Result<Option<String>, Failure> {
+    use lcmaps_scitokens::discovery::{self, TokenSource};
+    let fix = "point GLEXEC_BEARER_TOKEN_FILE (or BEARER_TOKEN_FILE) at the token: absolute path, owned by you, mode 600";
+    let var = |k: &str| caller_env.get(k).and_then(|v| v.to_str()).map(String::from);
+    let source = match var("GLEXEC_BEARER_TOKEN_FILE").filter(|v| !v.is_empty()) {
+        Some(f) => Some(TokenSource::File(f.into())),
+        None => discovery::discover(var, caller.uid, |p| {
+            privs::as_user(caller, || p.exists()).unwrap_or(false)
+        }),
+    };
+    match source {
+        None => Ok(None),
+        Some(TokenSource::Inline(t)) => Ok(Some(t)),
+        Some(TokenSource::File(p)) => {
+            let bytes = proxy::read_input(&p, caller, cfg.input_lock_mechanism)
+                .map_err(|e| client(e, fix))?;
+            discovery::token_from_bytes(
+                &bytes,
+                &p.display().to_string(),
+                lcmaps_scitokens::config::DEFAULT_MAX_TOKEN,
+            )
+            .map(Some)
+            .map_err(|e| client(e.to_string(), fix))
+        }
+    }
 }
 
 /// DN and FQANs of the credential.
@@ -219,6 +254,15 @@ fn credential(pem: &str, name: &str) -> Result<(String, Vec<String>), Failure> {
         }
     }
     Ok((dn, lcmaps_x509::voms::fqans(&results)))
+}
+
+/// The payload user's credential: a proxy (DN, FQANs, PEM), a bearer
+/// token, or both.
+struct Cred {
+    dn: Option<String>,
+    fqans: Vec<String>,
+    pem: Option<String>,
+    token: Option<String>,
 }
 
 /// The account the mapping gave.
@@ -306,9 +350,7 @@ fn check_mapping(
 /// the policies of `lcmaps_verify_account_policy` verify that account instead.
 fn authorize_and_map(
     cfg: &Config,
-    dn: &str,
-    fqans: &[String],
-    pem: &str,
+    cred: &Cred,
     command: &Path,
     verify: Option<(u32, u32)>,
 ) -> Result<Target, Failure> {
@@ -336,9 +378,9 @@ fn authorize_and_map(
         let mut l =
             Lcas::new(lcas_cfg, &lcas::BuiltinLoader).map_err(|e| system(e.to_string(), site))?;
         let req = AuthzRequest {
-            dn: Some(dn.to_string()),
+            dn: cred.dn.clone(),
             request: Some(format!("&(executable=\"{}\")", command.display())),
-            pem: Some(pem.to_string()),
+            pem: cred.pem.clone(),
         };
         l.authorize(&req).map_err(|r| {
             authz(
@@ -363,9 +405,10 @@ fn authorize_and_map(
     })?;
     let mut engine = Engine::new(lcmaps_cfg, &loader()).map_err(|e| system(e.to_string(), site))?;
     let request = Request {
-        user_dn: Some(dn.to_string()),
-        fqans: fqans.to_vec(),
-        pem: Some(pem.to_string()),
+        user_dn: cred.dn.clone(),
+        fqans: cred.fqans.clone(),
+        pem: cred.pem.clone(),
+        token: cred.token.clone(),
         requested_uid: verify.map(|(u, _)| u),
         requested_pgids: verify.map(|(_, g)| vec![g]).unwrap_or_default(),
         ..Request::default()
@@ -613,26 +656,52 @@ pub fn run(id: &str) -> Result<u8, Failure> {
     }
 
     let inputs = read_inputs(&caller_env, &caller, &cfg)?;
-    let pem = String::from_utf8(inputs.client_pem).map_err(|_| {
-        client(
-            format!("{} is not PEM text", inputs.client_name),
-            "pass a PEM proxy file",
-        )
-    })?;
-    if !proxy::has_private_key(&pem)
-        && !config::in_white_list(&cfg.omission_private_key_white_list, &caller_name)
-    {
+    // With a proxy, the proxy is the credential; without one, a bearer token.
+    let token = match inputs {
+        Some(_) => None,
+        None => read_token(&caller_env, &caller, &cfg)?,
+    };
+    let mut cred = Cred {
+        dn: None,
+        fqans: Vec::new(),
+        pem: None,
+        token: token.clone(),
+    };
+    if let Some(inputs) = &inputs {
+        let pem = String::from_utf8(inputs.client_pem.clone()).map_err(|_| {
+            client(
+                format!("{} is not PEM text", inputs.client_name),
+                "pass a PEM proxy file",
+            )
+        })?;
+        if !proxy::has_private_key(&pem)
+            && !config::in_white_list(&cfg.omission_private_key_white_list, &caller_name)
+        {
+            return Err(client(
+                format!("{} has no private key", inputs.client_name),
+                "pass the full proxy (certificates and key)",
+            ));
+        }
+        let (dn, fqans) = credential(&pem, &inputs.client_name)?;
+        cred = Cred {
+            dn: Some(dn),
+            fqans,
+            pem: Some(pem),
+            token: None,
+        };
+    } else if token.is_none() {
         return Err(client(
-            format!("{} has no private key", inputs.client_name),
-            "pass the full proxy (certificates and key)",
+            "no credential given (no proxy in GLEXEC_CLIENT_CERT or X509_USER_PROXY, and no bearer token)",
+            "point GLEXEC_CLIENT_CERT at the payload's proxy, or BEARER_TOKEN_FILE at its token",
         ));
     }
-    let (dn, fqans) = credential(&pem, &inputs.client_name)?;
+    let dn = cred.dn.clone().unwrap_or_else(|| "(bearer token)".into());
+    let fqans = cred.fqans.clone();
 
-    let target = authorize_and_map(&cfg, &dn, &fqans, &pem, &command, verify)?;
+    let target = authorize_and_map(&cfg, &cred, &command, verify)?;
 
     let mut proxy_path = None;
-    if cfg.create_target_proxy {
+    if let (true, Some(inputs)) = (cfg.create_target_proxy, &inputs) {
         let default = PathBuf::from(format!("/tmp/x509up_u{}", target.ids.uid));
         let (path, is_default) = match caller_env
             .get("GLEXEC_TARGET_PROXY")
@@ -656,9 +725,34 @@ pub fn run(id: &str) -> Result<u8, Failure> {
         })?;
         proxy_path = Some(path);
     }
+    let mut token_path = None;
+    if let Some(t) = &token {
+        let (path, is_default) = match caller_env
+            .get("GLEXEC_TARGET_TOKEN")
+            .filter(|v| !v.is_empty())
+        {
+            Some(p) => (PathBuf::from(p), false),
+            None => (PathBuf::from(format!("/tmp/bt_u{}", target.ids.uid)), true),
+        };
+        proxy::write_target(
+            &path,
+            t.as_bytes(),
+            &target.ids,
+            cfg.target_lock_mechanism,
+            is_default,
+        )
+        .map_err(|e| {
+            client(
+                e,
+                "set GLEXEC_TARGET_TOKEN to a file in a directory of the target account",
+            )
+        })?;
+        token_path = Some(path);
+    }
 
     let home = target.home.display().to_string();
     let proxy_str = proxy_path.as_ref().map(|p| p.display().to_string());
+    let token_str = token_path.as_ref().map(|p| p.display().to_string());
     let tenv = env::target_env(
         &caller_env,
         &cfg.preserve_env_variables,
@@ -666,6 +760,7 @@ pub fn run(id: &str) -> Result<u8, Failure> {
             user: &target.name,
             home: &home,
             proxy: proxy_str.as_deref(),
+            token: token_str.as_deref(),
         },
     );
 

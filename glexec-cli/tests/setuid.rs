@@ -7,6 +7,8 @@
 //! glexec reads its compiled-in configuration path as in production.
 //! Needs root (CI runs as root); skipped with a message otherwise.
 
+#[path = "../../lcmaps-plugins/scitokens/tests/common/mod.rs"]
+mod tokens;
 mod world;
 
 use std::os::unix::fs::MetadataExt;
@@ -163,7 +165,7 @@ fn client_errors_are_201() {
     check(
         &[("GLEXEC_CLIENT_CERT", "")],
         &["/bin/true"],
-        "no proxy given",
+        "no credential given",
     );
     check(
         &[("GLEXEC_SOURCE_PROXY", "")],
@@ -443,4 +445,73 @@ fn tracking_gid_and_leftovers_are_killed() {
     let log = w.log();
     assert!(log.contains("tracking gid 5100"), "{log}");
     assert!(log.contains("1 leftover processes killed"), "{log}");
+}
+
+#[test]
+fn a_bearer_token_instead_of_a_proxy() {
+    need_root!();
+    let w = World::new("", None);
+    let t = tokens::World::new();
+    std::fs::write(
+        &t.mapfile,
+        format!("\"{}\" group \"/cms/uscms\" dteam001\n", tokens::AUTH),
+    )
+    .unwrap();
+    std::fs::write(
+        w.path("etc/lcmaps-glexec.db"),
+        format!(
+            "token = \"lcmaps_scitokens.mod -issuers {} -mapfile {}\"\nglexec:\n~lcmaps_dummy_bad.mod -> token\n",
+            t.issuers.display(),
+            t.mapfile.display()
+        ),
+    )
+    .unwrap();
+    let now = lcmaps_scitokens::time::now();
+    let mut claims = t.claims();
+    claims["exp"] = serde_json::json!(now + 600);
+    claims["nbf"] = serde_json::json!(now - 5);
+    claims["iat"] = serde_json::json!(now - 5);
+    let file = w.path("caller/token");
+    std::fs::write(&file, t.es256(&claims)).unwrap();
+    chown(&file, CALLER, CALLER);
+    chmod(&file, 0o600);
+    let target_token = w.path("home/dteam001/token");
+    let o = w.run(
+        &[
+            ("GLEXEC_CLIENT_CERT", ""),
+            ("BEARER_TOKEN_FILE", file.to_str().unwrap()),
+            ("GLEXEC_TARGET_TOKEN", target_token.to_str().unwrap()),
+        ],
+        &["/bin/sh", "-c", "id -u; echo $BEARER_TOKEN_FILE"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stderr(&o), w.log());
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], TARGET.to_string());
+    assert_eq!(lines[1], target_token.display().to_string());
+    let m = std::fs::metadata(&target_token).unwrap();
+    assert_eq!((m.uid(), m.mode() & 0o7777), (TARGET, 0o600));
+    assert!(!w.target_proxy().exists(), "no proxy, no proxy copy");
+    // The token file is checked like a proxy.
+    chmod(&file, 0o644);
+    let o = w.run(
+        &[
+            ("GLEXEC_CLIENT_CERT", ""),
+            ("BEARER_TOKEN_FILE", file.to_str().unwrap()),
+        ],
+        &["/bin/true"],
+    );
+    assert_eq!(o.status.code(), Some(201), "{}", stderr(&o));
+    // An expired token is not mapped.
+    chmod(&file, 0o600);
+    claims["exp"] = serde_json::json!(now - 3600);
+    std::fs::write(&file, t.rs256(&claims)).unwrap();
+    let o = w.run(
+        &[
+            ("GLEXEC_CLIENT_CERT", ""),
+            ("BEARER_TOKEN_FILE", file.to_str().unwrap()),
+        ],
+        &["/bin/true"],
+    );
+    assert_eq!(o.status.code(), Some(203), "{}", stderr(&o));
 }

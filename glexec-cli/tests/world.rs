@@ -14,6 +14,7 @@ pub const TARGET: u32 = 5002;
 pub const TRACK: u32 = 5003;
 pub const OTHER: u32 = 5004;
 
+#[derive(Debug)]
 pub struct World {
     pub dir: tempfile::TempDir,
 }

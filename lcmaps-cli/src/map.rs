@@ -23,9 +23,12 @@ use crate::{settings, validate_options, EXIT_CONFIG};
 /// Arguments of `lcmaps map`.
 #[derive(Debug, Clone, Args)]
 pub struct MapArgs {
-    /// The user's DN, e.g. '/DC=org/DC=example/CN=Jane Doe'.
-    #[arg(long)]
-    dn: String,
+    /// The user's DN, e.g. '/DC=org/DC=example/CN=Jane Doe' (not needed with --token).
+    #[arg(long, required_unless_present = "token")]
+    dn: Option<String>,
+    /// A bearer token (JWT) file to map, for lcmaps_scitokens.mod.
+    #[arg(long, value_name = "FILE")]
+    token: Option<PathBuf>,
     /// A VOMS FQAN, e.g. /dteam/Role=NULL/Capability=NULL (repeatable, in order).
     #[arg(long = "fqan", value_name = "FQAN")]
     fqans: Vec<String>,
@@ -125,7 +128,7 @@ fn report(args: &MapArgs, db: String, policies: Vec<String>, o: &Outcome) -> Rep
     let s = &o.store;
     Report {
         db,
-        dn: args.dn.clone(),
+        dn: args.dn.clone().unwrap_or_default(),
         fqans: args.fqans.clone(),
         policies,
         mapped: o.is_mapped(),
@@ -221,8 +224,19 @@ pub fn child(args: MapArgs) -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
+    let token = match &args.token {
+        None => None,
+        Some(p) => match lcmaps_scitokens::discovery::read_token_file(p) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                eprintln!("lcmaps: {e}");
+                return ExitCode::from(EXIT_CONFIG);
+            }
+        },
+    };
     let request = Request {
-        user_dn: Some(args.dn.clone()),
+        user_dn: args.dn.clone(),
+        token,
         fqans: args.fqans.clone(),
         mapcounter: args.mapcounter,
         requested_username: args.requested_username.clone(),
@@ -271,11 +285,13 @@ pub fn map(args: MapArgs) -> ExitCode {
         }
     };
     let mut cmd = Command::new(exe);
-    cmd.arg("__map-child")
-        .arg("--dn")
-        .arg(&args.dn)
-        .arg("--db")
-        .arg(&file);
+    cmd.arg("__map-child").arg("--db").arg(&file);
+    if let Some(dn) = &args.dn {
+        cmd.arg("--dn").arg(dn);
+    }
+    if let Some(t) = &args.token {
+        cmd.arg("--token").arg(t);
+    }
     for f in &args.fqans {
         cmd.arg("--fqan").arg(f);
     }
@@ -348,10 +364,12 @@ pub fn render(r: &Report) -> String {
     } else {
         r.policies.join(", ")
     };
-    s.push_str(&format!(
-        "Mapping \"{}\" with {} (policies: {pols})\n",
-        r.dn, r.db
-    ));
+    let who = if r.dn.is_empty() {
+        "a bearer token".to_string()
+    } else {
+        format!("\"{}\"", r.dn)
+    };
+    s.push_str(&format!("Mapping {who} with {} (policies: {pols})\n", r.db));
     for f in &r.fqans {
         s.push_str(&format!("  FQAN {f}\n"));
     }

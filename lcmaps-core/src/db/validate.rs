@@ -1025,7 +1025,9 @@ mod tests {
     fn policies_are_not_states() {
         // As LCMAPS: only policies defined before the rule's own count (line
         // 4 names `q` before `q:` exists; the word is reported once, on 8).
-        let m = messages(&format!("{GOOD}p:\ngood -> q\nq:\np -> bad\nr:\nbad -> q\n"));
+        let m = messages(&format!(
+            "{GOOD}p:\ngood -> q\nq:\np -> bad\nr:\nbad -> q\n"
+        ));
         assert_eq!(
             m,
             [

@@ -15,7 +15,7 @@ use lcmaps_x509::{voms, Credential, VerifyOptions, VomsOptions};
 /// Environment variable that, when set at initialization, lets a missing
 /// private key pass (unless `--never_discard_private_key_absence`). It is
 /// removed from the environment by upstream; we only read it (see
-/// docs/compatibility-x509.md).
+/// docs/compatibility.md).
 pub const DISCARD_PRIVATE_KEY_ABSENCE: &str = "VERIFY_PROXY_DISCARD_PRIVATE_KEY_ABSENCE";
 
 const LOGSTR: &str = "lcmaps_plugin_verify_proxy-plugin_run()";

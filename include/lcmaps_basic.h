@@ -55,7 +55,7 @@ lcmaps_run_without_credentials_and_return_username_t lcmaps_run_without_credenti
 /* *ppgid_list, *psgid_list, *poolindexp point into LCMAPS (valid until the next run). */
 lcmaps_run_with_fqans_mapcounter_and_return_account_t lcmaps_run_with_fqans_mapcounter_and_return_account;
 lcmaps_run_with_fqans_and_return_account_t lcmaps_run_with_fqans_and_return_account;
-/* lcmaps-rs: PEM input is not supported yet; these log that and return 1. */
+/* The DN comes from the PEM chain; *poolindexp is malloc'ed (the caller frees it). */
 lcmaps_run_with_pem_and_return_account_t lcmaps_run_with_pem_and_return_account;
 lcmaps_run_and_verify_account_from_pem_t lcmaps_run_and_verify_account_from_pem;
 lcmaps_disable_voms_attributes_verification_t lcmaps_disable_voms_attributes_verification;

@@ -15,7 +15,6 @@ extern "C" {
 #endif
 
 #ifndef LCMAPS_USE_DLOPEN
-/* lcmaps-rs: PEM input is not supported yet; logs that and returns 1. */
 lcmaps_return_account_from_pem_t lcmaps_return_account_from_pem;
 #endif
 

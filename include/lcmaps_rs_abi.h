@@ -262,7 +262,8 @@ int lcmaps_resetCredentialData(void);
 
 /**
  * `int lcmaps_return_account_from_pem(char *pem_string, int mapcounter,
- * lcmaps_account_info_t *)`: PEM input is not supported yet; fails.
+ * lcmaps_account_info_t *)`: init, map the PEM (policies from
+ * `LCMAPS_POLICY_NAME`), deep-copy the account into `*acct`, term.
  */
 int lcmaps_return_account_from_pem(char *pem_string, int mapcounter, lcmaps_account_info_t *acct);
 
@@ -297,8 +298,9 @@ int lcmaps_return_poolindex_without_gsi(char *user_dn,
                                         lcmaps_account_info_t *acct);
 
 /**
- * `int lcmaps_run_and_verify_account_from_pem(...)`: PEM input is not
- * supported yet; logs that and fails.
+ * `int lcmaps_run_and_verify_account_from_pem(...)`: runs the plugins in
+ * verification mode for the given account and checks the result by
+ * `LCMAPS_VERIFY_TYPE` (`uid` or `uid_pgid`).
  */
 int lcmaps_run_and_verify_account_from_pem(char *user_dn,
                                            char *pem_string,
@@ -349,8 +351,10 @@ int lcmaps_run_with_fqans_mapcounter_and_return_account(char *user_dn,
                                                         char **poolindexp);
 
 /**
- * `int lcmaps_run_with_pem_and_return_account(...)`: PEM input is not
- * supported yet; logs that and fails.
+ * `int lcmaps_run_with_pem_and_return_account(...)`: maps the PEM chain's
+ * end-entity DN with the FQANs of its verified VOMS attributes (`user_dn`
+ * is ignored, as in LCMAPS); the gid lists point into the store, the pool
+ * index is malloc'ed for the caller.
  */
 int lcmaps_run_with_pem_and_return_account(char *user_dn,
                                            char *pem_string,
@@ -417,7 +421,8 @@ int lcmaps_tokenize(const char *command, char **args, int *n, const char *sep);
 
 /**
  * `int lcmaps_verify_account_from_pem(char *pem_string, lcmaps_account_info_t)`:
- * PEM input is not supported yet; fails.
+ * init, verify the account for the PEM (policies from
+ * `LCMAPS_POLICY_NAME`), term.
  */
 int lcmaps_verify_account_from_pem(char *pem_string, lcmaps_account_info_t acct);
 

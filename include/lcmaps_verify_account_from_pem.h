@@ -15,7 +15,6 @@ extern "C" {
 #endif
 
 #ifndef LCMAPS_USE_DLOPEN
-/* lcmaps-rs: PEM input is not supported yet; these log that and return 1. */
 lcmaps_verify_account_from_pem_t lcmaps_verify_account_from_pem;
 /* narg must be 2: (char *pem_string, lcmaps_account_info_t account). */
 extern int lcmaps_verify_account_from_pem_va(int narg, ...);

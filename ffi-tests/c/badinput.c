@@ -109,7 +109,7 @@ int main(int argc, char **argv)
     free(user);
     user = NULL;
 
-    /* PEM is not supported yet */
+    /* a PEM string that is not a certificate chain is refused */
     EXPECT(lcmaps_run_with_pem_and_return_account(NULL, "pem", 0, NULL, 0, NULL, &uid, &pg, &np, &sg, &ns, &pi) == 1);
     EXPECT(lcmaps_run_and_verify_account_from_pem(NULL, "pem", 0, NULL, 0, NULL, 0, NULL, NULL, 0, NULL) == 1);
 

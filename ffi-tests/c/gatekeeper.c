@@ -41,7 +41,7 @@ int main(int argc, char **argv)
     struct timespec t0, t1;
 
     if (argc < 3) {
-        fprintf(stderr, "usage: %s account|username DN [FQAN...]\n", argv[0]);
+        fprintf(stderr, "usage: %s account|username DN [FQAN...] | pem FILE\n", argv[0]);
         return 2;
     }
     mode = argv[1];
@@ -55,7 +55,25 @@ int main(int argc, char **argv)
     }
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (i = 0; i < loops; i++) {
-        if (strcmp(mode, "account") == 0) {
+        if (strcmp(mode, "pem") == 0) {
+            /* argv[2]: a PEM file (proxy chain and key) */
+            static char pem[65536];
+            FILE *f = fopen(argv[2], "r");
+            size_t n = f ? fread(pem, 1, sizeof(pem) - 1, f) : 0;
+            uid_t uid = (uid_t)-1;
+            gid_t *pg = NULL, *sg = NULL;
+            int np = 0, ns = 0;
+            char *pi = NULL;
+            if (f)
+                fclose(f);
+            pem[n] = '\0';
+            rc = lcmaps_run_with_pem_and_return_account(
+                NULL, pem, mapcounter, NULL, npols, npols ? pols : NULL,
+                &uid, &pg, &np, &sg, &ns, &pi);
+            if (i == 0)
+                print_account(rc, uid, pg, np, sg, ns, pi);
+            free(pi); /* the PEM variant strdup's the pool index */
+        } else if (strcmp(mode, "account") == 0) {
             uid_t uid = (uid_t)-1;
             gid_t *pg = NULL, *sg = NULL;
             int np = 0, ns = 0;

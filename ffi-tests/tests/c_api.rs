@@ -184,7 +184,7 @@ fn bad_input_null_pointers_init_order_pem_and_helper_libraries() {
     }
     let log = std::fs::read_to_string(tmp.path().join("lcmaps.log")).unwrap_or_default();
     let all = format!("{}{log}", r.stderr);
-    assert!(all.contains("PEM input is not supported yet"), "{all}");
+    assert!(all.contains("cannot use the PEM credential"), "{all}");
     assert!(all.contains("Caught signal SIGPIPE"), "{all}");
     assert!(
         all.contains("The number of arguments (3) should be 2"),
@@ -559,7 +559,7 @@ fn dlopen_style_client_from_debian_headers_and_ours_loads_our_helper_library() {
         let log = std::fs::read_to_string(&log).unwrap();
         assert!(log.contains("lcmaps-rs"), "{log}");
         assert!(
-            log.contains("lcmaps_return_account_from_pem(): PEM input is not supported yet"),
+            log.contains("cannot use the PEM credential: no certificate found"),
             "{log}"
         );
     }
@@ -814,5 +814,78 @@ fn gss_calls_map_a_globus_credential_as_debian_does() {
          run rc=0\nterm=0\n\
          helper rc=0 poolindex=%2fdc%3dorg%2fdc%3dexample%2fcn%3dalice%20smith\n\
          small buffer rc=1\n"
+    );
+}
+
+#[test]
+fn pem_calls_map_a_proxy_as_debian_does() {
+    use lcmaps_x509::fixtures::{self, Kind, Tweak};
+    if !have_debian_lcmaps() || !Path::new("/usr/lib/lcmaps/lcmaps_localaccount.mod").exists() {
+        skip(
+            "pem_calls_map_a_proxy_as_debian_does",
+            "Debian's LCMAPS or localaccount plugin is not installed",
+        );
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let clib = clib_dir(tmp.path());
+    let ca = fixtures::ca("Test CA");
+    let (user, ukey) = fixtures::user(&ca, "Jane Doe", 7);
+    let (p, pkey) = fixtures::proxy(&user, &ukey, Kind::Rfc, Tweak::default());
+    let proxy = tmp.path().join("proxy.pem");
+    std::fs::write(&proxy, fixtures::pem(&[&p, &user], Some(&pkey))).unwrap();
+    let gridmap = tmp.path().join("grid-mapfile");
+    std::fs::write(&gridmap, "\"/DC=org/DC=example/CN=Jane Doe\" root\n").unwrap();
+    let db = tmp.path().join("lcmaps.db");
+    std::fs::write(
+        &db,
+        format!(
+            "path = /usr/lib/lcmaps\nlocal = \"lcmaps_localaccount.mod -gridmapfile {}\"\n\
+             noop = \"lcmaps_dummy_good.mod\"\npem:\nlocal -> noop\n",
+            gridmap.display()
+        ),
+    )
+    .unwrap();
+    let ours = gatekeeper(
+        tmp.path(),
+        "gk_pem_ours",
+        &include_dir().display().to_string(),
+        Some(&clib),
+    );
+    let debian = gatekeeper(tmp.path(), "gk_pem_debian", DEBIAN_INCLUDE, None);
+    let mut outs = vec![];
+    for (exe, ld) in [(&ours, Some(&clib)), (&debian, None)] {
+        let mut cmd = Command::new(exe);
+        cmd.args(["pem", proxy.to_str().unwrap()])
+            .env("LCMAPS_DB_FILE", &db)
+            .env("LCMAPS_DEBUG_LEVEL", "5");
+        if let Some(l) = ld {
+            cmd.env("LD_LIBRARY_PATH", l);
+        }
+        let r = run(&mut cmd);
+        assert_eq!(r.code, 0, "{}: {}{}", exe.display(), r.stdout, r.stderr);
+        assert!(
+            r.stderr.contains("DN:\"/DC=org/DC=example/CN=Jane Doe\""),
+            "{}",
+            r.stderr
+        );
+        outs.push(r.stdout);
+    }
+    assert_eq!(
+        outs[0], outs[1],
+        "ours and Debian's LCMAPS map the proxy alike"
+    );
+    assert!(outs[0].contains("uid=0"), "{}", outs[0]);
+    // Not a certificate chain: refused by both.
+    std::fs::write(&proxy, "not a pem").unwrap();
+    let r = run(Command::new(&ours)
+        .args(["pem", proxy.to_str().unwrap()])
+        .env("LD_LIBRARY_PATH", &clib)
+        .env("LCMAPS_DB_FILE", &db));
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr.contains("cannot use the PEM credential"),
+        "{}",
+        r.stderr
     );
 }

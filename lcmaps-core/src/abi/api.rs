@@ -6,7 +6,8 @@
 //! `*_without_gsi` helpers. The GSS calls map on the caller's DN, or on the
 //! DN of the credential/context with Globus' GSSAPI loaded at run time
 //! (see [`super::gss`]); they fail with a log line when it is missing. Not
-//! yet (they log why and fail): every call taking PEM or X.509 input.
+//! yet (it logs why and fails): a `STACK_OF(X509)` input. The PEM calls use
+//! `lcmaps-x509` for the DN and the verified VOMS FQANs.
 
 use std::cell::Cell;
 use std::ffi::{c_char, c_int, c_uint, c_void};
@@ -537,8 +538,10 @@ fn unsupported(name: &str, what: &str) -> c_int {
     1
 }
 
-/// `int lcmaps_run_with_pem_and_return_account(...)`: PEM input is not
-/// supported yet; logs that and fails.
+/// `int lcmaps_run_with_pem_and_return_account(...)`: maps the PEM chain's
+/// end-entity DN with the FQANs of its verified VOMS attributes (`user_dn`
+/// is ignored, as in LCMAPS); the gid lists point into the store, the pool
+/// index is malloc'ed for the caller.
 #[no_mangle]
 pub unsafe extern "C" fn lcmaps_run_with_pem_and_return_account(
     user_dn: *mut c_char,
@@ -554,11 +557,146 @@ pub unsafe extern "C" fn lcmaps_run_with_pem_and_return_account(
     pnsgid: *mut c_int,
     poolindexp: *mut *mut c_char,
 ) -> c_int {
-    let _ = (user_dn, pem_string, mapcounter, request, npols, policynames);
-    let _ = (puid, ppgid_list, pnpgid, psgid_list, pnsgid, poolindexp);
-    ffi_boundary!("lcmaps_run_with_pem_and_return_account", 1, {
-        unsupported("lcmaps_run_with_pem_and_return_account", "PEM")
+    const NAME: &str = "lcmaps_run_with_pem_and_return_account";
+    // As LCMAPS, the DN always comes from the chain; `user_dn` is ignored.
+    let _ = user_dn;
+    ffi_boundary!(NAME, 1, {
+        if puid.is_null() || ppgid_list.is_null() || pnpgid.is_null() {
+            log::error!("{NAME}(): NULL output pointer (puid, ppgid_list and pnpgid are needed)");
+            return 1;
+        }
+        // SAFETY: NULL or C strings / a policy array of npols entries.
+        let (pem, job, pols) = unsafe {
+            (
+                cstring_lossy(pem_string),
+                cstring_lossy(request),
+                policies(npols, policynames),
+            )
+        };
+        let Some(req) = pem_request(NAME, pem, mapcounter, job) else {
+            return 1;
+        };
+        if !run(NAME, &req, Mode::Run, pols) {
+            return 1;
+        }
+        account_out(
+            NAME,
+            &AccountOut {
+                puid,
+                ppgid_list,
+                pnpgid,
+                psgid_list,
+                pnsgid,
+                poolindexp,
+            },
+            true,
+        )
     })
+}
+
+/// The request of a PEM call: the DN of the chain's end-entity certificate,
+/// the FQANs of its verified VOMS attributes (problems are logged and the
+/// run goes on without them, as LCMAPS does), and the PEM itself.
+fn pem_request(
+    name: &str,
+    pem: Option<String>,
+    mapcounter: c_int,
+    job: Option<String>,
+) -> Option<Request> {
+    clog::install();
+    let Some(pem) = pem.filter(|p| !p.is_empty()) else {
+        log::error!("{name}(): no PEM string given");
+        return None;
+    };
+    let cred = match lcmaps_x509::Credential::from_pem(&pem) {
+        Ok(c) => c,
+        Err(e) => {
+            log::error!("{name}(): cannot use the PEM credential: {e}");
+            return None;
+        }
+    };
+    let dn = cred.user_dn().to_string();
+    let fqans = if VOMS_VERIFY.load(Ordering::Relaxed) {
+        let mut opts = lcmaps_x509::VomsOptions::default();
+        let t = VOMS_TIME.load(Ordering::Relaxed);
+        opts.at = match VOMS_TIME_FLAGS.load(Ordering::Relaxed) {
+            1 => Some(cred.leaf().not_before + t),
+            2 => Some(cred.leaf().not_after + t),
+            _ if t != 0 => Some(t),
+            _ => None,
+        };
+        let results = lcmaps_x509::voms::verify_acs(&cred, &opts);
+        for r in &results {
+            if let Err(e) = r {
+                log::warn!("{name}(): VOMS attributes not used: {e}");
+            }
+        }
+        lcmaps_x509::voms::fqans(&results)
+    } else {
+        log::warn!(
+            "{name}(): VOMS attribute verification is disabled; lcmaps-rs does not use \
+             unverified VOMS attributes, so no FQANs are taken from the credential"
+        );
+        Vec::new()
+    };
+    log::debug!("{name}(): DN \"{dn}\", {} FQANs", fqans.len());
+    Some(Request {
+        user_dn: Some(dn),
+        fqans,
+        pem: Some(pem),
+        mapcounter,
+        job_request: job,
+        ..Request::default()
+    })
+}
+
+/// After a verification run: does the account found match the one asked
+/// for, by `LCMAPS_VERIFY_TYPE` (`uid`, the default, or `uid_pgid`)?
+fn verified(name: &str, uid: libc::uid_t, pgids: &[libc::gid_t]) -> bool {
+    let kind = std::env::var("LCMAPS_VERIFY_TYPE").unwrap_or_default();
+    let amb = ambient();
+    let store = &amb.store;
+    let uid_ok = store.uids.first() == Some(&uid);
+    match kind.as_str() {
+        "" | "uid" => {
+            if !uid_ok {
+                log::error!(
+                    "{name}(): the account found ({:?}) is not uid {uid}",
+                    store.uids.first()
+                );
+            }
+            uid_ok
+        }
+        "uid_pgid" => {
+            let pgid_ok = !pgids.is_empty() && store.pri_gids.first() == pgids.first();
+            if !(uid_ok && pgid_ok) {
+                log::error!(
+                    "{name}(): the account found (uid {:?}, pgid {:?}) is not uid {uid}, pgid {:?}",
+                    store.uids.first(),
+                    store.pri_gids.first(),
+                    pgids.first()
+                );
+            }
+            uid_ok && pgid_ok
+        }
+        other => {
+            log::error!("{name}(): Unknown verification type: {other}");
+            false
+        }
+    }
+}
+
+/// A C gid array as a vector.
+///
+/// # Safety
+/// `list` NULL or `n` readable entries.
+unsafe fn gid_list(list: *const libc::gid_t, n: c_int) -> Vec<libc::gid_t> {
+    let n = usize::try_from(n).unwrap_or(0).min(65_536);
+    if list.is_null() || n == 0 {
+        return Vec::new();
+    }
+    // SAFETY: n readable entries by the contract.
+    unsafe { std::slice::from_raw_parts(list, n) }.to_vec()
 }
 
 /// `int lcmaps_run_with_stack_of_x509_and_return_account(...)`: X.509 input
@@ -587,8 +725,9 @@ pub unsafe extern "C" fn lcmaps_run_with_stack_of_x509_and_return_account(
     })
 }
 
-/// `int lcmaps_run_and_verify_account_from_pem(...)`: PEM input is not
-/// supported yet; logs that and fails.
+/// `int lcmaps_run_and_verify_account_from_pem(...)`: runs the plugins in
+/// verification mode for the given account and checks the result by
+/// `LCMAPS_VERIFY_TYPE` (`uid` or `uid_pgid`).
 #[no_mangle]
 pub unsafe extern "C" fn lcmaps_run_and_verify_account_from_pem(
     user_dn: *mut c_char,
@@ -603,12 +742,35 @@ pub unsafe extern "C" fn lcmaps_run_and_verify_account_from_pem(
     npols: c_int,
     policynames: *mut *mut c_char,
 ) -> c_int {
-    let _ = (
-        user_dn, pem_string, uid, pgid_list, npgid, sgid_list, nsgid, poolindex,
-    );
-    let _ = (request, npols, policynames);
-    ffi_boundary!("lcmaps_run_and_verify_account_from_pem", 1, {
-        unsupported("lcmaps_run_and_verify_account_from_pem", "PEM")
+    const NAME: &str = "lcmaps_run_and_verify_account_from_pem";
+    let _ = user_dn;
+    ffi_boundary!(NAME, 1, {
+        // SAFETY: NULL or C strings / arrays of the given lengths.
+        let (pem, job, pols, pgids, sgids, pi) = unsafe {
+            (
+                cstring_lossy(pem_string),
+                cstring_lossy(request),
+                policies(npols, policynames),
+                gid_list(pgid_list, npgid),
+                gid_list(sgid_list, nsgid),
+                cstring_lossy(poolindex),
+            )
+        };
+        let Some(mut req) = pem_request(NAME, pem, 0, job) else {
+            return 1;
+        };
+        req.requested_uid = Some(uid);
+        req.requested_pgids = pgids.clone();
+        req.requested_sgids = sgids;
+        req.requested_poolindex = pi;
+        if !run(NAME, &req, Mode::Verify, pols) {
+            return 1;
+        }
+        if verified(NAME, uid, &pgids) {
+            0
+        } else {
+            1
+        }
     })
 }
 
@@ -965,42 +1127,132 @@ fn env_policies() -> Vec<String> {
     v
 }
 
-fn helper_unsupported(name: &str, what: &str) -> c_int {
-    if init(None, ptr::null_mut(), DO_USRLOG) != 0 {
-        log::error!("{name}: LCMAPS initialization failure");
-        return 1;
-    }
-    unsupported(name, what);
-    lcmaps_term();
-    1
-}
-
 /// `int lcmaps_return_account_from_pem(char *pem_string, int mapcounter,
-/// lcmaps_account_info_t *)`: PEM input is not supported yet; fails.
+/// lcmaps_account_info_t *)`: init, map the PEM (policies from
+/// `LCMAPS_POLICY_NAME`), deep-copy the account into `*acct`, term.
 #[no_mangle]
 pub unsafe extern "C" fn lcmaps_return_account_from_pem(
     pem_string: *mut c_char,
     mapcounter: c_int,
     acct: *mut lcmaps_account_info_t,
 ) -> c_int {
-    let _ = (pem_string, mapcounter);
-    ffi_boundary!("lcmaps_return_account_from_pem", 1, {
+    const NAME: &str = "lcmaps_return_account_from_pem";
+    ffi_boundary!(NAME, 1, {
         // SAFETY: NULL or valid.
         unsafe { lcmaps_account_info_init(acct) };
-        helper_unsupported("lcmaps_return_account_from_pem", "PEM")
+        if acct.is_null() {
+            clog::install();
+            log::error!("{NAME}: no account structure given");
+            return 1;
+        }
+        if init(None, ptr::null_mut(), DO_USRLOG) != 0 {
+            log::error!("{NAME}: LCMAPS initialization failure");
+            return 1;
+        }
+        let mut uid: libc::uid_t = libc::uid_t::MAX;
+        let mut pgids: *mut libc::gid_t = ptr::null_mut();
+        let mut npgid: c_int = 0;
+        let mut sgids: *mut libc::gid_t = ptr::null_mut();
+        let mut nsgid: c_int = 0;
+        let mut pi: *mut c_char = ptr::null_mut();
+        let pols: Vec<std::ffi::CString> = env_policies()
+            .into_iter()
+            .filter_map(|p| std::ffi::CString::new(p).ok())
+            .collect();
+        let mut pol_ptrs: Vec<*mut c_char> = pols.iter().map(|p| p.as_ptr().cast_mut()).collect();
+        let npols = c_int::try_from(pol_ptrs.len()).unwrap_or(0);
+        // SAFETY: all pointers are valid for the call; the policy strings
+        // outlive it.
+        let mut rc = unsafe {
+            lcmaps_run_with_pem_and_return_account(
+                ptr::null_mut(),
+                pem_string,
+                mapcounter,
+                ptr::null_mut(),
+                npols,
+                if npols > 0 {
+                    pol_ptrs.as_mut_ptr()
+                } else {
+                    ptr::null_mut()
+                },
+                &mut uid,
+                &mut pgids,
+                &mut npgid,
+                &mut sgids,
+                &mut nsgid,
+                &mut pi,
+            )
+        };
+        if rc == 0 {
+            // SAFETY: the outputs were just filled; acct is valid.
+            rc = unsafe {
+                lcmaps_account_info_fill(
+                    &mut uid, &mut pgids, &mut npgid, &mut sgids, &mut nsgid, &mut pi, acct,
+                )
+            };
+            if rc != 0 {
+                log::error!("{NAME}: cannot fill the account structure");
+                rc = 1;
+            }
+        }
+        if !pi.is_null() {
+            // SAFETY: the PEM variant malloc'ed the pool index for us.
+            unsafe { libc::free(pi.cast()) };
+        }
+        if lcmaps_term() != 0 {
+            log::error!("{NAME}: LCMAPS termination failure");
+            return 1;
+        }
+        rc
     })
 }
 
 /// `int lcmaps_verify_account_from_pem(char *pem_string, lcmaps_account_info_t)`:
-/// PEM input is not supported yet; fails.
+/// init, verify the account for the PEM (policies from
+/// `LCMAPS_POLICY_NAME`), term.
 #[no_mangle]
 pub unsafe extern "C" fn lcmaps_verify_account_from_pem(
     pem_string: *mut c_char,
     acct: lcmaps_account_info_t,
 ) -> c_int {
-    let _ = (pem_string, acct);
-    ffi_boundary!("lcmaps_verify_account_from_pem", 1, {
-        helper_unsupported("lcmaps_verify_account_from_pem", "PEM")
+    const NAME: &str = "lcmaps_verify_account_from_pem";
+    ffi_boundary!(NAME, 1, {
+        if init(None, ptr::null_mut(), DO_USRLOG) != 0 {
+            log::error!("{NAME}: LCMAPS initialization failure");
+            return 1;
+        }
+        let pols: Vec<std::ffi::CString> = env_policies()
+            .into_iter()
+            .filter_map(|p| std::ffi::CString::new(p).ok())
+            .collect();
+        let mut pol_ptrs: Vec<*mut c_char> = pols.iter().map(|p| p.as_ptr().cast_mut()).collect();
+        let npols = c_int::try_from(pol_ptrs.len()).unwrap_or(0);
+        // SAFETY: the account's lists have the given lengths (caller's
+        // contract); the policy strings outlive the call.
+        let rc = unsafe {
+            lcmaps_run_and_verify_account_from_pem(
+                ptr::null_mut(),
+                pem_string,
+                acct.uid,
+                acct.pgid_list,
+                acct.npgid,
+                acct.sgid_list,
+                acct.nsgid,
+                acct.poolindex,
+                ptr::null_mut(),
+                npols,
+                if npols > 0 {
+                    pol_ptrs.as_mut_ptr()
+                } else {
+                    ptr::null_mut()
+                },
+            )
+        };
+        if lcmaps_term() != 0 {
+            log::error!("{NAME}: LCMAPS termination failure");
+            return 1;
+        }
+        rc
     })
 }
 

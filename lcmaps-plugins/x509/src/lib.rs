@@ -16,7 +16,7 @@
 //!    re-verifies the whole chain with `X509_V_FLAG_ALLOW_PROXY_CERTS` as a
 //!    second opinion.
 //! 3. [`voms::verify_acs`] parses and verifies the VOMS attribute
-//!    certificates and yields FQANs and [`lcmaps_core::cred::VoData`].
+//!    certificates and yields FQANs and [`voms::VoData`].
 //!
 //! Every rejection is one error value whose `Display` is a single line that
 //! says exactly why.

@@ -5,7 +5,23 @@ use std::path::{Path, PathBuf};
 
 use der::asn1::{Any, BitString, GeneralizedTime, Int, ObjectIdentifier, OctetString};
 use der::{Decode, Encode, Sequence};
-use lcmaps_core::cred::VoData;
+
+/// `lcmaps_vo_data_t`: one FQAN split into its parts (the same shape as
+/// `lcmaps_core::cred::VoData`; this crate does not depend on the engine,
+/// so that the engine's C API can use it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VoData {
+    /// VO name.
+    pub vo: Option<String>,
+    /// Group.
+    pub group: Option<String>,
+    /// Subgroup.
+    pub subgroup: Option<String>,
+    /// Role.
+    pub role: Option<String>,
+    /// Capability.
+    pub capability: Option<String>,
+}
 use openssl::hash::MessageDigest;
 use openssl::sign::Verifier;
 use openssl::x509::X509;

@@ -1,7 +1,7 @@
 //! VOMS AC verification on ACs built here.
 
-use lcmaps_core::cred::VoData;
 use lcmaps_x509::fixtures::*;
+use lcmaps_x509::voms::VoData;
 use lcmaps_x509::voms::{fqans, verify_acs};
 use lcmaps_x509::{Credential, VomsOptions};
 use openssl::pkey::{PKey, Private};

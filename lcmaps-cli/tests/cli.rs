@@ -415,9 +415,9 @@ fn check_accepts_the_worker_node_example() {
         .stdout(predicate::str::contains(
             "ok (2 policies, 6 plugins; 0 errors, 0 warnings)",
         ));
-    // Without the module files, each plugin that is not built in is an error
-    // at its declaration; built-ins (verify_proxy, ban_dn, poolaccount,
-    // posix_enf) need no file.
+    // Every plugin it names is built in, so it also checks without the
+    // module files; a module that is neither built in nor installed (here
+    // Argus's lcmaps_c_pep.mod) is an error at its declaration.
     let empty = tempfile::tempdir().unwrap();
     let db = write(
         &empty,
@@ -427,17 +427,27 @@ fn check_accepts_the_worker_node_example() {
             &format!("path = {}", empty.path().display()),
         ),
     );
+    lcmaps().arg("check").arg(&db).assert().success();
+    let db = write(
+        &empty,
+        "pep.db",
+        text.replace(
+            "path = /usr/lib/lcmaps",
+            &format!("path = {}", empty.path().display()),
+        )
+        .replace("lcmaps_voms_localgroup.mod", "lcmaps_c_pep.mod"),
+    );
     lcmaps()
         .arg("check")
         .arg(&db)
         .assert()
         .code(1)
         .stderr(predicate::str::contains(format!(
-            "error: module file `lcmaps_voms_localgroup.mod` not found in {}\n  --> {}:14:20\n",
+            "error: module file `lcmaps_c_pep.mod` not found in {}\n  --> {}:14:20\n",
             empty.path().display(),
             db.display()
         )))
-        .stderr(predicate::str::contains("2 errors, 0 warnings"));
+        .stderr(predicate::str::contains("1 error, 0 warnings"));
 }
 
 #[test]
@@ -472,4 +482,25 @@ fn check_lcas_db() {
             "error: module `lcas_userban.mod` is already listed on line 1; LCAS loads a module once\n --> {}:2:12\n",
             bad.display()
         )));
+}
+
+#[test]
+fn check_accepts_the_glexec_examples() {
+    lcmaps()
+        .arg("check")
+        .arg(example("glexec/lcmaps-glexec.db"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "ok (2 policies, 4 plugins; 0 errors, 0 warnings)",
+        ));
+    lcmaps()
+        .args(["check", "--lcas"])
+        .arg(example("glexec/lcas-glexec.db"))
+        .env_remove("LCAS_MODULES_DIR")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "ok (2 plugins; 0 errors, 0 warnings)",
+        ));
 }

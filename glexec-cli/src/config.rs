@@ -90,6 +90,14 @@ pub struct Config {
     pub min_target_gid: u32,
     /// Also write the mapping record as one JSON line (our extension).
     pub json_log: bool,
+    /// Program run after the payload (linger mode, glexec switching only).
+    pub epilogue: Option<PathBuf>,
+    /// Account the epilogue runs as.
+    pub epilogue_user: String,
+    /// Group the epilogue runs as (default: gid 0).
+    pub epilogue_group: Option<String>,
+    /// Seconds before the epilogue is killed.
+    pub epilogue_timeout: u64,
 }
 
 impl Default for Config {
@@ -120,6 +128,10 @@ impl Default for Config {
             min_target_uid: 100,
             min_target_gid: 1,
             json_log: false,
+            epilogue: None,
+            epilogue_user: "root".into(),
+            epilogue_group: None,
+            epilogue_timeout: 300,
         }
     }
 }
@@ -351,14 +363,18 @@ pub fn parse(name: &str, text: &str) -> Result<(Config, Vec<String>), ConfigErro
                 c.min_target_gid = number(value)?.max(1);
             }
             "json_log" => c.json_log = yes_no(value)?,
-            "epilogue" | "epilogue_user" | "epilogue_group" | "epilogue_timeout" => {
-                return Err(err(
-                    format!("{name}:{n}: `{key}` is not supported by this glexec"),
-                    "remove the epilogue keys; see docs/compatibility.md",
-                ));
-            }
+            "epilogue" => c.epilogue = Some(path(value)?),
+            "epilogue_user" => c.epilogue_user = value.to_string(),
+            "epilogue_group" => c.epilogue_group = Some(value.to_string()),
+            "epilogue_timeout" => c.epilogue_timeout = number(value)?.into(),
             other => warnings.push(format!("{name}:{n}: unknown key `{other}` ignored")),
         }
+    }
+    if c.epilogue.is_some() && (!c.linger || c.user_identity_switch_by != SwitchBy::Glexec) {
+        return Err(err(
+            format!("{name}: an epilogue needs linger = yes and user_identity_switch_by = glexec"),
+            "set both, or remove the epilogue",
+        ));
     }
     Ok((c, warnings))
 }

@@ -9,6 +9,7 @@
 
 mod config;
 mod env;
+mod epilogue;
 mod log;
 #[allow(unsafe_code)]
 mod privs;

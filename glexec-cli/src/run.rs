@@ -475,8 +475,9 @@ fn the_only_thread() -> bool {
         .unwrap_or(false)
 }
 
-/// Run `cmd` and wait for it, passing on signals. Returns the exit code to use.
-fn linger(mut cmd: Command, tracking: Option<Tracking>) -> Result<u8, Failure> {
+/// Run `cmd`, wait for it and pass on signals. Returns the exit code to use
+/// and the payload's pid.
+fn linger(mut cmd: Command, tracking: Option<Tracking>) -> Result<(u8, u32), Failure> {
     let mut set = SigSet::empty();
     for s in FORWARDED {
         set.add(s);
@@ -517,7 +518,7 @@ fn linger(mut cmd: Command, tracking: Option<Tracking>) -> Result<u8, Failure> {
                     lcmaps_core::log::timestamp(std::time::SystemTime::now()),
                 );
             }
-            return Ok(match (status.code(), status.signal()) {
+            let code = match (status.code(), status.signal()) {
                 (Some(c), _) => {
                     if (201..=204).contains(&c) {
                         ::log::warn!("the payload exited {c}, reported as 204");
@@ -529,7 +530,8 @@ fn linger(mut cmd: Command, tracking: Option<Tracking>) -> Result<u8, Failure> {
                     (128 + sig) as u8
                 }
                 _ => 1,
-            });
+            };
+            return Ok((code, child.id()));
         }
         match set.wait() {
             Ok(Signal::SIGCHLD) => {}
@@ -788,6 +790,7 @@ pub fn run(id: &str) -> Result<u8, Failure> {
     }
 
     let mut cmd = Command::new(&command);
+    let epilogue_env = tenv.clone();
     cmd.args(&args).env_clear().envs(tenv);
     match cfg.user_identity_switch_by {
         SwitchBy::Glexec => {
@@ -828,7 +831,16 @@ pub fn run(id: &str) -> Result<u8, Failure> {
         ));
     }
     if cfg.linger {
-        linger(cmd, target.tracking)
+        let (code, pid) = linger(cmd, target.tracking)?;
+        let payload = crate::epilogue::Payload {
+            user: target.name.clone(),
+            uid: target.ids.uid,
+            gid: target.ids.gid,
+            caller: caller_name.clone(),
+            pid,
+            exit: code,
+        };
+        crate::epilogue::run(&cfg, &epilogue_env, &payload)
     } else {
         let e = cmd.exec();
         Err(spawn_failure(&e))

@@ -515,3 +515,63 @@ fn a_bearer_token_instead_of_a_proxy() {
     );
     assert_eq!(o.status.code(), Some(203), "{}", stderr(&o));
 }
+
+#[test]
+fn epilogue_runs_after_the_payload() {
+    need_root!();
+    let w = World::new(
+        "",
+        Some(&format!("--dummy-uid {TARGET} --dummy-gid {TARGET}")),
+    );
+    let out = w.path("epilogue.out");
+    let epi = w.path("bin/epilogue");
+    std::fs::write(
+        &epi,
+        format!(
+            "#!/bin/sh\necho \"$(id -u) $GLEXEC_EPILOG_USER $GLEXEC_EPILOG_UID $GLEXEC_EPILOG_PAYLOAD_EXIT $GLEXEC_EPILOG_CALLER\" > {}\nexit ${{EPI_EXIT:-0}}\n",
+            out.display()
+        ),
+    )
+    .unwrap();
+    chmod(&epi, 0o755);
+    let conf = w.path("etc/glexec.conf");
+    let base = std::fs::read_to_string(&conf).unwrap();
+    std::fs::write(
+        &conf,
+        format!(
+            "{base}epilogue = {}\nepilogue_timeout = 5\npreserve_env_variables = EPI_EXIT\n",
+            epi.display()
+        ),
+    )
+    .unwrap();
+    let o = w.run(&[], &["/bin/sh", "-c", "exit 7"]);
+    assert_eq!(o.status.code(), Some(7), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap().trim(),
+        format!("0 dteam001 {TARGET} 7 pilot001")
+    );
+    // The epilogue's own failure is the site's problem; 201-204 become 204.
+    let o = w.run(&[("EPI_EXIT", "3")], &["/bin/true"]);
+    assert_eq!(o.status.code(), Some(202), "{}", stderr(&o));
+    assert!(stderr(&o).contains("the epilogue"), "{}", stderr(&o));
+    let o = w.run(&[("EPI_EXIT", "203")], &["/bin/true"]);
+    assert_eq!(o.status.code(), Some(204));
+    // A group-writable epilogue is refused.
+    chmod(&epi, 0o775);
+    std::os::unix::fs::chown(&epi, Some(0), Some(OTHER)).unwrap();
+    let o = w.run(&[], &["/bin/true"]);
+    assert_eq!(o.status.code(), Some(202));
+    assert!(
+        stderr(&o).contains("writable by nobody else"),
+        "{}",
+        stderr(&o)
+    );
+    // An epilogue needs a lingering glexec.
+    std::fs::write(
+        &conf,
+        format!("{base}epilogue = {}\nlinger = no\n", epi.display()),
+    )
+    .unwrap();
+    let o = w.run(&[], &["/bin/true"]);
+    assert_eq!(o.status.code(), Some(202));
+}

@@ -485,6 +485,16 @@ fn check_lcas_db() {
 }
 
 #[test]
+fn check_accepts_the_osg_example() {
+    lcmaps()
+        .arg("check")
+        .arg(example("osg-worker-node/lcmaps.db"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("ok (2 policies, 4 plugins; 0 errors, 0 warnings)"));
+}
+
+#[test]
 fn check_accepts_the_glexec_examples() {
     lcmaps()
         .arg("check")

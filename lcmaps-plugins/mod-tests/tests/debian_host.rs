@@ -250,3 +250,42 @@ fn poolaccount_matches_debian_including_gridmapdir() {
         "{so:?}"
     );
 }
+
+/// The example plugin of docs/plugin-guide.md, built with the SDK, inside
+/// Debian's liblcmaps (there is no Debian counterpart to compare with).
+#[test]
+fn example_plugin_runs_in_debian_lcmaps() {
+    if !ready("example_plugin_runs_in_debian_lcmaps") {
+        return;
+    }
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let gk = debian_gatekeeper(scratch.path());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mods = tempfile::Builder::new()
+        .prefix("lcmapsmods")
+        .tempdir()
+        .expect("tempdir");
+    for e in std::fs::read_dir(our_mods()).expect("read mods") {
+        let e = e.expect("entry");
+        std::fs::copy(e.path(), mods.path().join(e.file_name())).expect("copy mod");
+    }
+    let body = "dnprefix = \"lcmaps_dn_prefix.mod -prefix /DC=org/DC=example/\"\n\
+                good = \"lcmaps_dummy_good.mod --dummy-uid 5001 --dummy-gid 500\"\n\
+                standard:\n\
+                dnprefix -> good\n";
+    let s = Setup::new(dir.path(), mods.path(), body);
+    let ok = s.map(&gk, "account", "/DC=org/DC=example/CN=Jane", &[]);
+    assert_eq!(
+        result_line(&ok),
+        "rc=0 uid=5001 pgid=500 sgid= poolindex=dummy%205001%20500",
+        "{}",
+        ok.stderr
+    );
+    let no = s.map(&gk, "account", "/O=Elsewhere/CN=Jane", &[]);
+    assert_eq!(result_line(&no), "rc=1", "{}", no.stderr);
+    assert!(
+        no.stderr.contains("matches no allowed prefix"),
+        "{}",
+        no.stderr
+    );
+}

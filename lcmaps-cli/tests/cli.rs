@@ -491,7 +491,9 @@ fn check_accepts_the_osg_example() {
         .arg(example("osg-worker-node/lcmaps.db"))
         .assert()
         .success()
-        .stdout(predicate::str::contains("ok (2 policies, 4 plugins; 0 errors, 0 warnings)"));
+        .stdout(predicate::str::contains(
+            "ok (2 policies, 4 plugins; 0 errors, 0 warnings)",
+        ));
 }
 
 #[test]

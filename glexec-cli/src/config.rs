@@ -24,7 +24,7 @@ pub enum LockMechanism {
     Flock,
     /// fcntl(2) record locks (better on NFS).
     Fcntl,
-    /// No lock (unsafe; for broken file systems).
+    /// No lock (no protection against concurrent writers; for broken file systems).
     Disabled,
 }
 

@@ -1118,6 +1118,17 @@ pub unsafe extern "C" fn lcmaps_get_voms_verification_time(
 
 // ---------------------------------------------------------------- helper libraries
 
+/// `LCMAPS_POLICY_NAME` as C strings and the pointer array a C call takes;
+/// keep the strings alive as long as the pointers are used.
+fn env_policy_args() -> (Vec<std::ffi::CString>, Vec<*mut c_char>) {
+    let pols: Vec<std::ffi::CString> = env_policies()
+        .into_iter()
+        .filter_map(|p| std::ffi::CString::new(p).ok())
+        .collect();
+    let ptrs = pols.iter().map(|p| p.as_ptr().cast_mut()).collect();
+    (pols, ptrs)
+}
+
 /// `LCMAPS_POLICY_NAME` as the helper libraries read it (at most 10).
 fn env_policies() -> Vec<String> {
     let mut v = std::env::var("LCMAPS_POLICY_NAME")
@@ -1155,11 +1166,7 @@ pub unsafe extern "C" fn lcmaps_return_account_from_pem(
         let mut sgids: *mut libc::gid_t = ptr::null_mut();
         let mut nsgid: c_int = 0;
         let mut pi: *mut c_char = ptr::null_mut();
-        let pols: Vec<std::ffi::CString> = env_policies()
-            .into_iter()
-            .filter_map(|p| std::ffi::CString::new(p).ok())
-            .collect();
-        let mut pol_ptrs: Vec<*mut c_char> = pols.iter().map(|p| p.as_ptr().cast_mut()).collect();
+        let (_pols, mut pol_ptrs) = env_policy_args();
         let npols = c_int::try_from(pol_ptrs.len()).unwrap_or(0);
         // SAFETY: all pointers are valid for the call; the policy strings
         // outlive it.
@@ -1221,11 +1228,7 @@ pub unsafe extern "C" fn lcmaps_verify_account_from_pem(
             log::error!("{NAME}: LCMAPS initialization failure");
             return 1;
         }
-        let pols: Vec<std::ffi::CString> = env_policies()
-            .into_iter()
-            .filter_map(|p| std::ffi::CString::new(p).ok())
-            .collect();
-        let mut pol_ptrs: Vec<*mut c_char> = pols.iter().map(|p| p.as_ptr().cast_mut()).collect();
+        let (_pols, mut pol_ptrs) = env_policy_args();
         let npols = c_int::try_from(pol_ptrs.len()).unwrap_or(0);
         // SAFETY: the account's lists have the given lengths (caller's
         // contract); the policy strings outlive the call.

@@ -836,12 +836,19 @@ fn pem_calls_map_a_proxy_as_debian_does() {
     std::fs::write(&proxy, fixtures::pem(&[&p, &user], Some(&pkey))).unwrap();
     let gridmap = tmp.path().join("grid-mapfile");
     std::fs::write(&gridmap, "\"/DC=org/DC=example/CN=Jane Doe\" root\n").unwrap();
+    // Debian's C verify_proxy reads px509_cred / px509_chain, which we
+    // build from the PEM as LCMAPS does.
+    let certs = tmp.path().join("certs");
+    std::fs::create_dir(&certs).unwrap();
+    fixtures::install_ca(&certs, &ca, &[]);
     let db = tmp.path().join("lcmaps.db");
     std::fs::write(
         &db,
         format!(
-            "path = /usr/lib/lcmaps\nlocal = \"lcmaps_localaccount.mod -gridmapfile {}\"\n\
-             noop = \"lcmaps_dummy_good.mod\"\npem:\nlocal -> noop\n",
+            "path = /usr/lib/lcmaps\nvp = \"lcmaps_verify_proxy.mod -certdir {}\"\n\
+             local = \"lcmaps_localaccount.mod -gridmapfile {}\"\n\
+             noop = \"lcmaps_dummy_good.mod\"\npem:\nvp -> local\nlocal -> noop\n",
+            certs.display(),
             gridmap.display()
         ),
     )
@@ -876,6 +883,22 @@ fn pem_calls_map_a_proxy_as_debian_does() {
         "ours and Debian's LCMAPS map the proxy alike"
     );
     assert!(outs[0].contains("uid=0"), "{}", outs[0]);
+    // A proxy from an unknown CA: Debian's verify_proxy refuses it in both.
+    let rogue = fixtures::ca("Rogue CA");
+    let (ru, rk) = fixtures::user(&rogue, "Jane Doe", 9);
+    let (rp, rpk) = fixtures::proxy(&ru, &rk, Kind::Rfc, Tweak::default());
+    std::fs::write(&proxy, fixtures::pem(&[&rp, &ru], Some(&rpk))).unwrap();
+    for (exe, ld) in [(&ours, Some(&clib)), (&debian, None)] {
+        let mut cmd = Command::new(exe);
+        cmd.args(["pem", proxy.to_str().unwrap()])
+            .env("LCMAPS_DB_FILE", &db);
+        if let Some(l) = ld {
+            cmd.env("LD_LIBRARY_PATH", l);
+        }
+        let r = run(&mut cmd);
+        assert_ne!(r.code, 0, "{}: {}{}", exe.display(), r.stdout, r.stderr);
+        assert!(r.stdout.contains("rc=1"), "{}", r.stdout);
+    }
     // Not a certificate chain: refused by both.
     std::fs::write(&proxy, "not a pem").unwrap();
     let r = run(Command::new(&ours)

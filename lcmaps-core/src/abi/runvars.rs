@@ -5,6 +5,10 @@ use std::cell::RefCell;
 use std::ffi::{c_char, c_int, c_void, CString};
 use std::ptr;
 
+use foreign_types::ForeignType;
+use openssl::stack::Stack;
+use openssl::x509::X509;
+
 use crate::plugin::Request;
 
 /// C copies of one [`Request`]. Boxed, so the addresses handed to plugins
@@ -13,6 +17,9 @@ use crate::plugin::Request;
 pub(crate) struct RunVars {
     src: Request,
     _strings: Vec<CString>,
+    /// The PEM's certificates as OpenSSL objects (leaf first, as in the PEM)
+    /// behind `px509_cred` and `px509_chain`, as LCMAPS provides them.
+    _certs: Option<Certs>,
     _fqan_ptrs: Vec<*mut c_char>,
     pgids: Vec<libc::gid_t>,
     sgids: Vec<libc::gid_t>,
@@ -35,6 +42,27 @@ pub(crate) struct RunVars {
     px509_chain: *mut c_void,
     user_cred: *mut c_void,
     gss_context: *mut c_void,
+}
+
+/// The leaf certificate and the whole chain as OpenSSL objects.
+struct Certs(X509, Stack<X509>);
+
+impl std::fmt::Debug for Certs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Certs({} certificates)", self.1.len())
+    }
+}
+
+/// The certificates of a PEM text: the first (the leaf) and all of them as
+/// an OpenSSL stack, or `None` when there is none.
+fn pem_certs(pem: &str) -> Option<Certs> {
+    let certs = X509::stack_from_pem(pem.as_bytes()).ok()?;
+    let leaf = certs.first()?.clone();
+    let mut stack = Stack::new().ok()?;
+    for c in certs {
+        stack.push(c).ok()?;
+    }
+    Some(Certs(leaf, stack))
 }
 
 fn count(n: usize) -> c_int {
@@ -63,9 +91,18 @@ impl RunVars {
         let mut fqan_ptrs: Vec<*mut c_char> =
             r.fqans.iter().map(|f| keep(&Some(f.clone()))).collect();
         fqan_ptrs.push(ptr::null_mut());
+        let certs = r.pem.as_deref().and_then(pem_certs);
+        let (px509_cred, px509_chain) = match &certs {
+            Some(Certs(leaf, chain)) => (
+                leaf.as_ptr().cast::<c_void>(),
+                chain.as_ptr().cast::<c_void>(),
+            ),
+            None => (ptr::null_mut(), ptr::null_mut()),
+        };
         let mut v = Box::new(RunVars {
             src: r.clone(),
             _strings: strings,
+            _certs: certs,
             pgids: r.requested_pgids.clone(),
             sgids: r.requested_sgids.clone(),
             user_dn,
@@ -83,8 +120,8 @@ impl RunVars {
             voms_data_list: ptr::null_mut(),
             nvoms_data: 0,
             pem_string,
-            px509_cred: ptr::null_mut(),
-            px509_chain: ptr::null_mut(),
+            px509_cred,
+            px509_chain,
             user_cred: ptr::null_mut(),
             gss_context: ptr::null_mut(),
             _fqan_ptrs: Vec::new(),

@@ -122,6 +122,44 @@ pub(crate) fn add_group(
     }));
 }
 
+/// Look up `group` and add it for FQAN number `index` (see [`add_group`]).
+/// False, logged, when the group does not exist or cannot be looked up.
+pub(crate) fn add_named_group(
+    who: &str,
+    groups: &dyn groups::GroupDb,
+    ctx: &mut RunContext<'_>,
+    index: usize,
+    secondary: bool,
+    fqan: &str,
+    group: &str,
+) -> bool {
+    match groups.gid_by_name(group) {
+        Ok(Some(gid)) => {
+            add_group(ctx, index, secondary, fqan, group, gid);
+            true
+        }
+        Ok(None) => {
+            log::error!("{who}: no group found with the name \"{group}\"");
+            false
+        }
+        Err(e) => {
+            log::error!("{who}: {e}");
+            false
+        }
+    }
+}
+
+/// The `-mapmin` rule of the group plugins: at least `mapmin` groups found.
+pub(crate) fn enough_groups(who: &str, count: i32, mapmin: i32) -> bool {
+    if count < mapmin {
+        log::warn!(
+            "{who}: Not enough groups found. The minimum is set to {mapmin}. The plugin found {count}"
+        );
+        return false;
+    }
+    true
+}
+
 /// `-mapmin <n>`: an integer 0..=INT_MAX.
 pub(crate) fn parse_mapmin(opts: &[String], i: usize) -> Result<i32, String> {
     let v = lcmaps_plugin_common::args::value(opts, i, "a valid number")?;

@@ -12,7 +12,7 @@ use lcmaps_plugin_common::mapfile::{self, Select};
 use lcmaps_plugin_common::{args, files};
 
 use crate::groups::{self, Groups};
-use crate::{add_group, fqans, outcome, parse_mapmin, who, FQAN_LIST, NFQAN};
+use crate::{add_named_group, enough_groups, fqans, outcome, parse_mapmin, who, FQAN_LIST, NFQAN};
 
 const PREFIX: &str = "lcmaps_voms_localgroup";
 
@@ -88,27 +88,23 @@ impl VomsLocalGroup {
                 i + 1
             );
             count += 1;
-            let gid = match self.groups.gid_by_name(&group) {
-                Ok(Some(g)) => g,
-                Ok(None) => {
-                    log::error!("{who}: no group found with the name \"{group}\"");
-                    return Status::Failure;
-                }
-                Err(e) => {
-                    log::error!("{who}: {e}");
-                    return Status::Failure;
-                }
-            };
-            add_group(ctx, i, self.secondary, fqan, &group, gid);
+            if !add_named_group(
+                who,
+                self.groups.as_ref(),
+                ctx,
+                i,
+                self.secondary,
+                fqan,
+                &group,
+            ) {
+                return Status::Failure;
+            }
         }
-        if count < self.mapmin {
-            log::warn!(
-                "{who}: Not enough groups found. The minimum is set to {}. The plugin found {count}",
-                self.mapmin
-            );
-            return Status::Failure;
+        if enough_groups(who, count, self.mapmin) {
+            Status::Success
+        } else {
+            Status::Failure
         }
-        Status::Success
     }
 }
 

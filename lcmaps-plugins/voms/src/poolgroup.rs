@@ -14,7 +14,9 @@ use lcmaps_plugin_common::gridmapdir::{Options, Request};
 use lcmaps_plugin_common::{args, files};
 
 use crate::groups::{self, Groups};
-use crate::{add_group, fqans, leases, outcome, parse_mapmin, who, FQAN_LIST, NFQAN};
+use crate::{
+    add_named_group, enough_groups, fqans, leases, outcome, parse_mapmin, who, FQAN_LIST, NFQAN,
+};
 
 const PREFIX: &str = "lcmaps_voms_poolgroup";
 
@@ -128,27 +130,23 @@ impl VomsPoolGroup {
                 i + 1
             );
             count += 1;
-            let gid = match self.groups.gid_by_name(&group) {
-                Ok(Some(g)) => g,
-                Ok(None) => {
-                    log::error!("{who}: no group found with the name \"{group}\"");
-                    return Status::Failure;
-                }
-                Err(e) => {
-                    log::error!("{who}: {e}");
-                    return Status::Failure;
-                }
-            };
-            add_group(ctx, i, self.secondary, fqan, &group, gid);
+            if !add_named_group(
+                who,
+                self.groups.as_ref(),
+                ctx,
+                i,
+                self.secondary,
+                fqan,
+                &group,
+            ) {
+                return Status::Failure;
+            }
         }
-        if count < self.mapmin {
-            log::warn!(
-                "{who}: Not enough groups found. The minimum is set to {}. The plugin found {count}",
-                self.mapmin
-            );
-            return Status::Failure;
+        if enough_groups(who, count, self.mapmin) {
+            Status::Success
+        } else {
+            Status::Failure
         }
-        Status::Success
     }
 }
 

@@ -1,5 +1,5 @@
 //! Test binaries load C `.mod` plugins into the engine: export the
-//! lcmaps-core callbacks from them.
+//! lcmaps-capi callbacks from them.
 
 fn main() {
     println!("cargo:rustc-link-arg-tests=-rdynamic");

@@ -32,21 +32,21 @@ pub const DEBIAN_PLUGINS: &str = "/usr/lib/lcmaps";
 /// libnss-wrapper.
 pub const NSS_WRAPPER: &str = "/usr/lib/x86_64-linux-gnu/libnss_wrapper.so";
 
-/// The lcmaps-core shared library cargo built next to this test binary.
+/// The lcmaps-capi shared library (liblcmaps_rs.so) cargo built next to this test binary.
 pub fn cdylib() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     let deps = exe.parent().expect("deps dir");
     for cand in [
-        deps.join("liblcmaps_core.so"),
+        deps.join("liblcmaps_capi.so"),
         deps.parent()
-            .map(|p| p.join("liblcmaps_core.so"))
+            .map(|p| p.join("liblcmaps_capi.so"))
             .unwrap_or_default(),
     ] {
         if cand.is_file() {
             return cand;
         }
     }
-    panic!("liblcmaps_core.so not found next to {}", exe.display());
+    panic!("liblcmaps_capi.so not found next to {}", exe.display());
 }
 
 /// Lay out the drop-in names (`liblcmaps.so.0`, the helper libraries,

@@ -390,7 +390,7 @@ fn posix_enf_switches_identity_in_a_child_as_debian_does() {
     {
         return skip(t, "lcmaps-plugins-basic-posixenf is not installed");
     }
-    if !lcmaps_core::abi::host::privileged() || unsafe_geteuid() != 0 {
+    if !lcmaps_capi::host::privileged() || unsafe_geteuid() != 0 {
         return skip(t, "posix_enf needs euid 0 (the tests run as root in CI)");
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -479,6 +479,8 @@ fn debian_plugins_give_the_same_results_as_debian_liblcmaps() {
                 .args(c.fqans)
                 .envs(env.iter().cloned())
                 .env("LCMAPS_DB_FILE", &db)
+                // Debian's C plugins, not the lcmaps-rs built-ins of the same names.
+                .env("LCMAPS_RS_BUILTINS", "off")
                 .env("LCMAPS_DEBUG_LEVEL", "5")
                 .env("GK_POLICY", c.policy)
                 .env("GK_MAPCOUNTER", c.mapcounter);

@@ -1,12 +1,12 @@
 //! include/lcmaps_rs_abi.h is what the pinned cbindgen generates from
-//! lcmaps-core/src/abi, and the hand-written LCMAPS headers agree with it.
+//! lcmaps-capi, and the hand-written LCMAPS headers agree with it.
 
 use std::path::Path;
 
 use ffi_tests::*;
 
 fn generate() -> String {
-    let core = workspace().join("lcmaps-core");
+    let core = workspace().join("lcmaps-capi");
     let config = cbindgen::Config::from_file(core.join("cbindgen.toml")).expect("cbindgen.toml");
     let mut out = Vec::new();
     cbindgen::Builder::new()

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 
 use ffi_tests::*;
-use lcmaps_core::abi;
+use lcmaps_capi as abi;
 
 fn layout(include: &str, dir: &Path, name: &str) -> String {
     let exe = dir.join(name);
@@ -147,7 +147,7 @@ fn headers_declare_exactly_the_exported_functions() {
         "declared in include/ (left) vs exported (right)"
     );
     // And the export list is the one the C host keeps linked.
-    let kept: BTreeSet<String> = lcmaps_core::abi::host::exported_symbols()
+    let kept: BTreeSet<String> = lcmaps_capi::host::exported_symbols()
         .into_iter()
         .map(|(n, _)| n.to_string())
         .collect();

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use ffi_tests::*;
-use lcmaps_core::abi::{default_loader, host};
+use lcmaps_capi::{default_loader, host};
 use lcmaps_core::db::{self, ValidateOptions};
 use lcmaps_core::plugin::{Request, Status};
 use lcmaps_core::policy::{Engine, EngineError, Mode, RunOptions};

@@ -466,7 +466,7 @@ fn authorize_and_map(
 
 /// The plugin loader: built-ins, then C modules.
 fn loader() -> impl lcmaps_core::policy::PluginLoader {
-    lcmaps_builtins::Loader::new(Box::new(lcmaps_core::abi::host::CModLoader))
+    lcmaps_builtins::Loader::new(Box::new(lcmaps_capi::CModLoader))
 }
 
 fn the_only_thread() -> bool {

@@ -19,11 +19,9 @@
 //! assert_eq!(outcome.store.uids, [501]);
 //! ```
 
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-#[allow(unsafe_code)]
-pub mod abi;
 pub mod cred;
 pub mod db;
 pub mod diag;

@@ -76,11 +76,33 @@ pub fn builtin(module: &str) -> Option<Box<dyn Plugin>> {
     })
 }
 
-/// Validation options that accept every built-in without a module file.
+/// The environment variable that turns the built-ins off: with
+/// `LCMAPS_RS_BUILTINS=off`, every module name is a file in the module
+/// search path, exactly as LCMAPS resolves it (so a db with
+/// `path = /usr/lib/lcmaps` runs the C plugins installed there).
+pub const BUILTINS_ENV: &str = "LCMAPS_RS_BUILTINS";
+
+/// Whether the environment turned the built-ins off ([`BUILTINS_ENV`] is
+/// `off`, `no`, `false` or `0`, in any case).
+pub fn builtins_disabled() -> bool {
+    std::env::var(BUILTINS_ENV).is_ok_and(|v| {
+        ["off", "no", "false", "0"]
+            .iter()
+            .any(|o| v.trim().eq_ignore_ascii_case(o))
+    })
+}
+
+/// Validation options that accept every built-in without a module file
+/// (none when [`builtins_disabled`]).
 pub fn validate_options(modules_dir: Option<PathBuf>) -> ValidateOptions {
+    let builtins = if builtins_disabled() {
+        Vec::new()
+    } else {
+        names().into_iter().map(String::from).collect()
+    };
     ValidateOptions {
         modules_dir,
-        builtins: names().into_iter().map(String::from).collect(),
+        builtins,
         ..ValidateOptions::default()
     }
 }

@@ -19,11 +19,11 @@ use std::sync::{LazyLock, Mutex, MutexGuard};
 use super::log::{self as clog, DO_USRLOG};
 use super::mirror::Mirror;
 use super::{cstring_lossy, ffi_boundary, lcmaps_account_info_t, malloc_slice, malloc_str};
-use crate::cred::Store;
-use crate::db;
-use crate::env::Settings;
-use crate::plugin::Request;
-use crate::policy::{Engine, Mode, RunOptions};
+use lcmaps_core::cred::Store;
+use lcmaps_core::db;
+use lcmaps_core::env::Settings;
+use lcmaps_core::plugin::Request;
+use lcmaps_core::policy::{Engine, Mode, RunOptions};
 
 /// `LCMAPS_MAX_POLICIES` of the helper libraries.
 const MAX_POLICIES: usize = 10;
@@ -134,7 +134,7 @@ fn restore_sigpipe() {
 fn report_sigpipes() {
     let n = SIGPIPES.swap(0, Ordering::Relaxed);
     if n > 0 {
-        crate::log::notice(&format!("Caught signal SIGPIPE ({n} times)"));
+        lcmaps_core::log::notice(&format!("Caught signal SIGPIPE ({n} times)"));
     }
 }
 
@@ -161,10 +161,7 @@ fn init(logfile: Option<PathBuf>, fp: *mut libc::FILE, logtype: std::ffi::c_usho
         "Initialization LCMAPS version 1.6.6 (lcmaps-rs {})",
         env!("CARGO_PKG_VERSION")
     );
-    let opts = db::ValidateOptions {
-        modules_dir: settings.modules_dir.clone(),
-        ..db::ValidateOptions::default()
-    };
+    let opts = lcmaps_builtins::validate_options(settings.modules_dir.clone());
     let checked = db::check_file(&settings.db_file, &opts);
     for d in &checked.diagnostics {
         if d.is_error() {
@@ -1132,7 +1129,7 @@ fn env_policy_args() -> (Vec<std::ffi::CString>, Vec<*mut c_char>) {
 /// `LCMAPS_POLICY_NAME` as the helper libraries read it (at most 10).
 fn env_policies() -> Vec<String> {
     let mut v = std::env::var("LCMAPS_POLICY_NAME")
-        .map(|s| crate::env::split_policy_names(&s))
+        .map(|s| lcmaps_core::env::split_policy_names(&s))
         .unwrap_or_default();
     v.truncate(MAX_POLICIES);
     v
@@ -1562,9 +1559,9 @@ pub unsafe extern "C" fn globus_gss_assist_gridmap(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::{check_str, PluginDecl, ValidateOptions};
-    use crate::plugin::{Plugin, PluginError, RunContext, Status};
-    use crate::policy::PluginLoader;
+    use lcmaps_core::db::{check_str, PluginDecl, ValidateOptions};
+    use lcmaps_core::plugin::{Plugin, PluginError, RunContext, Status};
+    use lcmaps_core::policy::PluginLoader;
 
     #[derive(Debug)]
     struct Panicky;
@@ -1577,8 +1574,8 @@ mod tests {
             if ctx.request.user_dn.as_deref() == Some("/CN=panic") {
                 panic!("a Rust plugin panics");
             }
-            ctx.store.add(crate::cred::CredData::Uid(501));
-            ctx.store.add(crate::cred::CredData::PriGid(500));
+            ctx.store.add(lcmaps_core::cred::CredData::Uid(501));
+            ctx.store.add(lcmaps_core::cred::CredData::PriGid(500));
             Status::Success
         }
     }
@@ -1616,9 +1613,7 @@ mod tests {
     /// Touches the process-wide C API state (serialized by TEST_LOCK).
     #[test]
     fn a_panicking_rust_plugin_fails_the_c_call_and_the_api_stays_usable() {
-        let _serial = super::super::TEST_LOCK
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let _serial = crate::TEST_LOCK.lock().unwrap_or_else(|p| p.into_inner());
         let c = check_str(
             "t.db",
             "p = \"lcmaps_panicky.mod\"\nstd:\n~p -> lcmaps_dummy_bad.mod\n",

@@ -24,9 +24,9 @@ use libloading::os::unix::Library;
 
 use super::runvars::with_run_vars;
 use super::{callbacks as cb, lcmaps_argument_t, log as clog, mirror, StoreGuard};
-use crate::db::PluginDecl;
-use crate::plugin::{self, ArgSpec, Plugin, PluginError, RunContext, Status};
-use crate::policy::PluginLoader;
+use lcmaps_core::db::PluginDecl;
+use lcmaps_core::plugin::{self, ArgSpec, Plugin, PluginError, RunContext, Status};
+use lcmaps_core::policy::PluginLoader;
 
 type InitFn = unsafe extern "C" fn(c_int, *mut *mut c_char) -> c_int;
 type IntroFn = unsafe extern "C" fn(*mut c_int, *mut *mut lcmaps_argument_t) -> c_int;
@@ -361,7 +361,7 @@ impl CModule {
             return Status::Failure;
         }
         let _g = lock();
-        if *ctx.store == crate::cred::Store::default() {
+        if *ctx.store == lcmaps_core::cred::Store::default() {
             mirror::reset_thread_mirror();
         }
         let (argc, args, path) = (self.argc, self.args, &self.path);
@@ -562,23 +562,10 @@ impl PluginLoader for CModLoader {
     }
 }
 
-/// The built-ins for relative built-in names, the C host for everything
-/// else.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct DefaultLoader;
-
-impl PluginLoader for DefaultLoader {
-    fn load(&self, decl: &PluginDecl) -> Result<Box<dyn Plugin>, String> {
-        if decl.builtin && !decl.module.contains('/') {
-            if let Some(p) = plugin::builtin(&decl.module) {
-                return Ok(p);
-            }
-        }
-        CModLoader.load(decl)
-    }
-}
-
-/// The loader Rust hosts and the C API use.
-pub fn default_loader() -> DefaultLoader {
-    DefaultLoader
+/// The loader Rust hosts and the C API use: the Rust built-ins
+/// (`lcmaps-builtins`) for built-in declarations (a relative module name
+/// with no file of that name in the module path), the C host for
+/// everything else.
+pub fn default_loader() -> lcmaps_builtins::Loader {
+    lcmaps_builtins::Loader::new(Box::new(CModLoader))
 }

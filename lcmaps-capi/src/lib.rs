@@ -27,7 +27,7 @@ use std::cell::Cell;
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::ptr;
 
-use crate::cred::Store;
+use lcmaps_core::cred::Store;
 
 type LogHook = unsafe extern "C" fn(c_int, c_int, *const c_char) -> c_int;
 type VerifyHook = unsafe extern "C" fn(c_int, *mut c_char, *const lcmaps_account_info_t) -> c_int;
@@ -54,7 +54,7 @@ pub(crate) extern "C" fn install_hooks() {
 #[link_section = ".init_array"]
 static INSTALL_HOOKS: extern "C" fn() = install_hooks;
 
-pub use host::{default_loader, CModLoader, DefaultLoader};
+pub use host::{default_loader, CModLoader};
 
 /// `lcmaps_argument_t` (lcmaps_arguments.h).
 #[repr(C)]
@@ -123,7 +123,7 @@ macro_rules! ffi_boundary {
         match ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(|| $body)) {
             Ok(v) => v,
             Err(_) => {
-                $crate::abi::panicked($name);
+                $crate::panicked($name);
                 $default
             }
         }
@@ -265,17 +265,22 @@ mod tests {
         // SAFETY: valid pointers to locals.
         unsafe {
             assert_eq!(
-                callbacks::addCredentialData(crate::cred::DN, (&mut dn as *mut *mut c_char).cast()),
+                callbacks::addCredentialData(
+                    lcmaps_core::cred::DN,
+                    (&mut dn as *mut *mut c_char).cast()
+                ),
                 0
             );
-            let p = callbacks::getCredentialData(crate::cred::DN, &mut n).cast::<*mut c_char>();
+            let p =
+                callbacks::getCredentialData(lcmaps_core::cred::DN, &mut n).cast::<*mut c_char>();
             assert_eq!(n, 1);
             assert_eq!(CStr::from_ptr(*p).to_str().unwrap(), "/CN=ambient");
         }
         assert_eq!(callbacks::lcmaps_resetCredentialData(), 0);
         // SAFETY: as above.
         unsafe {
-            let p = callbacks::getCredentialData(crate::cred::DN, &mut n).cast::<*mut c_char>();
+            let p =
+                callbacks::getCredentialData(lcmaps_core::cred::DN, &mut n).cast::<*mut c_char>();
             assert_eq!(n, 0);
             assert!((*p).is_null());
         }

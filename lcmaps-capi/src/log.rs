@@ -9,7 +9,7 @@ use std::sync::{Mutex, OnceLock};
 use std::time::SystemTime;
 
 use super::ffi_boundary;
-use crate::log::{Logger, Priority, Sink, NOTICE_TARGET};
+use lcmaps_core::log::{Logger, Priority, Sink, NOTICE_TARGET};
 
 /// `DO_USRLOG`: log to a file or stream.
 pub const DO_USRLOG: u16 = 0x0001;
@@ -95,8 +95,8 @@ impl log::Log for CLogger {
 
 fn syslog(prio: Priority, log_string: Option<&str>, msg: &str) {
     let text = match log_string {
-        Some(s) => format!("lcmaps: {s}: {}", crate::log::sanitize(msg)),
-        None => format!("lcmaps: {}", crate::log::sanitize(msg)),
+        Some(s) => format!("lcmaps: {s}: {}", lcmaps_core::log::sanitize(msg)),
+        None => format!("lcmaps: {}", lcmaps_core::log::sanitize(msg)),
     };
     if let Ok(c) = CString::new(text.trim_end_matches('\n').replace('\0', "")) {
         // SAFETY: a constant "%s" format with one valid C string argument.
@@ -122,7 +122,7 @@ pub(crate) fn open(
     path: Option<PathBuf>,
     fp: *mut libc::FILE,
     logtype: u16,
-    settings: &crate::env::Settings,
+    settings: &lcmaps_core::env::Settings,
 ) {
     install();
     let max = Priority::from_debug_level(settings.debug_level);

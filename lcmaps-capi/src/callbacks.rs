@@ -8,7 +8,7 @@ use super::{
     cstr, cstring_lossy, ffi_boundary, lcmaps_argument_t, lcmaps_vo_data_t, lcmaps_vo_mapping_t,
     malloc_slice, malloc_str, with_store,
 };
-use crate::cred::{self, CredData, VoData, VoMapping};
+use lcmaps_core::cred::{self, CredData, VoData, VoMapping};
 
 /// Version reported to plugins (they probe it with `dlsym`): LCMAPS 1.6.6.
 pub const VERSION: (c_int, c_int, c_int) = (1, 6, 6);

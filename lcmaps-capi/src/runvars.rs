@@ -9,7 +9,7 @@ use foreign_types::ForeignType;
 use openssl::stack::Stack;
 use openssl::x509::X509;
 
-use crate::plugin::Request;
+use lcmaps_core::plugin::Request;
 
 /// C copies of one [`Request`]. Boxed, so the addresses handed to plugins
 /// do not move.

@@ -1,5 +1,5 @@
 /*
- * The only C in lcmaps-core: the C-variadic entry points of the LCMAPS ABI,
+ * The only C in lcmaps-rs: the C-variadic entry points of the LCMAPS ABI,
  * which stable Rust cannot define. Each formats its arguments and hands the
  * result to a Rust function; nothing else happens here.
  */
@@ -11,7 +11,7 @@
 /* LCMAPS formats a message into this many bytes (lcmaps_log.c). */
 #define LCMAPS_RS_MAX_MESSAGE 2048
 
-/* Rust entry points, installed by src/abi/mod.rs (install_hooks) at load
+/* Rust entry points, installed by src/lib.rs (install_hooks) at load
  * time. Hooks, not symbols, so that nothing but the LCMAPS API is exported. */
 typedef int (*lcmaps_rs_log_fn)(int prty, int debug, const char *msg);
 lcmaps_rs_log_fn lcmaps_rs_log_hook = 0;

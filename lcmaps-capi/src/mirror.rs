@@ -11,7 +11,7 @@ use std::ffi::{c_char, CString};
 use std::ptr;
 
 use super::{lcmaps_vo_data_t, lcmaps_vo_mapping_t};
-use crate::cred::{Store, VoData, VoMapping};
+use lcmaps_core::cred::{Store, VoData, VoMapping};
 
 /// Old copies kept per kind before the oldest is released; only reached
 /// when Rust plugins keep changing the store between C plugin calls.

@@ -475,9 +475,65 @@ fn the_only_thread() -> bool {
         .unwrap_or(false)
 }
 
+/// The payload's cgroup (tracking plugin `-cgroup`), made before the fork.
+struct PayloadCgroup {
+    cg: tracking::Cgroup,
+    /// glexec's own cgroup, to return to after the fork.
+    home: PathBuf,
+    required: bool,
+}
+
+/// Makes the payload's cgroup when the tracking asks for one and it can be
+/// made; with `-cgroup required` a failure is an error (fail closed).
+fn payload_cgroup(t: &Tracking, linger: bool) -> Result<Option<PayloadCgroup>, Failure> {
+    use lcmaps_plugin_glexec_tracking::cgroup;
+    let required = t.cgroup == tracking::CgroupMode::Required;
+    let made = || -> Result<PayloadCgroup, String> {
+        if !linger {
+            return Err("glexec does not linger (linger = no)".into());
+        }
+        if !privs::privileged() {
+            return Err(
+                "glexec has no root privileges at the fork (user_identity_switch_by = lcmaps?)"
+                    .into(),
+            );
+        }
+        let home = cgroup::own_dir()?;
+        let parent = cgroup::parent_dir(t.cgroup_parent.as_deref())?;
+        let cg = tracking::Cgroup::create(&parent, std::process::id())?;
+        Ok(PayloadCgroup { cg, home, required })
+    };
+    match t.cgroup {
+        tracking::CgroupMode::Off => Ok(None),
+        _ => match made() {
+            Ok(p) => {
+                ::log::info!(
+                    "tracking gid {}: payload cgroup {}",
+                    t.gid,
+                    p.cg.path().display()
+                );
+                Ok(Some(p))
+            }
+            Err(e) if required => Err(system(
+                format!("-cgroup required, but the payload's cgroup cannot be made: {e}"),
+                "make cgroup v2 writable for glexec or set -cgroup auto in the tracking plugin",
+            )),
+            Err(e) => {
+                ::log::info!("tracking gid {} without a cgroup: {e}", t.gid);
+                Ok(None)
+            }
+        },
+    }
+}
+
 /// Run `cmd`, wait for it and pass on signals. Returns the exit code to use
-/// and the payload's pid.
-fn linger(mut cmd: Command, tracking: Option<Tracking>) -> Result<(u8, u32), Failure> {
+/// and the payload's pid. With a cgroup, glexec enters it just for the fork,
+/// so the payload is in it from its start.
+fn linger(
+    mut cmd: Command,
+    tracking: Option<Tracking>,
+    cgroup: Option<PayloadCgroup>,
+) -> Result<(u8, u32), Failure> {
     let mut set = SigSet::empty();
     for s in FORWARDED {
         set.add(s);
@@ -487,7 +543,46 @@ fn linger(mut cmd: Command, tracking: Option<Tracking>) -> Result<(u8, u32), Fai
         .map_err(|e| system(format!("cannot block signals: {e}"), "check the node"))?;
     // The child clears its signal mask before exec (privs::prepare_child).
     let started = std::time::SystemTime::now();
-    let mut child = cmd.spawn().map_err(|e| spawn_failure(&e))?;
+    let cgroup = match cgroup {
+        Some(pc) => match pc.cg.add(0) {
+            Ok(()) => Some(pc),
+            Err(e) => {
+                let _ = pc.cg.remove();
+                if pc.required {
+                    return Err(system(
+                        format!("-cgroup required, but glexec cannot enter the payload's cgroup: {e}"),
+                        "make cgroup v2 writable for glexec or set -cgroup auto in the tracking plugin",
+                    ));
+                }
+                ::log::warn!("payload without a cgroup: {e}");
+                None
+            }
+        },
+        None => None,
+    };
+    let spawned = cmd.spawn();
+    if let Some(pc) = &cgroup {
+        if let Err(e) = tracking::Cgroup::move_to(&pc.home, 0) {
+            // glexec must not stay in the cgroup it is going to kill.
+            if let Ok(mut c) = spawned {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+            return Err(system(
+                format!("cannot leave the payload's cgroup: {e}"),
+                "check the node's cgroups",
+            ));
+        }
+    }
+    let mut child = match spawned {
+        Ok(c) => c,
+        Err(e) => {
+            if let Some(pc) = cgroup {
+                let _ = pc.cg.remove();
+            }
+            return Err(spawn_failure(&e));
+        }
+    };
     let pid = Pid::from_raw(child.id() as i32);
     loop {
         if let Some(status) = child
@@ -496,9 +591,24 @@ fn linger(mut cmd: Command, tracking: Option<Tracking>) -> Result<(u8, u32), Fai
         {
             if let Some(t) = tracking {
                 let killed = if t.kill {
-                    tracking::kill_leftovers(t.gid)
+                    tracking::kill_leftovers(t.gid, cgroup.as_ref().map(|p| &p.cg))
                 } else {
                     0
+                };
+                let cg_record = match cgroup {
+                    Some(pc) => {
+                        let text = format!("; cgroup {} {}", pc.cg.path().display(), pc.cg.usage());
+                        if pc.cg.populated() {
+                            ::log::info!(
+                                "{} kept: processes are left in it",
+                                pc.cg.path().display()
+                            );
+                        } else if let Err(e) = pc.cg.remove() {
+                            ::log::warn!("cannot remove the payload's cgroup: {e}");
+                        }
+                        text
+                    }
+                    None => String::new(),
                 };
                 let usage =
                     nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN);
@@ -512,7 +622,7 @@ fn linger(mut cmd: Command, tracking: Option<Tracking>) -> Result<(u8, u32), Fai
                     .unwrap_or((0.0, 0.0, 0));
                 ::log::info!(
                     target: lcmaps_core::log::NOTICE_TARGET,
-                    "usage: payload pid {pid} tracking gid {} started {} ended {} user {user:.3}s system {sys:.3}s max rss {rss} KiB; {killed} leftover processes killed",
+                    "usage: payload pid {pid} tracking gid {} started {} ended {} user {user:.3}s system {sys:.3}s max rss {rss} KiB; {killed} leftover processes killed{cg_record}",
                     t.gid,
                     lcmaps_core::log::timestamp(started),
                     lcmaps_core::log::timestamp(std::time::SystemTime::now()),
@@ -830,8 +940,12 @@ pub fn run(id: &str) -> Result<u8, Failure> {
             "report the plugin to the site",
         ));
     }
+    let cgroup = match &target.tracking {
+        Some(t) => payload_cgroup(t, cfg.linger)?,
+        None => None,
+    };
     if cfg.linger {
-        let (code, pid) = linger(cmd, target.tracking)?;
+        let (code, pid) = linger(cmd, target.tracking.clone(), cgroup)?;
         let payload = crate::epilogue::Payload {
             user: target.name.clone(),
             uid: target.ids.uid,

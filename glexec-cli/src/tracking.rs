@@ -2,10 +2,17 @@
 //! payload a tracking gid (a secondary group in its `-min-gid`..`-max-gid`
 //! range); a lingering glexec kills whatever still carries that gid when the
 //! payload's main process has ended, unless `-dont-kill-leftovers`.
+//!
+//! Our addition (plugin option `-cgroup auto|off|required`): where cgroup
+//! v2 is writable the payload also runs in a cgroup of its own
+//! (`lcmaps_glexec_tracking::cgroup`), which catches even processes that
+//! somehow shed the gid; what is left in it is killed with `cgroup.kill`
+//! and its accounting goes into the usage record.
 
 use std::time::{Duration, Instant};
 
 use lcmaps_core::db::Config;
+pub use lcmaps_plugin_glexec_tracking::cgroup::{Cgroup, Mode as CgroupMode};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
@@ -17,12 +24,16 @@ const GRACE: Duration = Duration::from_secs(2);
 const LIMIT: Duration = Duration::from_secs(10);
 
 /// The tracking of one payload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tracking {
     /// The tracking gid.
     pub gid: u32,
     /// Kill leftovers when the main process ends.
     pub kill: bool,
+    /// `-cgroup`.
+    pub cgroup: CgroupMode,
+    /// `-cgroup-parent`.
+    pub cgroup_parent: Option<std::path::PathBuf>,
 }
 
 /// The tracking gid among `sec_gids`, if the policy has the tracking plugin.
@@ -35,17 +46,32 @@ pub fn from_config(config: &Config, sec_gids: &[u32]) -> Option<Tracking> {
     })?;
     let (mut min, mut max) = DEFAULT_RANGE;
     let mut kill = true;
+    let mut cgroup = CgroupMode::Auto;
+    let mut cgroup_parent = None;
     let mut it = decl.args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "-min-gid" => min = it.next().and_then(|v| v.parse().ok()).unwrap_or(min),
             "-max-gid" => max = it.next().and_then(|v| v.parse().ok()).unwrap_or(max),
             "-dont-kill-leftovers" => kill = false,
+            // The plugin refused bad values already; fail closed anyway.
+            "-cgroup" => {
+                cgroup = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(CgroupMode::Required)
+            }
+            "-cgroup-parent" => cgroup_parent = it.next().map(std::path::PathBuf::from),
             _ => {}
         }
     }
     let gid = sec_gids.iter().copied().find(|g| (min..=max).contains(g))?;
-    Some(Tracking { gid, kill })
+    Some(Tracking {
+        gid,
+        kill,
+        cgroup,
+        cgroup_parent,
+    })
 }
 
 /// Pids of the processes whose supplementary groups contain `gid`.
@@ -72,16 +98,22 @@ pub fn holders(gid: u32) -> Vec<i32> {
         .collect()
 }
 
-/// Kill every process carrying `gid`: SIGTERM, then SIGKILL after a grace
-/// period, rescanning until none is left or [`LIMIT`] has passed. Returns
-/// how many processes were signalled.
-pub fn kill_leftovers(gid: u32) -> usize {
+/// Kill every process carrying `gid` or in `cgroup`: SIGTERM, then SIGKILL
+/// (`cgroup.kill`) after a grace period, rescanning until none is left or
+/// [`LIMIT`] has passed. Returns how many processes were signalled.
+pub fn kill_leftovers(gid: u32, cgroup: Option<&Cgroup>) -> usize {
     let start = Instant::now();
     let mut signalled = std::collections::BTreeSet::new();
     let mut sig = Signal::SIGTERM;
     loop {
-        let left = holders(gid);
-        if left.is_empty() || start.elapsed() > LIMIT {
+        let mut left = holders(gid);
+        if let Some(cg) = cgroup {
+            left.extend(cg.procs());
+            left.sort_unstable();
+            left.dedup();
+        }
+        let populated = cgroup.is_some_and(|c| c.populated());
+        if (left.is_empty() && !populated) || start.elapsed() > LIMIT {
             if !left.is_empty() {
                 log::error!(
                     "tracking gid {gid}: {} processes survived SIGKILL",
@@ -92,6 +124,10 @@ pub fn kill_leftovers(gid: u32) -> usize {
         }
         if start.elapsed() > GRACE {
             sig = Signal::SIGKILL;
+        }
+        if let (Some(cg), Signal::SIGKILL) = (cgroup, sig) {
+            let (seen, _) = cg.kill(Duration::ZERO);
+            signalled.extend(seen);
         }
         for pid in left {
             if kill(Pid::from_raw(pid), sig).is_ok() {

@@ -399,18 +399,17 @@ fn legacy_verify_account_mode() {
     assert_eq!(o.status.code(), Some(203), "{}", stderr(&o));
 }
 
-#[test]
-fn tracking_gid_and_leftovers_are_killed() {
-    need_root!();
-    let w = World::new("", None);
+/// A policy with the tracking plugin (range `min`-`max`, more options in
+/// `extra`) after the grid-mapfile.
+fn tracking_policy(w: &World, min: u32, max: u32, extra: &str) {
     let state = w.path("tracking-state");
-    std::fs::create_dir(&state).unwrap();
+    let _ = std::fs::create_dir(&state);
     std::fs::write(
         w.path("etc/lcmaps-glexec.db"),
         format!(
             "verifyproxy = \"lcmaps_verify_proxy.mod\" \"-certdir {}\"\n\
              gridmap = \"lcmaps_localaccount.mod\" \"-gridmapfile {}\"\n\
-             track = \"lcmaps_glexec_tracking.mod\" \"-min-gid 5100 -max-gid 5109 -statedir {}\"\n\
+             track = \"lcmaps_glexec_tracking.mod\" \"-min-gid {min} -max-gid {max} -statedir {} {extra}\"\n\
              glexec:\nverifyproxy -> gridmap\ngridmap -> track\n",
             w.path("certs").display(),
             w.path("grid-mapfile").display(),
@@ -418,33 +417,199 @@ fn tracking_gid_and_leftovers_are_killed() {
         ),
     )
     .unwrap();
-    // The payload leaves a daemonised child behind and exits.
-    let o = w.run(
-        &[],
-        &[
-            "/bin/sh",
-            "-c",
-            "setsid sleep 60 </dev/null >/dev/null 2>&1 & echo $!; id -G",
-        ],
-    );
+}
+
+/// The payload double-forks a process into a session of its own, prints
+/// its pid (once it is in that session), its cgroup and `id -G`, and exits.
+const DAEMONISING_PAYLOAD: &str =
+    "pid=$( (setsid sh -c 'echo $$; exec >/dev/null; exec sleep 60' </dev/null 2>/dev/null &) ); \
+     echo $pid; cat /proc/$pid/cgroup | grep '^0::'; id -G";
+
+/// Runs [`DAEMONISING_PAYLOAD`] and checks that glexec returned only after
+/// the leftover was killed. Returns the leftover's cgroup (`0::` line) and
+/// the payload's groups.
+fn leftover_is_killed(w: &World) -> (String, String) {
+    let o = w.run(&[], &["/bin/sh", "-c", DAEMONISING_PAYLOAD]);
     assert_eq!(o.status.code(), Some(0), "{}\n{}", stderr(&o), w.log());
     let out = stdout(&o);
     let mut lines = out.lines();
     let pid: i32 = lines.next().unwrap().trim().parse().unwrap();
-    let groups = lines.next().unwrap();
+    let cgroup = lines.next().unwrap().to_string();
+    let groups = lines.next().unwrap().to_string();
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    if !(status.is_empty() || status.contains("State:\tZ")) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        panic!("leftover {pid} still alive:\n{status}\n{}", w.log());
+    }
+    (cgroup, groups)
+}
+
+#[test]
+fn tracking_gid_and_leftovers_are_killed() {
+    need_root!();
+    let w = World::new("", None);
+    // The gid mode alone, as upstream.
+    tracking_policy(&w, 5100, 5109, "-cgroup off");
+    let (_, groups) = leftover_is_killed(&w);
     assert!(
         groups.split_whitespace().any(|g| g == "5100"),
         "tracking gid in {groups}"
     );
-    // glexec returned only after the leftover was killed.
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    assert!(
-        status.is_empty() || status.contains("State:\tZ"),
-        "leftover {pid} still alive:\n{status}"
-    );
     let log = w.log();
     assert!(log.contains("tracking gid 5100"), "{log}");
     assert!(log.contains("1 leftover processes killed"), "{log}");
+    assert!(!log.contains("; cgroup "), "{log}");
+}
+
+/// A writable cgroup v2 hierarchy, or why not (the test then skips).
+fn cgroup_v2() -> Result<std::path::PathBuf, String> {
+    lcmaps_plugin_glexec_tracking::cgroup::probe(None)
+}
+
+#[test]
+fn tracking_cgroup_kills_leftovers_and_accounts() {
+    need_root!();
+    if let Err(e) = cgroup_v2() {
+        eprintln!("skipped: cgroup v2 is not writable here: {e}");
+        return;
+    }
+    let w = World::new("", None);
+    tracking_policy(&w, 5110, 5119, "-cgroup required");
+    let (cgroup, groups) = leftover_is_killed(&w);
+    assert!(
+        groups.split_whitespace().any(|g| g == "5110"),
+        "tracking gid in {groups}"
+    );
+    // The leftover was in the payload's cgroup, which is gone now.
+    let rel = cgroup.strip_prefix("0::").unwrap();
+    let name = rel.rsplit('/').next().unwrap();
+    assert!(name.starts_with("lcmaps-glexec-"), "{cgroup}");
+    let log = w.log();
+    assert!(log.contains("payload cgroup "), "{log}");
+    let dir = log
+        .lines()
+        .find_map(|l| l.split("payload cgroup ").nth(1))
+        .unwrap()
+        .trim()
+        .to_string();
+    assert!(dir.ends_with(rel), "{dir} vs {rel}");
+    assert!(!std::path::Path::new(&dir).exists(), "{dir} not removed");
+    let record = log
+        .lines()
+        .find(|l| l.contains("usage: payload pid"))
+        .unwrap_or_else(|| panic!("no usage record in {log}"));
+    assert!(record.contains("1 leftover processes killed"), "{record}");
+    assert!(record.contains(&format!("; cgroup {dir} cpu ")), "{record}");
+    assert!(record.contains("memory peak "), "{record}");
+    eprintln!("{record}");
+}
+
+#[test]
+fn tracking_cgroup_required_fails_closed() {
+    need_root!();
+    let w = World::new("", None);
+    let not_a_cgroup = w.path("home");
+    tracking_policy(
+        &w,
+        5120,
+        5129,
+        &format!("-cgroup required -cgroup-parent {}", not_a_cgroup.display()),
+    );
+    let o = w.run(&[], &["/bin/sh", "-c", "echo ran"]);
+    assert_eq!(o.status.code(), Some(203), "{}\n{}", stderr(&o), w.log());
+    assert!(!stdout(&o).contains("ran"));
+    let log = w.log();
+    assert!(
+        log.contains("-cgroup required, but cgroup v2 is not usable"),
+        "{log}"
+    );
+    // With auto, the same site runs the payload, tracked by gid only.
+    tracking_policy(
+        &w,
+        5120,
+        5129,
+        &format!("-cgroup auto -cgroup-parent {}", not_a_cgroup.display()),
+    );
+    let o = w.run(&[], &["/bin/sh", "-c", "echo ran; id -G"]);
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stderr(&o), w.log());
+    assert!(stdout(&o).contains("ran"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("5120"), "{}", stdout(&o));
+    assert!(
+        w.log().contains("tracking gid 5120 without a cgroup"),
+        "{}",
+        w.log()
+    );
+}
+
+#[test]
+fn fifty_concurrent_payloads_get_fifty_distinct_gids_and_the_51st_is_refused() {
+    need_root!();
+    let w = World::new("", None);
+    tracking_policy(&w, 5200, 5249, "");
+    let board = w.path("board");
+    std::fs::create_dir(&board).unwrap();
+    chmod(&board, 0o777);
+    let go = w.path("go");
+    // Each payload posts its groups, then waits (bounded: 120 s) until the
+    // test says go, holding its gid meanwhile.
+    let script = format!(
+        "id -G > {b}/$$; n=0; while [ ! -e {go} ] && [ $n -lt 1200 ]; do sleep 0.1; n=$((n+1)); done; id -G",
+        b = board.display(),
+        go = go.display()
+    );
+    let w = std::sync::Arc::new(w);
+    let runs: Vec<_> = (0..50)
+        .map(|_| {
+            let (w, script) = (w.clone(), script.clone());
+            std::thread::spawn(move || w.run(&[], &["/bin/sh", "-c", &script]))
+        })
+        .collect();
+    // Release the payloads however this test ends.
+    struct Go(std::path::PathBuf);
+    impl Drop for Go {
+        fn drop(&mut self) {
+            let _ = std::fs::write(&self.0, "");
+        }
+    }
+    let release = Go(go.clone());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while std::fs::read_dir(&board).unwrap().count() < 50 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "only {} payloads started:\n{}",
+            std::fs::read_dir(&board).unwrap().count(),
+            w.log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // All 50 hold a gid: the range is exhausted, the next run is refused.
+    let o = w.run(&[], &["/bin/sh", "-c", "echo ran"]);
+    assert_eq!(o.status.code(), Some(203), "{}\n{}", stderr(&o), w.log());
+    assert!(!stdout(&o).contains("ran"));
+    assert!(
+        w.log().contains("no free tracking gid in 5200-5249"),
+        "{}",
+        w.log()
+    );
+    drop(release);
+    let mut gids = Vec::new();
+    for r in runs {
+        let o = r.join().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let g: Vec<u32> = stdout(&o)
+            .split_whitespace()
+            .filter_map(|g| g.parse().ok())
+            .filter(|g| (5200..=5249).contains(g))
+            .collect();
+        assert_eq!(g.len(), 1, "{}", stdout(&o));
+        gids.push(g[0]);
+    }
+    gids.sort_unstable();
+    gids.dedup();
+    assert_eq!(gids.len(), 50, "{gids:?}");
 }
 
 #[test]

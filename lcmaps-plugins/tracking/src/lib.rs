@@ -11,28 +11,33 @@
 //! holds is stale and is reclaimed, so a gid is free again once glexec and
 //! every process of the payload are gone, without an explicit release.
 //!
-//! Not done here (needs glexec): killing leftovers and the usage record.
-//! The interface proposed for glexec's lingering front end: after LCMAPS,
-//! glexec reads the tracking gid from the final credential (a SEC_GID in
-//! `[min, max]` that this plugin reported through a new
-//! `lcmaps_core::policy` outcome field `tracking_gid`, so it need not guess);
-//! where cgroup v2 is writable it creates `glexec-<pid>` and moves the child
-//! in before `exec`; when the main payload process ends it, unless
-//! `-dont-kill-leftovers`, sends SIGTERM then (after a grace period) SIGKILL
-//! to every process whose `Groups:` contain the gid (or writes
-//! `cgroup.kill`), rescanning until none is left (bounded), logs a usage
-//! record (start/end, uid, cpu from `cpu.stat` or the wait4 rusage), and
-//! calls [`GlexecTracking::release`].
+//! Killing leftovers and the usage record are glexec's (it lingers): when
+//! the payload's main process has ended it signals every process carrying
+//! the gid, unless `-dont-kill-leftovers` (glexec-cli `tracking.rs`).
+//!
+//! Our addition, cgroup v2 ([`cgroup`]): where cgroup v2 is mounted and
+//! writable, glexec also puts the payload in a cgroup of its own
+//! (`<parent>/lcmaps-glexec-<glexec pid>`), kills what is left in it with
+//! `cgroup.kill`, logs its `cpu.stat` / `memory.peak` in the usage record
+//! and removes it. `-cgroup auto` (default) uses it where possible,
+//! `-cgroup off` never, `-cgroup required` fails closed: this plugin fails
+//! (so no payload runs) when cgroup v2 is not usable, and glexec refuses to
+//! run the payload if it cannot make the cgroup. The gid is given in every
+//! mode.
 //!
 //! Options: `-exec <path>`, `-procddir <dir>`, `-logdir <dir>`,
 //! `-datetime-local`, `-min-gid N` / `-max-gid M` (default 65000-65049),
 //! `-dont-kill-leftovers`, `-log-level N`, `-log-facility F` (upstream's;
 //! the monitor-related ones are accepted and recorded only), and ours:
 //! `-statedir <dir>` (default `/var/lib/lcmaps-rs/glexec-tracking`),
-//! `-procdir <dir>` (default `/proc`; tests).
+//! `-procdir <dir>` (default `/proc`; tests), `-cgroup auto|off|required`
+//! (default `auto`), `-cgroup-parent <dir>` (a cgroup v2 directory; default
+//! glexec's own cgroup).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+pub mod cgroup;
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -71,6 +76,10 @@ pub struct GlexecTracking {
     pub statedir: PathBuf,
     /// The proc file system.
     pub procdir: PathBuf,
+    /// `-cgroup`.
+    pub cgroup: cgroup::Mode,
+    /// `-cgroup-parent`.
+    pub cgroup_parent: Option<PathBuf>,
 }
 
 impl Default for GlexecTracking {
@@ -87,6 +96,8 @@ impl Default for GlexecTracking {
             log_facility: "LOG_DAEMON".into(),
             statedir: "/var/lib/lcmaps-rs/glexec-tracking".into(),
             procdir: "/proc".into(),
+            cgroup: cgroup::Mode::Auto,
+            cgroup_parent: None,
         }
     }
 }
@@ -222,6 +233,14 @@ impl Plugin for GlexecTracking {
                     self.procdir = value()?.into();
                     i += 1;
                 }
+                "-cgroup" => {
+                    self.cgroup = value()?.parse().map_err(err)?;
+                    i += 1;
+                }
+                "-cgroup-parent" => {
+                    self.cgroup_parent = Some(value()?.into());
+                    i += 1;
+                }
                 "-log-facility" => {
                     self.log_facility = value()?;
                     i += 1;
@@ -258,6 +277,14 @@ impl Plugin for GlexecTracking {
         if ctx.store.uids.is_empty() {
             log::error!("{who}: must map to a UID before running the glexec_tracking module");
             return Status::Failure;
+        }
+        if self.cgroup == cgroup::Mode::Required {
+            // glexec makes the cgroup (it lingers and forks the payload);
+            // fail here already, before any account is used, when it cannot.
+            if let Err(e) = cgroup::probe(self.cgroup_parent.as_deref()) {
+                log::error!("{who}: -cgroup required, but cgroup v2 is not usable: {e}");
+                return Status::Failure;
+            }
         }
         match self.allocate(std::process::id()) {
             Ok(gid) => {

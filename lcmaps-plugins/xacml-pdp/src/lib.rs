@@ -1,7 +1,7 @@
 //! A small SAML2-XACML2 policy decision point for tests and demos of the
 //! GUMS/SCAS callout: HTTPS on 127.0.0.1 only, client certificates
 //! required, a mapping table `DN-or-FQAN uid gid [sgid,...] [username]`,
-//! and switches to misbehave (slow, dropped connections, garbage, SOAP
+//! and switches to misbehave (slow, dropped or reset connections, garbage, SOAP
 //! faults, fixed decisions, wrong `InResponseTo`, unknown obligations, huge
 //! answers) for the fault tests.
 //!
@@ -115,6 +115,9 @@ pub struct Behaviour {
     pub slow: Option<Duration>,
     /// Read the request, then close the connection without an answer.
     pub drop: bool,
+    /// Wait for the request and reset the connection (TCP RST) without
+    /// reading it.
+    pub reset: bool,
     /// Answer 200 with a body that is not XML.
     pub garbage: bool,
     /// Answer 500 with a SOAP fault.
@@ -269,7 +272,8 @@ fn accept_loop(
                 }));
             }
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                std::thread::sleep(Duration::from_millis(5));
+                // Short: the wait is part of every callout's latency.
+                std::thread::sleep(Duration::from_millis(1));
             }
             Err(e) => {
                 log::warn!("xacml-pdp: accept: {e}");
@@ -310,6 +314,18 @@ fn serve(
     s.set_write_timeout(Some(Duration::from_secs(2)))
         .map_err(|e| e.to_string())?;
     let mut tls = acceptor.accept(s).map_err(|e| format!("handshake: {e}"))?;
+    if cfg.behaviour.reset {
+        // Closing a socket with unread data makes the kernel send RST.
+        let mut one = [0u8; 1];
+        let n = tls
+            .get_ref()
+            .peek(&mut one)
+            .map_err(|e| format!("peek: {e}"))?;
+        if n > 0 {
+            served.fetch_add(1, Ordering::SeqCst);
+        }
+        return Ok(());
+    }
     // Read one request: headers, then Content-Length bytes; bounded.
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];

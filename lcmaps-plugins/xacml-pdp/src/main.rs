@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! xacml-pdp --cert server.pem --key server.key --client-ca ca.pem --map map.txt
-//!           [--port N] [--max-seconds N] [--slow SECS] [--drop] [--garbage]
+//!           [--port N] [--max-seconds N] [--slow SECS] [--drop] [--reset] [--garbage]
 //!           [--fault] [--decision Permit|Deny|NotApplicable|Indeterminate]
 //!           [--wrong-in-response-to] [--extra-obligation URN] [--huge BYTES]
 //! ```
@@ -59,6 +59,7 @@ fn run() -> Result<(), String> {
             "--max-seconds" => max = secs(value()?)?,
             "--slow" => b.slow = Some(secs(value()?)?),
             "--drop" => b.drop = true,
+            "--reset" => b.reset = true,
             "--garbage" => b.garbage = true,
             "--fault" => b.fault = true,
             "--decision" => b.decision = Some(value()?),

@@ -413,6 +413,37 @@ fn dropped_connection_moves_to_the_next_endpoint() {
 }
 
 #[test]
+fn connection_reset_fails_and_moves_to_the_next_endpoint() {
+    let b = Behaviour {
+        reset: true,
+        ..Behaviour::default()
+    };
+    fails_with(b.clone(), MAP, "reset by peer");
+    let w = World::new();
+    let bad = w.pdp(MAP, b);
+    let good = w.pdp(MAP, Behaviour::default());
+    let mut p = w.client(&[url(&bad), url(&good)], &[]);
+    let (st, store) = run(&mut p, ALICE, &[]);
+    assert_eq!(st, Status::Success);
+    assert_eq!(store.uids, [5001]);
+    assert_eq!((bad.requests(), good.requests()), (1, 1));
+}
+
+#[test]
+fn afs_token_obligation_is_not_understood_so_fails() {
+    // We do not act on AFS tokens; an obligation we cannot honour fails.
+    let b = Behaviour {
+        extra_obligation: Some("http://authz-interop.org/xacml/obligation/afs-token".into()),
+        ..Behaviour::default()
+    };
+    fails_with(
+        b,
+        MAP,
+        "obligation not understood: http://authz-interop.org/xacml/obligation/afs-token",
+    );
+}
+
+#[test]
 fn first_endpoint_down_second_answers() {
     let w = World::new();
     let port = {

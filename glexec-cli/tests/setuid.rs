@@ -419,17 +419,22 @@ fn tracking_policy(w: &World, min: u32, max: u32, extra: &str) {
     .unwrap();
 }
 
-/// The payload double-forks a process into a session of its own, prints
-/// its pid (once it is in that session), its cgroup and `id -G`, and exits.
-const DAEMONISING_PAYLOAD: &str =
-    "pid=$( (setsid sh -c 'echo $$; exec >/dev/null; exec sleep 60' </dev/null 2>/dev/null &) ); \
-     echo $pid; cat /proc/$pid/cgroup | grep '^0::'; id -G";
+/// The payload double-forks a process into a session of its own (which
+/// ignores SIGTERM if `stubborn`), prints its pid (once it is in that
+/// session), its cgroup and `id -G`, and exits.
+fn daemonising_payload(stubborn: bool) -> String {
+    let trap = if stubborn { "trap \"\" TERM; " } else { "" };
+    format!(
+        "pid=$( (setsid sh -c '{trap}echo $$; exec >/dev/null; exec sleep 60' </dev/null 2>/dev/null &) ); \
+         echo $pid; cat /proc/$pid/cgroup | grep '^0::'; id -G"
+    )
+}
 
-/// Runs [`DAEMONISING_PAYLOAD`] and checks that glexec returned only after
+/// Runs [`daemonising_payload`] and checks that glexec returned only after
 /// the leftover was killed. Returns the leftover's cgroup (`0::` line) and
 /// the payload's groups.
-fn leftover_is_killed(w: &World) -> (String, String) {
-    let o = w.run(&[], &["/bin/sh", "-c", DAEMONISING_PAYLOAD]);
+fn leftover_is_killed(w: &World, stubborn: bool) -> (String, String) {
+    let o = w.run(&[], &["/bin/sh", "-c", &daemonising_payload(stubborn)]);
     assert_eq!(o.status.code(), Some(0), "{}\n{}", stderr(&o), w.log());
     let out = stdout(&o);
     let mut lines = out.lines();
@@ -453,7 +458,7 @@ fn tracking_gid_and_leftovers_are_killed() {
     let w = World::new("", None);
     // The gid mode alone, as upstream.
     tracking_policy(&w, 5100, 5109, "-cgroup off");
-    let (_, groups) = leftover_is_killed(&w);
+    let (_, groups) = leftover_is_killed(&w, false);
     assert!(
         groups.split_whitespace().any(|g| g == "5100"),
         "tracking gid in {groups}"
@@ -478,7 +483,8 @@ fn tracking_cgroup_kills_leftovers_and_accounts() {
     }
     let w = World::new("", None);
     tracking_policy(&w, 5110, 5119, "-cgroup required");
-    let (cgroup, groups) = leftover_is_killed(&w);
+    // The leftover ignores SIGTERM: cgroup.kill after the grace period.
+    let (cgroup, groups) = leftover_is_killed(&w, true);
     assert!(
         groups.split_whitespace().any(|g| g == "5110"),
         "tracking gid in {groups}"

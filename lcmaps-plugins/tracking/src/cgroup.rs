@@ -268,8 +268,9 @@ impl Cgroup {
 
     /// Kills everything in it: `cgroup.kill` where the kernel has it (5.14),
     /// else SIGKILL to every pid of `cgroup.procs`, until it is empty or
-    /// `limit` has passed. Returns the pids seen (a lower bound with
-    /// `cgroup.kill`) and whether it is empty.
+    /// `limit` has passed (at least one round is made, even with a zero
+    /// `limit`). Returns the pids seen (a lower bound with `cgroup.kill`)
+    /// and whether it is empty.
     pub fn kill(&self, limit: Duration) -> (Vec<i32>, bool) {
         let start = Instant::now();
         let mut seen = std::collections::BTreeSet::new();
@@ -279,9 +280,6 @@ impl Cgroup {
             if procs.is_empty() && !self.populated() {
                 return (seen.into_iter().collect(), true);
             }
-            if start.elapsed() > limit {
-                return (seen.into_iter().collect(), false);
-            }
             seen.extend(procs);
             if has_kill {
                 if let Err(e) = write(&self.path.join("cgroup.kill"), "1") {
@@ -290,6 +288,10 @@ impl Cgroup {
                 }
             } else {
                 self.signal_all(nix::sys::signal::Signal::SIGKILL);
+            }
+            if start.elapsed() >= limit {
+                let empty = self.procs().is_empty() && !self.populated();
+                return (seen.into_iter().collect(), empty);
             }
             std::thread::sleep(Duration::from_millis(20));
         }

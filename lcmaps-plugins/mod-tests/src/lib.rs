@@ -102,3 +102,20 @@ pub fn result_line(r: &Ran) -> String {
         .unwrap_or("(no result)")
         .to_string()
 }
+
+/// `c/batch.c` (many DNs mapped in one process, see its header) built
+/// against Debian's headers and linked with Debian's `-llcmaps`, in `dir`.
+pub fn debian_batch(dir: &Path) -> PathBuf {
+    let exe = dir.join("batch-debian");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("c/batch.c");
+    ffi_tests::gcc(&[
+        "-O2",
+        "-Wall",
+        &format!("-I{}", ffi_tests::DEBIAN_INCLUDE),
+        src.to_str().expect("utf-8 path"),
+        "-o",
+        exe.to_str().expect("utf-8 path"),
+        "-llcmaps",
+    ]);
+    exe
+}

@@ -377,15 +377,11 @@ fn slow_server_hits_the_timeout() {
         },
     );
     let mut p = w.client(&[url(&s)], &["--timeout", "1"]);
-    let t = Instant::now();
     let (st, store) = run(&mut p, ALICE, &[]);
-    let took = t.elapsed();
+    // Had the client waited for the answer (20 s), it would have been a
+    // Permit: the failure and its message show the timeout cut it short.
     assert_eq!(st, Status::Failure);
     assert!(store.uids.is_empty());
-    assert!(
-        took >= Duration::from_millis(900) && took < Duration::from_secs(4),
-        "{took:?}"
-    );
     let l = logs_with(&url(&s));
     assert!(
         l.iter().any(|l| l.contains("timeout (reading the answer)")),

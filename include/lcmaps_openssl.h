@@ -18,7 +18,10 @@ extern "C" {
 #endif
 
 #ifndef LCMAPS_USE_DLOPEN
-/* lcmaps-rs: X.509 input is not supported yet; logs that and returns 1. */
+/* Maps the chain as lcmaps_run_with_pem_and_return_account maps its PEM
+ * (DN of the end-entity certificate, FQANs of its verified VOMS attributes).
+ * The stack stays the caller's; the gid lists point into LCMAPS's store,
+ * *poolindexp is malloc'ed (free it). 0 on success, 1 on failure. */
 lcmaps_run_with_stack_of_x509_and_return_account_t lcmaps_run_with_stack_of_x509_and_return_account;
 #endif
 

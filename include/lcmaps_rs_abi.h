@@ -298,6 +298,24 @@ int lcmaps_return_poolindex_without_gsi(char *user_dn,
                                         lcmaps_account_info_t *acct);
 
 /**
+ * `int lcmaps_rs_run_with_token_and_return_account(...)`, lcmaps-rs's own
+ * entry point: maps a bearer token (JWT) with the policies' token plugin
+ * (`lcmaps_scitokens.mod`); outputs as in the PEM variant (gid lists point
+ * into the store, the pool index is malloc'ed for the caller).
+ */
+int lcmaps_rs_run_with_token_and_return_account(const char *token,
+                                                int mapcounter,
+                                                char *request,
+                                                int npols,
+                                                char **policynames,
+                                                uid_t *puid,
+                                                gid_t **ppgid_list,
+                                                int *pnpgid,
+                                                gid_t **psgid_list,
+                                                int *pnsgid,
+                                                char **poolindexp);
+
+/**
  * `int lcmaps_run_and_verify_account_from_pem(...)`: runs the plugins in
  * verification mode for the given account and checks the result by
  * `LCMAPS_VERIFY_TYPE` (`uid` or `uid_pgid`).

@@ -867,6 +867,8 @@ fn pem_calls_map_a_proxy_as_debian_does() {
         let mut cmd = Command::new(exe);
         cmd.args(["pem", proxy.to_str().unwrap()])
             .env("LCMAPS_DB_FILE", &db)
+            // Debian's C plugins in both (not the lcmaps-rs built-ins).
+            .env("LCMAPS_RS_BUILTINS", "off")
             .env("LCMAPS_DEBUG_LEVEL", "5");
         if let Some(l) = ld {
             cmd.env("LD_LIBRARY_PATH", l);

@@ -310,10 +310,6 @@ fn run(name: &str, request: &Request, mode: Mode, pols: Vec<String>) -> bool {
     ok
 }
 
-fn initialized() -> bool {
-    API.lock().map(|a| a.initialized).unwrap_or(false)
-}
-
 /// `int lcmaps_run_without_credentials_and_return_username(char *user_dn,
 /// lcmaps_request_t request, char **usernamep, int npols, char **policynames)`:
 /// `*usernamep` is malloc'ed (caller frees).
@@ -523,18 +519,6 @@ pub unsafe extern "C" fn lcmaps_run_with_fqans_and_return_account(
     }
 }
 
-fn unsupported(name: &str, what: &str) -> c_int {
-    clog::install();
-    if !initialized() {
-        log::error!("LCMAPS has to be initialized first !");
-    }
-    log::error!(
-        "{name}(): {what} input is not supported yet by lcmaps-rs; \
-         use the DN/FQAN interfaces (lcmaps_run_with_fqans_and_return_account)"
-    );
-    1
-}
-
 /// `int lcmaps_run_with_pem_and_return_account(...)`: maps the PEM chain's
 /// end-entity DN with the FQANs of its verified VOMS attributes (`user_dn`
 /// is ignored, as in LCMAPS); the gid lists point into the store, the pool
@@ -696,8 +680,10 @@ unsafe fn gid_list(list: *const libc::gid_t, n: c_int) -> Vec<libc::gid_t> {
     unsafe { std::slice::from_raw_parts(list, n) }.to_vec()
 }
 
-/// `int lcmaps_run_with_stack_of_x509_and_return_account(...)`: X.509 input
-/// is not supported yet; logs that and fails.
+/// `int lcmaps_run_with_stack_of_x509_and_return_account(...)`: as the PEM
+/// variant, with the chain given as an OpenSSL `STACK_OF(X509)` (the
+/// caller keeps it; it is read, not freed). The gid lists point into the
+/// store, the pool index is malloc'ed for the caller.
 #[no_mangle]
 pub unsafe extern "C" fn lcmaps_run_with_stack_of_x509_and_return_account(
     cert_chain: *mut c_void,
@@ -712,15 +698,142 @@ pub unsafe extern "C" fn lcmaps_run_with_stack_of_x509_and_return_account(
     pnsgid: *mut c_int,
     poolindexp: *mut *mut c_char,
 ) -> c_int {
-    let _ = (cert_chain, mapcounter, request, npols, policynames);
-    let _ = (puid, ppgid_list, pnpgid, psgid_list, pnsgid, poolindexp);
-    ffi_boundary!("lcmaps_run_with_stack_of_x509_and_return_account", 1, {
-        unsupported(
-            "lcmaps_run_with_stack_of_x509_and_return_account",
-            "X.509 chain",
+    const NAME: &str = "lcmaps_run_with_stack_of_x509_and_return_account";
+    ffi_boundary!(NAME, 1, {
+        clog::install();
+        if puid.is_null() || ppgid_list.is_null() || pnpgid.is_null() {
+            log::error!("{NAME}(): NULL output pointer (puid, ppgid_list and pnpgid are needed)");
+            return 1;
+        }
+        if cert_chain.is_null() {
+            log::error!("{NAME}(): no certificate chain given (NULL)");
+            return 1;
+        }
+        // SAFETY: a non-NULL STACK_OF(X509) owned by the caller for the
+        // duration of the call (the header's contract); only borrowed.
+        let pem = match unsafe { stack_to_pem(cert_chain) } {
+            Ok(p) => p,
+            Err(e) => {
+                log::error!("{NAME}(): cannot read the certificate chain: {e}");
+                return 1;
+            }
+        };
+        // SAFETY: NULL or C strings / a policy array of npols entries.
+        let (job, pols) = unsafe { (cstring_lossy(request), policies(npols, policynames)) };
+        let Some(req) = pem_request(NAME, Some(pem), mapcounter, job) else {
+            return 1;
+        };
+        if !run(NAME, &req, Mode::Run, pols) {
+            return 1;
+        }
+        account_out(
+            NAME,
+            &AccountOut {
+                puid,
+                ppgid_list,
+                pnpgid,
+                psgid_list,
+                pnsgid,
+                poolindexp,
+            },
+            true,
         )
     })
 }
+
+/// The certificates of a caller's `STACK_OF(X509)` as PEM text, in stack
+/// order.
+///
+/// # Safety
+/// `chain` is a valid, non-NULL `STACK_OF(X509) *` that outlives the call.
+unsafe fn stack_to_pem(chain: *mut c_void) -> Result<String, String> {
+    // SAFETY: by the contract; the reference is only used in this call.
+    let stack = unsafe {
+        <openssl::stack::StackRef<openssl::x509::X509> as foreign_types::ForeignTypeRef>::from_ptr(
+            chain.cast(),
+        )
+    };
+    if stack.is_empty() {
+        return Err("the stack holds no certificate".into());
+    }
+    let mut pem = String::new();
+    for c in stack {
+        let p = c.to_pem().map_err(|e| e.to_string())?;
+        pem.push_str(&String::from_utf8_lossy(&p));
+    }
+    Ok(pem)
+}
+
+/// `int lcmaps_rs_run_with_token_and_return_account(...)`, lcmaps-rs's own
+/// entry point: maps a bearer token (JWT) with the policies' token plugin
+/// (`lcmaps_scitokens.mod`); outputs as in the PEM variant (gid lists point
+/// into the store, the pool index is malloc'ed for the caller).
+#[no_mangle]
+pub unsafe extern "C" fn lcmaps_rs_run_with_token_and_return_account(
+    token: *const c_char,
+    mapcounter: c_int,
+    request: *mut c_char,
+    npols: c_int,
+    policynames: *mut *mut c_char,
+    puid: *mut libc::uid_t,
+    ppgid_list: *mut *mut libc::gid_t,
+    pnpgid: *mut c_int,
+    psgid_list: *mut *mut libc::gid_t,
+    pnsgid: *mut c_int,
+    poolindexp: *mut *mut c_char,
+) -> c_int {
+    const NAME: &str = "lcmaps_rs_run_with_token_and_return_account";
+    ffi_boundary!(NAME, 1, {
+        clog::install();
+        if puid.is_null() || ppgid_list.is_null() || pnpgid.is_null() {
+            log::error!("{NAME}(): NULL output pointer (puid, ppgid_list and pnpgid are needed)");
+            return 1;
+        }
+        // SAFETY: NULL or C strings / a policy array of npols entries.
+        let (tok, job, pols) = unsafe {
+            (
+                cstring_lossy(token),
+                cstring_lossy(request),
+                policies(npols, policynames),
+            )
+        };
+        let Some(tok) = tok.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()) else {
+            log::error!("{NAME}(): no token given");
+            return 1;
+        };
+        if tok.len() > TOKEN_MAX {
+            log::error!(
+                "{NAME}(): the token is {} bytes, more than the {TOKEN_MAX} accepted",
+                tok.len()
+            );
+            return 1;
+        }
+        let req = Request {
+            token: Some(tok),
+            mapcounter,
+            job_request: job,
+            ..Request::default()
+        };
+        if !run(NAME, &req, Mode::Run, pols) {
+            return 1;
+        }
+        account_out(
+            NAME,
+            &AccountOut {
+                puid,
+                ppgid_list,
+                pnpgid,
+                psgid_list,
+                pnsgid,
+                poolindexp,
+            },
+            true,
+        )
+    })
+}
+
+/// The longest token the C entry point takes (WLCG tokens are a few kB).
+const TOKEN_MAX: usize = 64 * 1024;
 
 /// `int lcmaps_run_and_verify_account_from_pem(...)`: runs the plugins in
 /// verification mode for the given account and checks the result by

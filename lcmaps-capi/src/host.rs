@@ -137,6 +137,7 @@ pub fn exported_symbols() -> Vec<(&'static str, *const ())> {
         a::lcmaps_return_poolindex_with_mapcounter,
         a::lcmaps_return_account_without_gsi,
         a::globus_gss_assist_gridmap,
+        a::lcmaps_rs_run_with_token_and_return_account,
     ]
 }
 

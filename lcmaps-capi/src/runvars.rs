@@ -42,6 +42,7 @@ pub(crate) struct RunVars {
     px509_chain: *mut c_void,
     user_cred: *mut c_void,
     gss_context: *mut c_void,
+    bearer_token: *mut c_char,
 }
 
 /// The leaf certificate and the whole chain as OpenSSL objects.
@@ -88,6 +89,7 @@ impl RunVars {
         let requested_poolindex = keep(&r.requested_poolindex);
         let requested_username = keep(&r.requested_username);
         let pem_string = keep(&r.pem);
+        let bearer_token = keep(&r.token);
         let mut fqan_ptrs: Vec<*mut c_char> =
             r.fqans.iter().map(|f| keep(&Some(f.clone()))).collect();
         fqan_ptrs.push(ptr::null_mut());
@@ -124,6 +126,7 @@ impl RunVars {
             px509_chain,
             user_cred: ptr::null_mut(),
             gss_context: ptr::null_mut(),
+            bearer_token,
             _fqan_ptrs: Vec::new(),
         });
         v.fqan_list = if r.fqans.is_empty() {
@@ -169,6 +172,7 @@ impl RunVars {
             (b"px509_chain", b"STACK_OF(X509) *") => a(&mut self.px509_chain),
             (b"user_cred", b"gss_cred_id_t") => a(&mut self.user_cred),
             (b"gss_context", b"gss_ctx_id_t") => a(&mut self.gss_context),
+            (b"bearer_token", b"char *") => a(&mut self.bearer_token),
             _ => return None,
         })
     }

@@ -134,6 +134,11 @@ pub const RUN_VARIABLES: &[ArgSpec] = &[
         name: "gss_context",
         ty: "gss_ctx_id_t",
     },
+    // lcmaps-rs's own: the bearer token of a token run (NULL otherwise).
+    ArgSpec {
+        name: "bearer_token",
+        ty: "char *",
+    },
 ];
 
 /// True when LCMAPS knows the run variable `(name, ty)`.

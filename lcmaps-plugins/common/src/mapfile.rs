@@ -70,6 +70,62 @@ pub struct Mapfile {
     pub entries: Vec<Entry>,
     /// The first malformed line, if any.
     pub error: Option<LineError>,
+    /// Where each key's entries are, so that a lookup visits only the
+    /// entries that can match instead of every line (see [`Index`]).
+    index: Index,
+}
+
+/// The entries of a mapfile by key: a lookup of a DN in a 100,000-line
+/// grid-mapfile visits the lines with that key and the pattern lines, not
+/// all of them. Results are those of a top-to-bottom scan: the candidate
+/// positions are visited in file order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Index {
+    /// Every key → the positions (in `entries`) of its entries, ascending.
+    by_key: HashMap<Vec<u8>, Vec<usize>>,
+    /// Positions of keys with `*`, `?` or `[`, ascending: the only keys
+    /// that can match a subject other than themselves under fnmatch (with
+    /// FNM_NOESCAPE any other byte, `\` included, matches only itself).
+    patterns: Vec<usize>,
+}
+
+fn is_pattern(key: &[u8]) -> bool {
+    key.iter().any(|b| matches!(b, b'*' | b'?' | b'['))
+}
+
+impl Index {
+    fn new(entries: &[Entry]) -> Index {
+        let mut ix = Index::default();
+        for (i, e) in entries.iter().enumerate() {
+            ix.by_key.entry(e.key.clone()).or_default().push(i);
+            if is_pattern(&e.key) {
+                ix.patterns.push(i);
+            }
+        }
+        ix
+    }
+
+    /// Positions of the entries whose key matches `subject`, ascending.
+    fn candidates(&self, entries: &[Entry], subject: &[u8], wildcards: bool) -> Vec<usize> {
+        let exact = self.by_key.get(subject).map_or(&[][..], Vec::as_slice);
+        if !wildcards {
+            return exact.to_vec();
+        }
+        // A literal key matches only itself; a pattern key equal to the
+        // subject is found (once) among the patterns.
+        let literal = exact
+            .iter()
+            .copied()
+            .filter(|&i| !is_pattern(&entries[i].key));
+        let pats = self
+            .patterns
+            .iter()
+            .copied()
+            .filter(|&i| fnmatch(&entries[i].key, subject));
+        let mut v: Vec<usize> = literal.chain(pats).collect();
+        v.sort_unstable();
+        v
+    }
 }
 
 /// How to pick a mapping from a matching line (upstream's MATCH_* flags).
@@ -222,6 +278,7 @@ impl Mapfile {
         }
         Mapfile {
             path: path.to_path_buf(),
+            index: Index::new(&entries),
             entries,
             error,
         }
@@ -237,15 +294,8 @@ impl Mapfile {
         select: Select<'_>,
     ) -> Result<Option<Hit>, LineError> {
         let subj = subject.as_bytes();
-        for e in &self.entries {
-            let matches = if wildcards {
-                fnmatch(&e.key, subj)
-            } else {
-                e.key == subj
-            };
-            if !matches {
-                continue;
-            }
+        for i in self.index.candidates(&self.entries, subj, wildcards) {
+            let e = &self.entries[i];
             let want: &dyn Fn(&str) -> bool = match select {
                 Select::OnlyKey => {
                     log::info!(
@@ -525,6 +575,33 @@ mod tests {
     }
 
     #[test]
+    fn index_keeps_file_order_across_literal_and_pattern_keys() {
+        let m = parse("\"/CN=a*\" .pool\n\"/CN=ab\" first\n\"/CN=a?\" second\n\"/CN=ab\" third\n");
+        let hit = |s: &str, w: bool| {
+            m.lookup(s, w, Select::Exclude("."))
+                .unwrap()
+                .map(|h| (h.line, h.mapping.unwrap()))
+        };
+        assert_eq!(hit("/CN=ab", true), Some((2, "first".into())));
+        assert_eq!(hit("/CN=ab", false), Some((2, "first".into())));
+        assert_eq!(
+            m.lookup("/CN=ab", true, Select::Include("."))
+                .unwrap()
+                .map(|h| h.line),
+            Some(1)
+        );
+        assert_eq!(hit("/CN=ac", true), Some((3, "second".into())));
+        assert_eq!(hit("/CN=ac", false), None);
+        // A pattern is matched literally without wildcards.
+        assert_eq!(
+            m.lookup("/CN=a*", false, Select::Include("."))
+                .unwrap()
+                .map(|h| h.line),
+            Some(1)
+        );
+    }
+
+    #[test]
     fn key_without_mappings_is_skipped() {
         let m = parse("\"/CN=a\"\n\"/CN=a\" .pool, local\n");
         let hit = m
@@ -596,6 +673,30 @@ mod tests {
             let escaped: String = map.chars().flat_map(|c| ['\\', c]).collect();
             let (_, m) = parse_line(format!("\"k\" {escaped}").as_bytes()).unwrap().unwrap();
             prop_assert_eq!(m, vec![map]);
+        }
+
+        /// The index visits exactly the entries a top-to-bottom scan
+        /// matches (exact keys, or fnmatch patterns with wildcards), in
+        /// file order.
+        #[test]
+        fn index_finds_what_a_scan_finds(
+            keys in proptest::collection::vec("[ab/*?\\[\\]\\\\!]{0,5}", 0..30),
+            subject in "[ab/*?\\[\\]\\\\!]{0,5}",
+            wildcards in any::<bool>(),
+        ) {
+            let entries: Vec<Entry> = keys
+                .iter()
+                .enumerate()
+                .map(|(i, k)| Entry { line: i + 1, key: k.clone().into_bytes(), mappings: vec!["x".into()] })
+                .collect();
+            let scan: Vec<usize> = entries
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| if wildcards { fnmatch(&e.key, subject.as_bytes()) } else { e.key == subject.as_bytes() })
+                .map(|(i, _)| i)
+                .collect();
+            let ix = Index::new(&entries);
+            prop_assert_eq!(ix.candidates(&entries, subject.as_bytes(), wildcards), scan);
         }
 
         /// Arbitrary bytes never panic; the result is a line or an error.

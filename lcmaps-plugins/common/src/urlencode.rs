@@ -138,6 +138,40 @@ mod tests {
         assert_eq!(enc(b"\xff"), "%ff");
     }
 
+    #[test]
+    fn every_printable_special_character() {
+        let specials = " !\"#$%&'()*+,-.:;<=>?@[\\]^_`{|}~\t";
+        let dn = format!("/CN=x{specials}");
+        let e = enc(dn.as_bytes());
+        let want: String = "%2fcn%3dx"
+            .chars()
+            .chain(
+                specials
+                    .bytes()
+                    .flat_map(|b| format!("%{b:02x}").chars().collect::<Vec<_>>()),
+            )
+            .collect();
+        assert_eq!(e, want);
+        assert_eq!(
+            urldecode(e.as_bytes()),
+            Some(dn.to_ascii_lowercase().into_bytes())
+        );
+    }
+
+    #[test]
+    fn non_ascii_names_can_collide_like_upstream() {
+        // The mangled `%ffffffXX` of the last non-ASCII byte is cut at the
+        // end of the buffer and partly survives after shorter tails, so
+        // these two DNs share a lease (and a pool account) in upstream;
+        // ours writes the same names (docs/compatibility.md).
+        assert_eq!(
+            enc("/CN=名前 3".as_bytes()),
+            "%2fcn%3d%ff%ff%ff%ff%ff%ff%2038d"
+        );
+        assert_eq!(enc("/CN=名前 38".as_bytes()), enc("/CN=名前 3".as_bytes()));
+        assert_ne!(enc("/CN=名前 39".as_bytes()), enc("/CN=名前 3".as_bytes()));
+    }
+
     proptest! {
         #[test]
         fn ascii_round_trip(dn in "[ -~]{0,80}", mapcounter in -1i32..30) {

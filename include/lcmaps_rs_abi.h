@@ -10,6 +10,7 @@
 #include "lcmaps_arguments.h"
 #include "lcmaps_vo_data.h"
 #include "lcmaps_account.h"
+#include "lcas_types.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -31,11 +32,127 @@ int addCredentialData(int datatype, void *data);
 void *getCredentialData(int datatype, int *count);
 
 /**
+ * `int getMajorVersionNumber(void)`: LCAS 1.3.19.
+ */
+int getMajorVersionNumber(void);
+
+/**
+ * `int getMinorVersionNumber(void)`.
+ */
+int getMinorVersionNumber(void);
+
+/**
+ * `int getPatchVersionNumber(void)`.
+ */
+int getPatchVersionNumber(void);
+
+/**
  * `int globus_gss_assist_gridmap(char *globusidp, char **useridp)`: init
  * (logging to stderr), map the DN to a user name (malloc'ed), term.
  * 0 mapped, 1 not.
  */
 int globus_gss_assist_gridmap(char *globusidp, char **useridp);
+
+/**
+ * `char *lcas_finddbfile(char *name)`: as [`lcas_findfile`].
+ */
+char *lcas_finddbfile(char *name);
+
+/**
+ * `char *lcas_findfile(char *name)` / `lcas_finddbfile`: a configuration
+ * file in the lcas.db directory (`LCAS_DIR` / `LCAS_ETC_DIR` /
+ * `/etc/lcas`); malloc'ed, or NULL.
+ */
+char *lcas_findfile(char *name);
+
+/**
+ * `char *lcas_findplugin(char *name)`: the plugin file in
+ * `LCAS_MODULES_DIR` or `/usr/lib/lcas`; malloc'ed, or NULL.
+ */
+char *lcas_findplugin(char *name);
+
+/**
+ * `char *lcas_genfilename(char *prefix, char *path, char *suffix)`: an
+ * absolute `path` as is, else `prefix/path`, then `suffix` appended;
+ * malloc'ed (caller frees), NULL on failure.
+ */
+char *lcas_genfilename(char *prefixp, char *pathp, char *suffixp);
+
+/**
+ * `int lcas_get_debug_level(void)`: `LCAS_DEBUG_LEVEL` (0-5).
+ */
+int lcas_get_debug_level(void);
+
+/**
+ * `char *lcas_get_dn(lcas_cred_id_t)`: the DN in the credential (owned by
+ * LCAS; valid during the `plugin_confirm_authorization` call).
+ */
+char *lcas_get_dn(lcas_cred_id_t cred);
+
+/**
+ * `char *lcas_getfexist(int n, ...)` (csrc).
+ */
+extern char *lcas_getfexist(int n, ...);
+
+/**
+ * `int lcas_init(FILE *fp)`: log to `fp` (else syslog), read lcas.db and
+ * initialize its plugins. 0 ok (also when already initialized), 1 failure.
+ */
+int lcas_init(FILE *fp);
+
+/**
+ * `int lcas_init_and_log(FILE *fp, unsigned short logtype)`.
+ */
+int lcas_init_and_log(FILE *fp, unsigned short logtype);
+
+/**
+ * `int lcas_init_and_logfile(char *logfile, FILE *fp, unsigned short logtype)`.
+ */
+int lcas_init_and_logfile(char *logfile, FILE *fp, unsigned short logtype);
+
+/**
+ * `int lcas_log(int prty, char *fmt, ...)` (csrc).
+ */
+extern int lcas_log(int prty, char *fmt, ...);
+
+/**
+ * `int lcas_log_a_string(int prty, char *fmt, char *s)` (csrc).
+ */
+extern int lcas_log_a_string(int prty, char *fmt, char *s);
+
+/**
+ * `int lcas_log_a_string_debug(int lvl, char *fmt, char *s)` (csrc).
+ */
+extern int lcas_log_a_string_debug(int lvl, char *fmt, char *s);
+
+/**
+ * `int lcas_log_debug(int lvl, char *fmt, ...)` (csrc).
+ */
+extern int lcas_log_debug(int lvl, char *fmt, ...);
+
+/**
+ * `int lcas_log_time(int prty, char *fmt, ...)` (csrc).
+ */
+extern int lcas_log_time(int prty, char *fmt, ...);
+
+/**
+ * `int lcas_pem(char *pem_string, lcas_request_t request)`: authorize the
+ * PEM chain's end-entity DN (plugins get it through `lcas_get_dn`; the
+ * built-ins also see the chain). 0 authorized, 1 not.
+ */
+int lcas_pem(char *pem_string, char *request);
+
+/**
+ * `int lcas_term(void)`: terminate the plugins. 0, also when LCAS was not
+ * initialized (as liblcas 1.3.19 returns).
+ */
+int lcas_term(void);
+
+/**
+ * `int lcas_tokenize(const char *command, char **args, int *n, char *sep)`:
+ * as `lcmaps_tokenize`.
+ */
+int lcas_tokenize(const char *command, char **args, int *n, const char *sep);
 
 /**
  * `int lcmaps_account_info_clean(lcmaps_account_info_t *)`: free the lists

@@ -63,6 +63,8 @@ pub fn clib_dir(dir: &Path) -> PathBuf {
         "liblcmaps_verify_account_from_pem.so.0",
         "liblcmaps_return_poolindex.so.0",
         "liblcmaps_gss_assist_gridmap.so.0",
+        "liblcas.so.0",
+        "liblcas.so",
     ] {
         let _ = std::fs::remove_file(d.join(n));
         std::os::unix::fs::symlink("liblcmaps_rs.so", d.join(n)).expect("symlink");

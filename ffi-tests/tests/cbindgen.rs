@@ -50,6 +50,9 @@ fn hand_written_headers_agree_with_the_generated_prototypes() {
         "lcmaps_verify_account_from_pem.h",
         "lcmaps_return_poolindex_without_gsi.h",
         "lcmaps_gss_assist_gridmap.h",
+        "lcas.h",
+        "lcas_pem.h",
+        "lcas_modules.h",
         "lcmaps_rs_abi.h",
     ] {
         assert!(Path::new(&include_dir().join(h)).exists(), "{h}");

@@ -127,3 +127,68 @@ int lcmaps_verify_account_from_pem_va(int narg, ...)
     va_end(ap);
     return lcmaps_rs_verify_account_from_pem(narg, pem, &acct);
 }
+
+/* ---- LCAS (liblcas.so.0 is the same library) ---- */
+
+int lcas_log(int prty, char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+    va_start(ap, fmt);
+    rc = lcmaps_rs_vlog(prty, 0, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int lcas_log_time(int prty, char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+    va_start(ap, fmt);
+    rc = lcmaps_rs_vlog(prty, 0, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int lcas_log_debug(int debug_lvl, char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+    (void)debug_lvl; /* filtered by LCAS_DEBUG_LEVEL on the Rust side */
+    va_start(ap, fmt);
+    rc = lcmaps_rs_vlog(7, 1, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int lcas_log_a_string(int prty, char *fmt, char *the_string)
+{
+    return lcmaps_rs_log_one(prty, 0, fmt, the_string);
+}
+
+int lcas_log_a_string_debug(int debug_lvl, char *fmt, char *the_string)
+{
+    (void)debug_lvl;
+    return lcmaps_rs_log_one(7, 1, fmt, the_string);
+}
+
+/* lcas_getfexist(n, path1, ..., pathn): the Rust side picks the first that
+ * exists; at most 64 paths are looked at. */
+typedef char *(*lcas_rs_getfexist_fn)(int n, char *const *names);
+lcas_rs_getfexist_fn lcas_rs_getfexist_hook = 0;
+
+char *lcas_getfexist(int n, ...)
+{
+    char *names[64];
+    va_list ap;
+    int i;
+    if (n < 0)
+        n = 0;
+    if (n > 64)
+        n = 64;
+    va_start(ap, n);
+    for (i = 0; i < n; i++)
+        names[i] = va_arg(ap, char *);
+    va_end(ap);
+    return lcas_rs_getfexist_hook ? lcas_rs_getfexist_hook(n, names) : 0;
+}

@@ -67,6 +67,7 @@ const MAX_INTROSPECT: usize = 1000;
 /// must still export them dynamically, e.g. with `-rdynamic`).
 pub fn exported_symbols() -> Vec<(&'static str, *const ())> {
     use super::api as a;
+    use super::lcas as l;
     macro_rules! syms {
         ($($m:ident :: $f:ident),* $(,)?) => {
             vec![$((stringify!($f), $m::$f as *const ())),*]
@@ -105,6 +106,12 @@ pub fn exported_symbols() -> Vec<(&'static str, *const ())> {
         clog::lcmaps_log_time,
         clog::lcmaps_log_a_string,
         clog::lcmaps_log_a_string_debug,
+        clog::lcas_log,
+        clog::lcas_log_debug,
+        clog::lcas_log_time,
+        clog::lcas_log_a_string,
+        clog::lcas_log_a_string_debug,
+        clog::lcas_getfexist,
         clog::lcmaps_verify_account_from_pem_va,
         a::lcmaps_init,
         a::lcmaps_init_and_log,
@@ -138,6 +145,23 @@ pub fn exported_symbols() -> Vec<(&'static str, *const ())> {
         a::lcmaps_return_account_without_gsi,
         a::globus_gss_assist_gridmap,
         a::lcmaps_rs_run_with_token_and_return_account,
+        l::lcas_init,
+        l::lcas_init_and_log,
+        l::lcas_init_and_logfile,
+        l::lcas_term,
+        l::lcas_pem,
+        l::lcas_get_fabric_authorization,
+        l::getMajorVersionNumber,
+        l::getMinorVersionNumber,
+        l::getPatchVersionNumber,
+        l::lcas_get_dn,
+        l::lcas_get_gss_cred,
+        l::lcas_get_debug_level,
+        l::lcas_genfilename,
+        l::lcas_findplugin,
+        l::lcas_findfile,
+        l::lcas_finddbfile,
+        l::lcas_tokenize,
     ]
 }
 

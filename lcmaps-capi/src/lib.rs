@@ -19,6 +19,7 @@ pub mod api;
 pub mod callbacks;
 pub mod gss;
 pub mod host;
+pub mod lcas;
 pub mod log;
 mod mirror;
 mod runvars;
@@ -31,22 +32,25 @@ use lcmaps_core::cred::Store;
 
 type LogHook = unsafe extern "C" fn(c_int, c_int, *const c_char) -> c_int;
 type VerifyHook = unsafe extern "C" fn(c_int, *mut c_char, *const lcmaps_account_info_t) -> c_int;
+type FexistHook = unsafe extern "C" fn(c_int, *const *mut c_char) -> *mut c_char;
 
 extern "C" {
     // In csrc/lcmaps_varargs.c: how the variadic C functions reach Rust.
     static mut lcmaps_rs_log_hook: Option<LogHook>;
     static mut lcmaps_rs_verify_hook: Option<VerifyHook>;
+    static mut lcas_rs_getfexist_hook: Option<FexistHook>;
 }
 
 /// Point the C shim at its Rust halves. Runs at load time (`.init_array`)
 /// and again wherever the ABI is entered from Rust, in case a host binary's
 /// linker dropped the constructor.
 pub(crate) extern "C" fn install_hooks() {
-    // SAFETY: plain stores of function pointers into the shim's two
+    // SAFETY: plain stores of function pointers into the shim's
     // globals; every writer stores the same values.
     unsafe {
         lcmaps_rs_log_hook = Some(log::lcmaps_rs_log_message);
         lcmaps_rs_verify_hook = Some(api::lcmaps_rs_verify_account_from_pem);
+        lcas_rs_getfexist_hook = Some(lcas::lcas_rs_getfexist);
     }
 }
 

@@ -244,4 +244,16 @@ extern "C" {
     pub fn lcmaps_log_a_string_debug(lvl: c_int, fmt: *const c_char, s: *const c_char) -> c_int;
     /// `int lcmaps_verify_account_from_pem_va(int narg, ...)` (csrc).
     pub fn lcmaps_verify_account_from_pem_va(narg: c_int, ...) -> c_int;
+    /// `int lcas_log(int prty, char *fmt, ...)` (csrc).
+    pub fn lcas_log(prty: c_int, fmt: *mut c_char, ...) -> c_int;
+    /// `int lcas_log_debug(int lvl, char *fmt, ...)` (csrc).
+    pub fn lcas_log_debug(lvl: c_int, fmt: *mut c_char, ...) -> c_int;
+    /// `int lcas_log_time(int prty, char *fmt, ...)` (csrc).
+    pub fn lcas_log_time(prty: c_int, fmt: *mut c_char, ...) -> c_int;
+    /// `int lcas_log_a_string(int prty, char *fmt, char *s)` (csrc).
+    pub fn lcas_log_a_string(prty: c_int, fmt: *mut c_char, s: *mut c_char) -> c_int;
+    /// `int lcas_log_a_string_debug(int lvl, char *fmt, char *s)` (csrc).
+    pub fn lcas_log_a_string_debug(lvl: c_int, fmt: *mut c_char, s: *mut c_char) -> c_int;
+    /// `char *lcas_getfexist(int n, ...)` (csrc).
+    pub fn lcas_getfexist(n: c_int, ...) -> *mut c_char;
 }

@@ -1,0 +1,308 @@
+//! The LCAS 1.3 C API of liblcmaps_rs.so: a C caller and a C LCAS plugin,
+//! both compiled against Debian's liblcas-dev headers, run on our library
+//! and on Debian's liblcas.so.0 with the same lcas.db; our built-in LCAS
+//! plugins next to the C one; NULLs and out-of-order calls.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use ffi_tests::*;
+use lcmaps_x509::fixtures;
+
+const LCAS_INCLUDE: &str = "/usr/include/lcas";
+const DEBIAN_LCAS: &str = "/usr/lib/liblcas.so.0";
+
+/// `-I` flags for Debian's LCAS headers (which include Globus's gssapi.h),
+/// or `None` when liblcas-dev / the Globus headers are missing.
+fn lcas_cflags() -> Option<Vec<String>> {
+    if !Path::new(LCAS_INCLUDE).join("lcas.h").exists() {
+        return None;
+    }
+    let out = Command::new("pkg-config")
+        .args(["--cflags", "globus-gssapi-gsi"])
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let mut flags = vec![format!("-I{LCAS_INCLUDE}")];
+    flags.extend(
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .map(String::from),
+    );
+    Some(flags)
+}
+
+fn build(dir: &Path, cflags: &[String], src: &str, out: &str, extra: &[&str]) -> PathBuf {
+    let exe = dir.join(out);
+    let mut args: Vec<String> = vec!["-Wall".into()];
+    args.extend(cflags.iter().cloned());
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args.push("-o".into());
+    args.push(exe.display().to_string());
+    args.push(c_source(src).display().to_string());
+    if !out.ends_with(".mod") {
+        args.push("-llcas".into());
+    }
+    gcc(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    exe
+}
+
+struct World {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+    client: PathBuf,
+    plugin: PathBuf,
+    clib: PathBuf,
+}
+
+impl World {
+    fn new(cflags: &[String]) -> World {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
+        let clib = clib_dir(&dir);
+        // Linked against Debian's liblcas.so when installed, else against ours.
+        let libdir = format!("-L{}", clib.display());
+        let link: Vec<&str> = if Path::new(DEBIAN_LCAS).exists() {
+            vec![]
+        } else {
+            vec![libdir.as_str()]
+        };
+        let client = build(&dir, cflags, "lcas_client.c", "lcas_client", &link);
+        let plugin = build(
+            &dir,
+            cflags,
+            "lcas_plugin.c",
+            "lcas_cplugin.mod",
+            &["-shared", "-fPIC"],
+        );
+        World {
+            _tmp: tmp,
+            dir,
+            client,
+            plugin,
+            clib,
+        }
+    }
+
+    fn pem(&self, name: &str, cn: &str) -> PathBuf {
+        let ca = fixtures::ca("Test CA");
+        let (user, key) = fixtures::user(&ca, cn, 3);
+        let p = self.dir.join(name);
+        std::fs::write(&p, fixtures::pem(&[&user], Some(&key))).unwrap();
+        p
+    }
+
+    fn db(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    /// Run the client; `ours` selects our library through LD_LIBRARY_PATH.
+    fn run(&self, ours: bool, db: &Path, args: &[&str]) -> Ran {
+        let mut cmd = Command::new(&self.client);
+        cmd.args(args)
+            .env("LCAS_DB_FILE", db)
+            .env("LCAS_DEBUG_LEVEL", "5")
+            .env_remove("LCAS_MODULES_DIR");
+        if ours {
+            cmd.env("LD_LIBRARY_PATH", &self.clib);
+        }
+        run(&mut cmd)
+    }
+
+    fn trace(&self) -> String {
+        std::fs::read_to_string(self.dir.join("trace")).unwrap_or_default()
+    }
+}
+
+#[test]
+fn a_c_caller_and_a_c_plugin_work_on_our_library_as_on_debians() {
+    let t = "a_c_caller_and_a_c_plugin_work_on_our_library_as_on_debians";
+    let Some(cflags) = lcas_cflags() else {
+        return skip(
+            t,
+            "liblcas-dev or libglobus-gssapi-gsi-dev is not installed",
+        );
+    };
+    let w = World::new(&cflags);
+    let jane = w.pem("jane.pem", "Jane Doe");
+    let eve = w.pem("eve.pem", "evil Eve");
+    let trace = w.dir.join("trace");
+    let db = w.db(
+        "lcas.db",
+        &format!(
+            "# the C plugin only: both libraries run it\n\
+             pluginname=\"{}\",pluginargs=\"evil {}\"\n",
+            w.plugin.display(),
+            trace.display()
+        ),
+    );
+    let mut libs = vec![true];
+    if Path::new(DEBIAN_LCAS).exists() {
+        libs.push(false);
+    } else {
+        skip(t, "Debian's liblcas0 is not installed: our library only");
+    }
+    for ours in libs {
+        let which = if ours { "ours" } else { "Debian's" };
+        let _ = std::fs::remove_file(&trace);
+        let r = w.run(
+            ours,
+            &db,
+            &["pem", jane.to_str().unwrap(), "&(executable=\"/bin/sh\")"],
+        );
+        assert_eq!(r.code, 0, "{which}: {}{}", r.stdout, r.stderr);
+        assert!(r.stdout.starts_with("rc=0\n"), "{which}: {}", r.stdout);
+        assert_eq!(
+            w.trace(),
+            "init argc=3\nconfirm /DC=org/DC=example/CN=Jane Doe &(executable=\"/bin/sh\")\nterm\n",
+            "{which}: what the plugin was called with"
+        );
+        // The plugin's own log line reached the log (lcas_log).
+        assert!(
+            r.stderr
+                .contains("lcas_plugin: initialized, refusing DNs with \"evil\""),
+            "{which}: {}",
+            r.stderr
+        );
+        let _ = std::fs::remove_file(&trace);
+        let r = w.run(ours, &db, &["pem", eve.to_str().unwrap()]);
+        assert_eq!(r.code, 1, "{which}: {}{}", r.stdout, r.stderr);
+        assert!(r.stdout.starts_with("rc=1\n"), "{which}: {}", r.stdout);
+        assert_eq!(
+            w.trace(),
+            "init argc=3\nconfirm /DC=org/DC=example/CN=evil Eve (null)\nterm\n",
+            "{which}"
+        );
+        if ours {
+            assert!(r.stderr.contains("refusing /DC=org/DC=example/CN=evil Eve"));
+            assert!(
+                r.stderr
+                    .contains("plugin_confirm_authorization() returned 1 (LCAS_MOD_FAIL)"),
+                "{}",
+                r.stderr
+            );
+            assert!(r.stdout.contains("version=1.3.19"), "{}", r.stdout);
+        }
+    }
+}
+
+#[test]
+fn built_in_plugins_run_beside_c_plugins_and_the_first_refusal_refuses() {
+    let t = "built_in_plugins_run_beside_c_plugins_and_the_first_refusal_refuses";
+    let Some(cflags) = lcas_cflags() else {
+        return skip(
+            t,
+            "liblcas-dev or libglobus-gssapi-gsi-dev is not installed",
+        );
+    };
+    let w = World::new(&cflags);
+    let jane = w.pem("jane.pem", "Jane Doe");
+    let bob = w.pem("bob.pem", "Bob");
+    std::fs::write(
+        w.dir.join("ban_users.db"),
+        "# banned\n\"/DC=org/DC=example/CN=Bob\"\n",
+    )
+    .unwrap();
+    let trace = w.dir.join("trace");
+    let db = w.db(
+        "lcas.db",
+        &format!(
+            "pluginname=\"lcas_userban.mod\",pluginargs=\"ban_users.db\"\n\
+             pluginname=\"{}\",pluginargs=\"evil {}\"\n",
+            w.plugin.display(),
+            trace.display()
+        ),
+    );
+    let r = w.run(true, &db, &["pem", jane.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(w.trace().contains("confirm /DC=org/DC=example/CN=Jane Doe"));
+    let _ = std::fs::remove_file(&trace);
+    let r = w.run(true, &db, &["pem", bob.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains("authorization failed for plugin lcas_userban.mod"),
+        "{}",
+        r.stderr
+    );
+    // The ban refused first: the C plugin was never asked.
+    assert_eq!(w.trace(), "init argc=3\nterm\n");
+}
+
+#[test]
+fn bad_configuration_and_bad_calls_fail_cleanly() {
+    let t = "bad_configuration_and_bad_calls_fail_cleanly";
+    let Some(cflags) = lcas_cflags() else {
+        return skip(
+            t,
+            "liblcas-dev or libglobus-gssapi-gsi-dev is not installed",
+        );
+    };
+    let w = World::new(&cflags);
+    let jane = w.pem("jane.pem", "Jane Doe");
+    let trace = w.dir.join("trace");
+    let good = w.db(
+        "lcas.db",
+        &format!(
+            "pluginname=\"{}\",pluginargs=\"evil {}\"\n",
+            w.plugin.display(),
+            trace.display()
+        ),
+    );
+    // NULLs and calls out of order: no crash, LCAS's answers.
+    let r = w.run(true, &good, &["null"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(
+        r.stdout,
+        "pem-before-init=1\nterm-before-init=0\npem-null=1\npem-garbage=1\ngss-null=1\n\
+         init-again=0\nterm=0\nterm-again=0\n"
+    );
+    // A malformed lcas.db: init fails with file:line:col.
+    let broken = w.db(
+        "broken.db",
+        "pluginname=\"lcas_userban.mod\",pluginargs=\"x\n",
+    );
+    let r = w.run(true, &broken, &["pem", jane.to_str().unwrap()]);
+    assert_eq!(r.code, 3, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("init=1"));
+    assert!(
+        r.stderr.contains(&format!("{}:1:", broken.display())),
+        "{}",
+        r.stderr
+    );
+    // A plugin without plugin_terminate is refused at init, naming it.
+    let noterm = build(
+        &w.dir,
+        &cflags,
+        "lcas_plugin.c",
+        "lcas_noterm.mod",
+        &["-shared", "-fPIC", "-DLCAS_PLUGIN_NO_TERM"],
+    );
+    let db = w.db(
+        "noterm.db",
+        &format!(
+            "pluginname=\"{}\",pluginargs=\"evil {}\"\n",
+            noterm.display(),
+            trace.display()
+        ),
+    );
+    let r = w.run(true, &db, &["pem", jane.to_str().unwrap()]);
+    assert_eq!(r.code, 3, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("missing function \"plugin_terminate()\""),
+        "{}",
+        r.stderr
+    );
+    // A missing user list: the built-in refuses to initialize, naming it.
+    let db = w.db(
+        "noban.db",
+        "pluginname=\"lcas_userban.mod\",pluginargs=\"no_such_file.db\"\n",
+    );
+    let r = w.run(true, &db, &["pem", jane.to_str().unwrap()]);
+    assert_eq!(r.code, 3, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("no_such_file.db"), "{}", r.stderr);
+}

@@ -13,7 +13,21 @@
 //! audience = https://ce.example.org, https://wlcg.cern.ch/jwt/v1/any
 //! mode = authorize-and-map        # or: map
 //! required_scopes = compute.create
+//!
+//! [Issuer WLCG]                   # keys also fetched from the issuer
+//! issuer = https://wlcg.cloud.cnaf.infn.it/
+//! jwks_refresh = discovery        # or the https:// URL of the JWKS
+//! jwks_ttl = 3600                 # seconds, 60..=86400; default 3600
+//! jwks_grace = 21600              # seconds, 0..=86400; default 21600
+//! ca_file = /etc/pki/tls/certs/ca-bundle.crt   # default: system CAs
+//! audience = https://ce.example.org
+//! mode = map
 //! ```
+//!
+//! `jwks` (local keys) is required unless `jwks_refresh` is given; see
+//! [`crate::remote`] for the refresh rules. `[Global]` may name
+//! `jwks_cache_dir`, a directory (owned by the effective user, mode 0700,
+//! created when missing) where fetched keys survive a restart.
 //!
 //! Lists are separated by commas and/or blanks. `#` and `;` start comments
 //! (at the start of a line, or after a blank). Every error names
@@ -22,7 +36,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::https::{Client, Trust};
 use crate::jwks::{read_bounded, KeySet};
+use crate::remote::{self, Refresh, Source};
 
 /// Default clock skew.
 pub const DEFAULT_SKEW: i64 = 60;
@@ -48,10 +64,12 @@ pub struct Issuer {
     pub name: String,
     /// The `iss` value, compared byte for byte.
     pub issuer: String,
-    /// Where the keys came from.
-    pub jwks_path: PathBuf,
-    /// The keys.
+    /// Where the local keys came from (`None`: keys from the issuer only).
+    pub jwks_path: Option<PathBuf>,
+    /// The local keys.
     pub keys: KeySet,
+    /// Refresh of keys from the issuer (`jwks_refresh`), if configured.
+    pub refresh: Option<Refresh>,
     /// Accepted audiences: `aud` must contain one of them.
     pub audiences: Vec<String>,
     /// Map or authorize and map.
@@ -69,6 +87,8 @@ pub struct Config {
     pub max_token_size: usize,
     /// Issuers by `iss`.
     pub issuers: BTreeMap<String, Issuer>,
+    /// Where fetched keys are cached on disk (`jwks_cache_dir`).
+    pub cache_dir: Option<PathBuf>,
 }
 
 fn list(v: &str) -> Vec<String> {
@@ -150,9 +170,20 @@ impl Config {
             };
             let (k, v) = (k.trim().to_string(), v.trim().to_string());
             let allowed: &[&str] = if in_global {
-                &["clock_skew", "max_token_size", "audience"]
+                &["clock_skew", "max_token_size", "audience", "jwks_cache_dir"]
             } else if current.is_some() {
-                &["issuer", "jwks", "audience", "mode", "required_scopes"]
+                &[
+                    "issuer",
+                    "jwks",
+                    "audience",
+                    "mode",
+                    "required_scopes",
+                    "jwks_refresh",
+                    "jwks_ttl",
+                    "jwks_grace",
+                    "ca_file",
+                    "capath",
+                ]
             } else {
                 return Err(format!("{file}:{n}: {k} outside of a section"));
             };
@@ -196,6 +227,15 @@ impl Config {
         let default_aud = global.kv.get("audience").map(|(v, _)| list(v));
 
         let base = path.parent().unwrap_or(Path::new("/"));
+        let cache_dir = match global.kv.get("jwks_cache_dir") {
+            None => None,
+            Some((v, n)) => {
+                let d = base.join(v);
+                remote::check_cache_dir(&d)
+                    .map_err(|e| format!("{file}:{n}: jwks_cache_dir: {e}"))?;
+                Some(d)
+            }
+        };
         let mut out = BTreeMap::new();
         for sec in issuers {
             let at = sec.line;
@@ -207,14 +247,65 @@ impl Config {
             if iss.is_empty() {
                 return Err(format!("{file}:{iss_line}: empty issuer"));
             }
-            let Some((jwks, jwks_line)) = get("jwks") else {
-                return Err(format!(
-                    "{file}:{at}: [Issuer {name}] has no jwks (a JWKS file or directory)"
-                ));
+            let refresh = match get("jwks_refresh") {
+                None => {
+                    for k in ["jwks_ttl", "jwks_grace", "ca_file", "capath"] {
+                        if let Some((_, n)) = get(k) {
+                            return Err(format!("{file}:{n}: {k} is only used with jwks_refresh"));
+                        }
+                    }
+                    None
+                }
+                Some((v, n)) => {
+                    let source = Source::parse(v, iss)
+                        .map_err(|e| format!("{file}:{n}: jwks_refresh: {e}"))?;
+                    let ttl = num(
+                        &sec,
+                        "jwks_ttl",
+                        remote::DEFAULT_TTL,
+                        remote::MIN_TTL,
+                        remote::MAX_TTL,
+                    )?;
+                    let grace = num(
+                        &sec,
+                        "jwks_grace",
+                        remote::DEFAULT_GRACE,
+                        0,
+                        remote::MAX_GRACE,
+                    )?;
+                    let trust = Trust {
+                        ca_file: get("ca_file").map(|(v, _)| base.join(v)),
+                        capath: get("capath").map(|(v, _)| base.join(v)),
+                    };
+                    let client = Client::new(&trust).map_err(|e| {
+                        let n = get("ca_file").or(get("capath")).map_or(n, |(_, n)| n);
+                        format!("{file}:{n}: {e}")
+                    })?;
+                    Some(Refresh::new(
+                        iss,
+                        source,
+                        ttl,
+                        grace,
+                        client,
+                        cache_dir.as_deref(),
+                    ))
+                }
             };
-            let jwks_path = base.join(jwks);
-            let keys =
-                KeySet::load(&jwks_path).map_err(|e| format!("{file}:{jwks_line}: jwks: {e}"))?;
+            let (jwks_path, keys) = match get("jwks") {
+                Some((jwks, jwks_line)) => {
+                    let p = base.join(jwks);
+                    let keys =
+                        KeySet::load(&p).map_err(|e| format!("{file}:{jwks_line}: jwks: {e}"))?;
+                    (Some(p), keys)
+                }
+                None if refresh.is_some() => (None, KeySet::default()),
+                None => {
+                    return Err(format!(
+                        "{file}:{at}: [Issuer {name}] has no jwks (a JWKS file or directory) \
+                         and no jwks_refresh"
+                    ))
+                }
+            };
             let audiences = match get("audience") {
                 Some((v, _)) => list(v),
                 None => default_aud.clone().unwrap_or_default(),
@@ -260,6 +351,7 @@ impl Config {
                     issuer: iss.to_string(),
                     jwks_path,
                     keys,
+                    refresh,
                     audiences,
                     mode,
                     required_scopes,
@@ -273,6 +365,7 @@ impl Config {
             clock_skew,
             max_token_size,
             issuers: out,
+            cache_dir,
         })
     }
 }

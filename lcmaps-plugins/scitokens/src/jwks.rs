@@ -93,6 +93,11 @@ impl KeySet {
     /// Parse a JWKS document (`{"keys": [...]}`).
     pub fn parse(text: &[u8]) -> Result<KeySet, String> {
         let v: Value = serde_json::from_slice(text).map_err(|e| format!("not JSON: {e}"))?;
+        KeySet::from_value(&v)
+    }
+
+    /// The keys of a parsed JWKS document (`{"keys": [...]}`).
+    pub fn from_value(v: &Value) -> Result<KeySet, String> {
         let keys = v
             .get("keys")
             .and_then(Value::as_array)

@@ -1,6 +1,8 @@
 //! `lcmaps_scitokens.mod`: WLCG / SciTokens JWT bearer tokens as
-//! credentials, verified offline against each issuer's JWKS and mapped to
-//! local accounts by issuer + subject or issuer + group.
+//! credentials, verified against each issuer's JWKS and mapped to local
+//! accounts by issuer + subject or issuer + group. Keys are local files
+//! (offline) unless an issuer opts in to fetching them from what it
+//! publishes ([`remote`]: HTTPS only, cached, bounded TTL).
 //!
 //! Plugin options (in `lcmaps.db`):
 //!
@@ -26,8 +28,10 @@
 pub mod config;
 pub mod discovery;
 pub mod error;
+pub mod https;
 pub mod jwks;
 pub mod mapfile;
+pub mod remote;
 pub mod time;
 pub mod verify;
 

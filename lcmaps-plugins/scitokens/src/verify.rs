@@ -4,7 +4,9 @@
 //! 1. size bound, three base64url parts, JSON header and payload;
 //! 2. `alg` is RS256 or ES256 (so never `none`, HS*, PS*, ...), no `crit`,
 //!    a `kid` is present;
-//! 3. `iss` names a configured issuer, `kid` one of its keys, and that key
+//! 3. `iss` names a configured issuer, `kid` one of its keys (local, else
+//!    fetched from the issuer when `jwks_refresh` is configured, see
+//!    [`crate::remote`]), and that key
 //!    is for the header's algorithm (no algorithm confusion: an RSA key
 //!    can only verify RS256, an EC P-256 key only ES256);
 //! 4. the signature, with `jsonwebtoken` (ring);
@@ -218,8 +220,21 @@ impl Verifier {
         let Some(issuer) = self.config.issuers.get(&iss) else {
             return Err(TokenError::UnknownIssuer(iss));
         };
-        let Some(key) = issuer.keys.keys.get(&kid) else {
-            return Err(TokenError::UnknownKey { kid, issuer: iss });
+        // Local keys first; then the keys fetched from the issuer, when
+        // configured (refreshed here when stale or lacking `kid`).
+        let remote;
+        let key = match issuer.keys.keys.get(&kid) {
+            Some(k) => k,
+            None => {
+                remote = issuer
+                    .refresh
+                    .as_ref()
+                    .and_then(|r| r.keys_for(&iss, &kid, now));
+                match remote.as_ref().and_then(|s| s.keys.get(&kid)) {
+                    Some(k) => k,
+                    None => return Err(TokenError::UnknownKey { kid, issuer: iss }),
+                }
+            }
         };
         if key.alg != alg {
             return Err(TokenError::KeyAlgorithmMismatch {

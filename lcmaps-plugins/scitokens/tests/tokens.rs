@@ -533,7 +533,7 @@ fn plugin_options_and_file_errors() {
     let f = w.dir.path().join("cfg").display().to_string();
     let e =
         cfg("[Issuer A]\nissuer = https://a\njwks = keys\naudience = x\nmode = map\nscopes = x\n");
-    assert_eq!(e, format!("{f}:6: unknown key scopes (expected one of issuer, jwks, audience, mode, required_scopes)"));
+    assert_eq!(e, format!("{f}:6: unknown key scopes (expected one of issuer, jwks, audience, mode, required_scopes, jwks_refresh, jwks_ttl, jwks_grace, ca_file, capath)"));
     let e = cfg("[Issuer A]\nissuer = https://a\njwks = keys\naudience = x\n");
     assert_eq!(
         e,

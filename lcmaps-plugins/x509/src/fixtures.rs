@@ -326,6 +326,9 @@ pub struct AcSpec<'a> {
     pub fqans: Vec<String>,
     pub not_before: i64,
     pub not_after: i64,
+    /// Name the holder by its subject instead of its issuer (as the C VOMS
+    /// server and voms-proxy-fake do).
+    pub holder_by_subject: bool,
 }
 
 /// A DER AttributeCertificate as VOMS issues it.
@@ -361,7 +364,11 @@ pub fn ac(s: &AcSpec<'_>) -> Vec<u8> {
         version: 1,
         holder: Holder {
             base_certificate_id: Some(IssuerSerial {
-                issuer: vec![gn_dir(s.holder.issuer_name())],
+                issuer: vec![gn_dir(if s.holder_by_subject {
+                    s.holder.subject_name()
+                } else {
+                    s.holder.issuer_name()
+                })],
                 serial: Int::new(&holder_serial).unwrap(),
                 issuer_uid: None,
             }),

@@ -426,7 +426,9 @@ fn verify_ac(
     if info.version != 1 {
         return Err(invalid(format!("unsupported AC version {}", info.version)));
     }
-    // Holder: the end-entity certificate, by issuer and serial.
+    // Holder: the end-entity certificate, by serial and the name of its
+    // issuer (RFC 5755) or its own subject (what the C VOMS server's
+    // createAC and voms-proxy-fake write); libvomsapi accepts either.
     let eec = cred.eec();
     let holder = info
         .holder
@@ -441,9 +443,9 @@ fn verify_ac(
         .to_bn()
         .map_err(|_| invalid("bad end-entity serial".into()))?
         .to_vec();
-    if !same_name(holder_issuer, eec.cert.issuer_name())
-        || strip_int(holder.serial.as_bytes()) != strip_int(&eec_serial)
-    {
+    let named = same_name(holder_issuer, eec.cert.issuer_name())
+        || same_name(holder_issuer, eec.cert.subject_name());
+    if !named || strip_int(holder.serial.as_bytes()) != strip_int(&eec_serial) {
         return Err(invalid(format!(
             "holder does not match the end-entity certificate \"{}\"",
             eec.subject

@@ -57,6 +57,7 @@ impl V {
             ],
             not_before: now() - HOUR,
             not_after: now() + 12 * HOUR,
+            holder_by_subject: false,
         }
     }
     fn cred(&self, acs: Vec<Vec<u8>>) -> Credential {
@@ -209,6 +210,30 @@ fn holder_not_matching() {
     let (other_user, _) = user(&ca2, "Jane Doe", 101);
     let mut s = v.spec();
     s.holder = &other_user;
+    assert_eq!(
+        v.errors(&s),
+        "VOMS AC of VO \"dteam\": holder does not match the end-entity certificate \"/DC=org/DC=example/CN=Jane Doe\""
+    );
+}
+
+/// The C VOMS server (and voms-proxy-fake) name the holder by its subject;
+/// libvomsapi accepts that, and so do we — the serial must still match.
+#[test]
+fn holder_named_by_subject() {
+    let v = setup();
+    let mut s = v.spec();
+    s.holder_by_subject = true;
+    let r = verify_acs(&v.cred(vec![ac(&s)]), &v.opts());
+    assert_eq!(
+        fqans(&r),
+        [
+            "/dteam/Role=NULL/Capability=NULL",
+            "/dteam/sub/Role=production/Capability=NULL"
+        ]
+    );
+    let ca2 = ca("Test CA");
+    let (same_subject, _) = user(&ca2, "Jane Doe", 101);
+    s.holder = &same_subject;
     assert_eq!(
         v.errors(&s),
         "VOMS AC of VO \"dteam\": holder does not match the end-entity certificate \"/DC=org/DC=example/CN=Jane Doe\""

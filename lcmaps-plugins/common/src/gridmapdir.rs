@@ -8,13 +8,15 @@
 //! second name of the account file owns it.
 //!
 //! Differences from upstream (all fail-closed or strictly more successful):
-//! * **Which free account is taken.** The free candidates are sorted by name
-//!   and tried starting at an offset derived from a hash (FNV-1a) of the
-//!   lease name, wrapping around. Upstream takes the first free entry in
+//! * **Which free account is taken.** The candidates are read in `readdir`
+//!   order in windows of [`WINDOW`]; within a window they are tried (taken
+//!   ones skipped) starting at an offset derived from a hash (FNV-1a) of the
+//!   lease name, wrapping around, and the next window is read only when
+//!   none of them could be had. Upstream takes the first free entry in
 //!   `readdir` order (effectively arbitrary on ext4/XFS/NFS), so any order is
 //!   compatible; ours is deterministic for a given directory and spreads
-//!   processes that race for first leases over different accounts, where
-//!   "lowest free name" would send every racer to the same file.
+//!   processes that race for first leases over up to [`WINDOW`] accounts,
+//!   where "first free entry" sends every racer to the same file.
 //! * **Losing a race.** When, after our `link`, the account file has more than
 //!   two names (another lease grabbed it at the same time), we remove our
 //!   lease and try the next free account, rescanning the directory up to
@@ -28,7 +30,7 @@ use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, Metadata, OpenOptions};
 use std::io::ErrorKind;
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
@@ -44,6 +46,9 @@ use crate::urlencode::{lease_name, urlencode};
 pub const ABSOLUTE_MAPPING_MAX: i32 = 9999;
 /// How often the directory is rescanned after losing races.
 pub const MAX_ROUNDS: usize = 16;
+/// How many pool accounts (in directory order) one lease attempt spreads
+/// over; see the module documentation.
+pub const WINDOW: usize = 32;
 
 /// Options of a lookup (upstream's option bits).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -345,6 +350,11 @@ impl Gridmapdir {
         match m.nlink() {
             2 => {
                 touch(&lpath)?;
+                // The next lookup of this lease finds its account at once.
+                other_link_cache()
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert((m.dev(), ino), OsString::from(account));
                 Ok(Link::Won)
             }
             n => {
@@ -416,47 +426,69 @@ impl Gridmapdir {
                     }
                 }
             }
-            // Free candidates, sorted, rotated by a hash of the lease name.
-            let mut names: Vec<OsString> = self
-                .names()?
-                .into_iter()
-                .filter(|n| candidate(n.as_bytes(), pool, opts.strict_prefix))
-                .collect();
-            names.sort();
-            let free: Vec<(String, u64)> = names
-                .into_iter()
-                .filter_map(|n| {
-                    let m = lstat(&self.path(&n)).ok()?;
-                    (m.file_type().is_file() && m.nlink() == 1).then(|| (n.into_vec(), m.ino()))
-                })
-                .filter_map(|(n, ino)| Some((String::from_utf8(n).ok()?, ino)))
-                .collect();
-            if free.is_empty() {
+            // Candidates in readdir order, in windows of WINDOW; within a
+            // window they are tried from an offset given by a hash of the
+            // lease name (so racers spread out), each lstat'ed only when its
+            // turn comes. A lease in a mostly free pool costs part of one
+            // readdir and a few lstats, like upstream's first-free scan.
+            let mut saw_free = false;
+            let mut window: Vec<String> = Vec::with_capacity(WINDOW);
+            let mut entries = fs::read_dir(&self.dir)
+                .map_err(|e| format!("error reading directory {}: {e}", self.dir.display()))?;
+            loop {
+                let next = entries
+                    .next()
+                    .transpose()
+                    .map_err(|e| format!("error reading directory {}: {e}", self.dir.display()))?;
+                let done = next.is_none();
+                if let Some(e) = next {
+                    let n = e.file_name();
+                    if candidate(n.as_bytes(), pool, opts.strict_prefix) {
+                        if let Ok(n) = n.into_string() {
+                            window.push(n);
+                        }
+                    }
+                    if window.len() < WINDOW {
+                        continue;
+                    }
+                }
+                let offset = match window.len() {
+                    0 => 0,
+                    n => (fnv1a(lease.as_bytes()) % n as u64) as usize,
+                };
+                for name in window.iter().cycle().skip(offset).take(window.len()) {
+                    let Ok(m) = lstat(&self.path(name)) else {
+                        continue;
+                    };
+                    if !m.file_type().is_file() || m.nlink() != 1 {
+                        continue;
+                    }
+                    saw_free = true;
+                    if remove_lease {
+                        self.unlink_lease(lease)?;
+                        remove_lease = false;
+                    }
+                    match self.link(name, m.ino(), lease)? {
+                        Link::Won => {
+                            log::debug!(
+                                "lease \"{lease}\" successfully mapped to pool entry {name}"
+                            );
+                            return Ok(Some(name.clone()));
+                        }
+                        Link::Lost => continue,
+                        Link::Recheck => continue 'rounds,
+                    }
+                }
+                window.clear();
+                if done {
+                    break;
+                }
+            }
+            if !saw_free {
                 log::info!("no pool-entry available for pool-name {pool} and lease \"{lease}\"");
                 return Ok(None);
             }
-            let start = (fnv1a(lease.as_bytes()) % free.len() as u64) as usize;
-            for (name, _) in free.iter().cycle().skip(start).take(free.len()) {
-                // It may have been taken since the scan.
-                let Ok(m) = lstat(&self.path(name)) else {
-                    continue;
-                };
-                if !m.file_type().is_file() || m.nlink() != 1 {
-                    continue;
-                }
-                if remove_lease {
-                    self.unlink_lease(lease)?;
-                    remove_lease = false;
-                }
-                match self.link(name, m.ino(), lease)? {
-                    Link::Won => {
-                        log::debug!("lease \"{lease}\" successfully mapped to pool entry {name}");
-                        return Ok(Some(name.clone()));
-                    }
-                    Link::Lost => continue,
-                    Link::Recheck => continue 'rounds,
-                }
-            }
+            // Every free account tried was taken by a racer: scan again.
         }
         Err(format!(
             "giving up on lease \"{lease}\" in pool {pool} after {MAX_ROUNDS} rounds of lost races"

@@ -41,8 +41,11 @@
 
 #[allow(unsafe_code)]
 pub mod ffi;
+#[allow(unsafe_code)]
+pub mod lcas_ffi;
 
 pub use lcmaps_core::cred::{CredData, Store, VoData, VoMapping};
+pub use lcmaps_core::lcas::{AuthzPlugin, AuthzRequest, Decision};
 pub use lcmaps_core::plugin::{ArgSpec, Plugin, PluginError, Request, RunContext, Status};
 pub use log;
 
@@ -244,6 +247,60 @@ macro_rules! export_plugin {
                 #[no_mangle]
                 pub extern "C" fn plugin_terminate() -> ::std::ffi::c_int {
                     $crate::ffi::terminate(&__LCMAPS_PLUGIN_STATE)
+                }
+            };
+        };
+    };
+}
+
+/// Write the LCAS 1.3 plugin entry points (`plugin_initialize`,
+/// `plugin_confirm_authorization`, `plugin_terminate`) for the
+/// [`AuthzPlugin`] that `$new` (a `fn() -> Box<dyn AuthzPlugin>`) makes.
+/// The module then loads in Nikhef's liblcas and in lcmaps-rs; it imports
+/// `lcas_log` from the host. Like [`export_plugin!`], the symbols exist
+/// only in the `.mod` build (`--cfg lcmaps_plugin_mod`).
+#[macro_export]
+macro_rules! export_lcas_plugin {
+    ($new:expr) => {
+        #[allow(unexpected_cfgs)]
+        const _: () = {
+            #[cfg(lcmaps_plugin_mod)]
+            const _: () = {
+                #[doc(hidden)]
+                static __LCAS_PLUGIN_STATE: $crate::lcas_ffi::LcasState =
+                    $crate::lcas_ffi::LcasState::new();
+
+                /// `int plugin_initialize(int argc, char **argv)`.
+                ///
+                /// # Safety
+                /// Called by an LCAS host with LCAS's argument vector.
+                #[no_mangle]
+                pub unsafe extern "C" fn plugin_initialize(
+                    argc: ::std::ffi::c_int,
+                    argv: *mut *mut ::std::ffi::c_char,
+                ) -> ::std::ffi::c_int {
+                    let new: fn() -> ::std::boxed::Box<dyn $crate::AuthzPlugin> = $new;
+                    // SAFETY: forwarded from the host; the SDK checks the pointers.
+                    unsafe { $crate::lcas_ffi::initialize(&__LCAS_PLUGIN_STATE, new, argc, argv) }
+                }
+
+                /// `int plugin_confirm_authorization(lcas_request_t, lcas_cred_id_t)`.
+                ///
+                /// # Safety
+                /// Called by an LCAS host with a request string and a credential.
+                #[no_mangle]
+                pub unsafe extern "C" fn plugin_confirm_authorization(
+                    request: *mut ::std::ffi::c_char,
+                    cred: $crate::lcas_ffi::lcas_cred_id_t,
+                ) -> ::std::ffi::c_int {
+                    // SAFETY: forwarded from the host; the SDK checks the pointers.
+                    unsafe { $crate::lcas_ffi::confirm(&__LCAS_PLUGIN_STATE, request, cred) }
+                }
+
+                /// `int plugin_terminate(void)`.
+                #[no_mangle]
+                pub extern "C" fn plugin_terminate() -> ::std::ffi::c_int {
+                    $crate::lcas_ffi::terminate(&__LCAS_PLUGIN_STATE)
                 }
             };
         };

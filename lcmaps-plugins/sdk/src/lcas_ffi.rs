@@ -1,0 +1,211 @@
+//! The C side of an exported LCAS plugin (see
+//! [`export_lcas_plugin!`](crate::export_lcas_plugin)): LCAS 1.3's
+//! `plugin_initialize(int, char **)`, `plugin_confirm_authorization(
+//! lcas_request_t, lcas_cred_id_t)` (the credential by value) and
+//! `plugin_terminate(void)`, on an [`AuthzPlugin`].
+//!
+//! `lcas_log` is imported from the host (Nikhef's liblcas.so.0 or
+//! lcmaps-rs's library), as a C LCAS plugin imports it. Every pointer is
+//! checked, every entry point catches panics (`LCAS_MOD_FAIL`).
+
+#![allow(non_camel_case_types)]
+
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Mutex, MutexGuard, Once};
+
+use lcmaps_core::lcas::{AuthzPlugin, AuthzRequest, Decision};
+
+/// `LCAS_MOD_SUCCESS`.
+pub const LCAS_MOD_SUCCESS: c_int = 0;
+/// `LCAS_MOD_FAIL`.
+pub const LCAS_MOD_FAIL: c_int = 1;
+
+/// `lcas_cred_id_t` as liblcas 1.3 passes it (by value).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct lcas_cred_id_t {
+    /// `gss_cred_id_t cred` (NULL for PEM requests).
+    pub cred: *mut c_void,
+    /// `char *dn`.
+    pub dn: *mut c_char,
+}
+
+extern "C" {
+    fn lcas_log(prty: c_int, fmt: *mut c_char, ...) -> c_int;
+}
+
+/// Log `msg` through the host's `lcas_log` at syslog priority `prio`.
+pub fn host_log(prio: c_int, msg: &str) {
+    let mut text = msg.replace('\0', "\\0");
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    let Ok(text) = CString::new(text) else {
+        return;
+    };
+    // SAFETY: lcas_log(int, char *fmt, ...) with the constant format "%s"
+    // (not written to) and one NUL-terminated string that outlives the call.
+    unsafe {
+        lcas_log(prio, c"%s".as_ptr().cast_mut(), text.as_ptr());
+    }
+}
+
+#[derive(Debug)]
+struct LcasLogger;
+
+impl log::Log for LcasLogger {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        let prio = lcmaps_core::log::Priority::of(record.level(), record.target()) as c_int;
+        host_log(prio, &record.args().to_string());
+    }
+
+    fn flush(&self) {}
+}
+
+static LOGGER: LcasLogger = LcasLogger;
+static LOGGER_ONCE: Once = Once::new();
+
+/// The plugin behind a module's entry points.
+pub struct LcasState(Mutex<Option<(Box<dyn AuthzPlugin>, String)>>);
+
+impl std::fmt::Debug for LcasState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LcasState").finish_non_exhaustive()
+    }
+}
+
+impl LcasState {
+    /// Empty (before `plugin_initialize`).
+    pub const fn new() -> Self {
+        LcasState(Mutex::new(None))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Option<(Box<dyn AuthzPlugin>, String)>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Default for LcasState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn boundary(what: &str, f: impl FnOnce() -> c_int) -> c_int {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        host_log(
+            3,
+            &format!("{what}: internal error (a Rust panic was caught)"),
+        );
+        LCAS_MOD_FAIL
+    })
+}
+
+/// # Safety
+/// `p` is NULL or NUL-terminated.
+unsafe fn string(p: *const c_char) -> Option<String> {
+    if p.is_null() {
+        None
+    } else {
+        // SAFETY: non-NULL and NUL-terminated by the caller's contract.
+        Some(unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
+    }
+}
+
+/// `plugin_initialize`.
+///
+/// # Safety
+/// `argv` is NULL or points to `argc` (NULL or NUL-terminated) strings.
+pub unsafe fn initialize(
+    state: &LcasState,
+    new: fn() -> Box<dyn AuthzPlugin>,
+    argc: c_int,
+    argv: *mut *mut c_char,
+) -> c_int {
+    LOGGER_ONCE.call_once(|| {
+        if log::set_logger(&LOGGER).is_ok() {
+            log::set_max_level(log::LevelFilter::Debug);
+        }
+    });
+    let mut args = Vec::new();
+    if !argv.is_null() {
+        for i in 0..usize::try_from(argc).unwrap_or(0).min(4096) {
+            // SAFETY: argv has argc entries (caller's contract), i < argc.
+            match unsafe { string(*argv.add(i)) } {
+                Some(s) => args.push(s),
+                None => break,
+            }
+        }
+    }
+    let name = args
+        .first()
+        .map(|p| p.rsplit('/').next().unwrap_or(p).to_string())
+        .unwrap_or_else(|| "lcas_plugin".into());
+    let mut guard = state.lock();
+    boundary("plugin_initialize", move || {
+        let mut plugin = new();
+        match plugin.initialize(&args) {
+            Ok(()) => {
+                *guard = Some((plugin, name));
+                LCAS_MOD_SUCCESS
+            }
+            Err(e) => {
+                host_log(3, &format!("{name}-plugin_initialize(): {e}"));
+                *guard = None;
+                LCAS_MOD_FAIL
+            }
+        }
+    })
+}
+
+/// `plugin_confirm_authorization`: `LCAS_MOD_SUCCESS` when the plugin
+/// permits, else `LCAS_MOD_FAIL` (also before `plugin_initialize`).
+///
+/// # Safety
+/// `request` and `cred.dn` are NULL or NUL-terminated.
+pub unsafe fn confirm(state: &LcasState, request: *mut c_char, cred: lcas_cred_id_t) -> c_int {
+    // SAFETY: by the contract.
+    let (dn, request) = unsafe { (string(cred.dn), string(request)) };
+    let mut guard = state.lock();
+    boundary("plugin_confirm_authorization", move || {
+        let Some((plugin, name)) = guard.as_mut() else {
+            host_log(
+                3,
+                "plugin_confirm_authorization(): the plugin is not initialized",
+            );
+            return LCAS_MOD_FAIL;
+        };
+        let req = AuthzRequest {
+            dn,
+            request,
+            pem: None,
+        };
+        match plugin.confirm(&req) {
+            Decision::Permit => LCAS_MOD_SUCCESS,
+            Decision::Deny(why) => {
+                host_log(5, &format!("{name}-plugin_confirm_authorization(): {why}"));
+                LCAS_MOD_FAIL
+            }
+        }
+    })
+}
+
+/// `plugin_terminate`.
+pub fn terminate(state: &LcasState) -> c_int {
+    let mut guard = state.lock();
+    let Some((mut plugin, name)) = guard.take() else {
+        return LCAS_MOD_SUCCESS;
+    };
+    boundary("plugin_terminate", move || match plugin.terminate() {
+        Ok(()) => LCAS_MOD_SUCCESS,
+        Err(e) => {
+            host_log(4, &format!("{name}-plugin_terminate(): {e}"));
+            LCAS_MOD_FAIL
+        }
+    })
+}

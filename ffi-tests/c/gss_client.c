@@ -33,6 +33,14 @@ int main(int argc, char **argv)
     rc = lcmaps_run_and_return_poolindex(NULL, cred, NULL, &pi, 1, pols);
     printf("poolindex rc=%d poolindex=%s\n", rc, rc == 0 && pi ? pi : "(none)");
     free(pi);
+    if (getenv("GK_VERIFIED")) {
+        /* a policy that verifies the credential's chain (verify_proxy) */
+        char *vpols[1] = {"verified"};
+        char *vu = NULL;
+        rc = lcmaps_run_and_return_username(NULL, cred, NULL, &vu, 1, vpols);
+        printf("verified rc=%d user=%s\n", rc, rc == 0 && vu ? vu : "(none)");
+        free(vu);
+    }
     rc = lcmaps_run(NULL, cred, NULL);
     printf("run rc=%d\n", rc);
     printf("term=%d\n", lcmaps_term());

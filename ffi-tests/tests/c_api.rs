@@ -620,89 +620,6 @@ fn dlopen_handles_of_our_headers_load_every_helper_library() {
     }
 }
 
-/// A CA and a user certificate made with the openssl command; returns the
-/// credential file (user cert, key, CA cert) for X509_USER_PROXY.
-fn make_credential(dir: &Path, subject: &str) -> std::path::PathBuf {
-    let cnf = dir.join("ext.cnf");
-    std::fs::write(
-        &cnf,
-        "[req]\ndistinguished_name = dn\n[dn]\n\
-         [ca_ext]\nbasicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign,cRLSign\n\
-         subjectKeyIdentifier = hash\n\
-         [eec_ext]\nbasicConstraints = critical,CA:FALSE\n\
-         keyUsage = critical,digitalSignature,keyEncipherment\n\
-         subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n",
-    )
-    .unwrap();
-    let p = |n: &str| dir.join(n).display().to_string();
-    let openssl = |args: &[&str]| {
-        let r = run(Command::new("openssl").args(args));
-        assert_eq!(r.code, 0, "openssl {args:?}: {}", r.stderr);
-    };
-    let cnf = cnf.display().to_string();
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        &p("ca.key"),
-        "-out",
-        &p("ca.pem"),
-        "-days",
-        "2",
-        "-subj",
-        "/DC=org/DC=example/CN=Test CA",
-        "-config",
-        &cnf,
-        "-extensions",
-        "ca_ext",
-    ]);
-    openssl(&[
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        &p("user.key"),
-        "-out",
-        &p("user.csr"),
-        "-subj",
-        subject,
-        "-config",
-        &cnf,
-    ]);
-    openssl(&[
-        "x509",
-        "-req",
-        "-in",
-        &p("user.csr"),
-        "-CA",
-        &p("ca.pem"),
-        "-CAkey",
-        &p("ca.key"),
-        "-CAcreateserial",
-        "-out",
-        &p("user.pem"),
-        "-days",
-        "2",
-        "-extfile",
-        &cnf,
-        "-extensions",
-        "eec_ext",
-    ]);
-    let mut cred = Vec::new();
-    for f in ["user.pem", "user.key", "ca.pem"] {
-        cred.extend(std::fs::read(dir.join(f)).unwrap());
-    }
-    let out = dir.join("x509up");
-    std::fs::write(&out, cred).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o600)).unwrap();
-    out
-}
-
 #[test]
 fn gss_calls_map_a_globus_credential_as_debian_does() {
     let t = "gss_calls_map_a_globus_credential_as_debian_does";
@@ -723,7 +640,21 @@ fn gss_calls_map_a_globus_credential_as_debian_does() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     let clib = clib_dir(d);
-    let cred = make_credential(d, "/DC=org/DC=example/CN=Alice Smith");
+    // A CA with a CRL, hashed in `d` (X509_CERT_DIR and verify_proxy's
+    // -certdir), and Alice's credential issued by it.
+    let ca = lcmaps_x509::fixtures::ca("Test CA");
+    let (alice, alice_key) = lcmaps_x509::fixtures::user(&ca, "Alice Smith", 7);
+    lcmaps_x509::fixtures::install_ca(d, &ca, &[]);
+    let cred = d.join("x509up");
+    std::fs::write(
+        &cred,
+        lcmaps_x509::fixtures::pem(&[&alice, &ca.cert], Some(&alice_key)),
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&cred, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
     let env = nss_env(d);
     std::fs::write(
         d.join("gm"),
@@ -742,8 +673,10 @@ fn gss_calls_map_a_globus_credential_as_debian_does() {
             "path = {DEBIAN_PLUGINS}\n\
              local = \"lcmaps_localaccount.mod -gridmapfile {0}/gm\"\n\
              pool = \"lcmaps_poolaccount.mod -gridmapfile {0}/gmp -gridmapdir {0}/gmd\"\n\
+             vp = \"lcmaps_verify_proxy.mod -certdir {0} --discard_private_key_absence\"\n\
              standard:\nlocal -> lcmaps_dummy_good.mod | pool\n\
-             pooled:\npool -> lcmaps_dummy_good.mod\n",
+             pooled:\npool -> lcmaps_dummy_good.mod\n\
+             verified:\nvp -> local\n",
             d.display()
         ),
     )
@@ -795,6 +728,7 @@ fn gss_calls_map_a_globus_credential_as_debian_does() {
             .env("X509_USER_PROXY", &cred)
             .env("X509_CERT_DIR", d)
             .env("GK_POLICY", "pooled")
+            .env("GK_VERIFIED", "1")
             .env("LCMAPS_POLICY_NAME", "pooled");
         if ours {
             cmd.env("LD_LIBRARY_PATH", &clib);
@@ -813,6 +747,7 @@ fn gss_calls_map_a_globus_credential_as_debian_does() {
         outs[0],
         "username rc=0 user=alice\n\
          poolindex rc=0 poolindex=%2fdc%3dorg%2fdc%3dexample%2fcn%3dalice%20smith\n\
+         verified rc=0 user=alice\n\
          run rc=0\nterm=0\n\
          helper rc=0 poolindex=%2fdc%3dorg%2fdc%3dexample%2fcn%3dalice%20smith\n\
          small buffer rc=1\n"

@@ -884,31 +884,64 @@ pub unsafe extern "C" fn lcmaps_run_and_verify_account_from_pem(
     })
 }
 
-/// The DN of a GSS call: the caller's, else the credential's (Globus
-/// loaded at run time). Logs why when there is none.
+/// The request of a GSS call: with a credential, its certificate chain
+/// (exported through Globus GSSAPI, loaded at run time) gives the DN, the
+/// verified VOMS FQANs and the chain for the plugins, as in the PEM calls;
+/// when the chain cannot be exported, the credential's DN alone; without a
+/// credential, `user_dn`.
 ///
 /// # Safety
-/// `user_dn` NULL or a C string; `cred` NULL or a valid GSS credential.
-unsafe fn gss_dn(name: &str, user_dn: *mut c_char, cred: *mut c_void) -> Option<String> {
+/// `user_dn` NULL or a C string; `cred` NULL or a Globus GSS credential.
+unsafe fn gss_request(
+    name: &str,
+    user_dn: *mut c_char,
+    cred: *mut c_void,
+    job: Option<String>,
+) -> Option<Request> {
     // SAFETY: NULL or a C string.
-    if let Some(dn) = unsafe { cstring_lossy(user_dn) }.filter(|d| !d.is_empty()) {
-        if cred.is_null() {
-            log::warn!("{name}(): empty GSS credential; mapping on the DN only");
-        } else {
-            log::info!(
-                "{name}(): lcmaps-rs does not use the credential's certificate chain or VOMS \
-                 attributes yet; mapping on the DN"
-            );
-        }
-        return Some(dn);
-    }
+    let given = unsafe { cstring_lossy(user_dn) }.filter(|d| !d.is_empty());
+    let dn_only = |dn: String| Request {
+        user_dn: Some(dn),
+        job_request: job.clone(),
+        ..Request::default()
+    };
     if cred.is_null() {
-        log::error!("{name}(): neither a user DN nor a GSS credential was given");
-        return None;
+        return match given {
+            Some(dn) => {
+                log::warn!("{name}(): empty GSS credential; mapping on the DN only");
+                Some(dn_only(dn))
+            }
+            None => {
+                log::error!("{name}(): neither a user DN nor a GSS credential was given");
+                None
+            }
+        };
     }
     // SAFETY: a non-NULL GSS credential by the caller's contract.
+    match unsafe { super::gss::pem_from_cred(cred) } {
+        Ok(pem) => {
+            let req = pem_request(name, Some(pem), 0, job.clone())?;
+            if let (Some(g), Some(d)) = (&given, &req.user_dn) {
+                if g != d {
+                    log::warn!(
+                        "{name}(): the given DN \"{g}\" is not the credential's \"{d}\"; \
+                         using the credential's"
+                    );
+                }
+            }
+            return Some(req);
+        }
+        Err(e) => log::warn!(
+            "{name}(): cannot take the certificate chain out of the GSS credential ({e}); \
+             mapping on its DN only"
+        ),
+    }
+    if let Some(dn) = given {
+        return Some(dn_only(dn));
+    }
+    // SAFETY: as above.
     match unsafe { super::gss::dn_from_cred(cred) } {
-        Ok(dn) => Some(dn),
+        Ok(dn) => Some(dn_only(dn)),
         Err(e) => {
             log::error!("{name}(): cannot take the user DN from the GSS credential: {e}");
             None
@@ -934,8 +967,8 @@ fn first_user_name(name: &str) -> Result<*mut c_char, ()> {
 
 /// `int lcmaps_run(char *user_dn, gss_cred_id_t user_cred, lcmaps_request_t
 /// request)`: all policies; the result only as side effects (posix_enf).
-/// Maps on `user_dn`, else on the DN of the credential (Globus GSSAPI loaded
-/// at run time); the chain and VOMS attributes are not used yet.
+/// Maps the credential's certificate chain (Globus GSSAPI loaded at run
+/// time: DN, VOMS FQANs, chain), else `user_dn`.
 #[no_mangle]
 pub unsafe extern "C" fn lcmaps_run(
     user_dn: *mut c_char,
@@ -945,15 +978,10 @@ pub unsafe extern "C" fn lcmaps_run(
     const NAME: &str = "lcmaps_run";
     ffi_boundary!(NAME, 1, {
         clog::install();
-        // SAFETY: the caller's contract.
-        let Some(dn) = (unsafe { gss_dn(NAME, user_dn, user_cred) }) else {
+        // SAFETY: the caller's contract; `request` NULL or a C string.
+        let Some(req) = (unsafe { gss_request(NAME, user_dn, user_cred, cstring_lossy(request)) })
+        else {
             return 1;
-        };
-        let req = Request {
-            user_dn: Some(dn),
-            // SAFETY: NULL or a C string.
-            job_request: unsafe { cstring_lossy(request) },
-            ..Request::default()
         };
         c_int::from(!run(NAME, &req, Mode::Run, Vec::new()))
     })
@@ -985,17 +1013,13 @@ pub unsafe extern "C" fn lcmaps_run_and_return_username(
             *usernamep = ptr::null_mut();
             r
         };
-        // SAFETY: the caller's contract.
-        let Some(dn) = (unsafe { gss_dn(NAME, user_dn, user_cred) }) else {
+        // SAFETY: the caller's contract; `request` NULL or a C string.
+        let Some(mut req) =
+            (unsafe { gss_request(NAME, user_dn, user_cred, cstring_lossy(request)) })
+        else {
             return 1;
         };
-        let req = Request {
-            user_dn: Some(dn),
-            requested_username: requested,
-            // SAFETY: NULL or a C string.
-            job_request: unsafe { cstring_lossy(request) },
-            ..Request::default()
-        };
+        req.requested_username = requested;
         // SAFETY: policy array of npols entries or NULL.
         let pols = unsafe { policies(npols, policynames) };
         if !run(NAME, &req, Mode::Run, pols) {
@@ -1033,15 +1057,10 @@ pub unsafe extern "C" fn lcmaps_run_and_return_poolindex(
         }
         // SAFETY: non-NULL out pointer.
         unsafe { *poolindexp = ptr::null_mut() };
-        // SAFETY: the caller's contract.
-        let Some(dn) = (unsafe { gss_dn(NAME, user_dn, user_cred) }) else {
+        // SAFETY: the caller's contract; `request` NULL or a C string.
+        let Some(req) = (unsafe { gss_request(NAME, user_dn, user_cred, cstring_lossy(request)) })
+        else {
             return 1;
-        };
-        let req = Request {
-            user_dn: Some(dn),
-            // SAFETY: NULL or a C string.
-            job_request: unsafe { cstring_lossy(request) },
-            ..Request::default()
         };
         // SAFETY: policy array of npols entries or NULL.
         let pols = unsafe { policies(npols, policynames) };

@@ -3,9 +3,11 @@
 //! lcmaps-rs does not link against Globus. When it is not installed, the GSS
 //! entry points fail with a log line saying so.
 //!
-//! Only the DN is taken (`gss_inquire_cred`/`gss_inquire_context` +
-//! `gss_display_name`); the certificate chain and VOMS attributes are not
-//! extracted yet.
+//! From a credential, the certificate chain is taken with `gss_export_cred`
+//! (Globus GSI exports the credential as PEM; the private key in it is
+//! dropped), so the run sees the chain's DN, its VOMS attributes and the
+//! chain itself, as LCMAPS's GSI build does. From a security context only
+//! the peer's DN is taken (`gss_inquire_context` + `gss_display_name`).
 
 use std::ffi::{c_int, c_void, CStr};
 use std::ptr;
@@ -44,6 +46,13 @@ type DisplayName =
     unsafe extern "C" fn(*mut OmUint32, *mut c_void, *mut GssBuffer, *mut *mut c_void) -> OmUint32;
 type ReleaseName = unsafe extern "C" fn(*mut OmUint32, *mut *mut c_void) -> OmUint32;
 type ReleaseBuffer = unsafe extern "C" fn(*mut OmUint32, *mut GssBuffer) -> OmUint32;
+type ExportCred = unsafe extern "C" fn(
+    *mut OmUint32,
+    *mut c_void,
+    *mut c_void,
+    OmUint32,
+    *mut GssBuffer,
+) -> OmUint32;
 
 /// The Globus GSSAPI library.
 pub const GLOBUS_GSSAPI: &str = "libglobus_gssapi_gsi.so.4";
@@ -54,6 +63,7 @@ struct Gss {
     display_name: DisplayName,
     release_name: ReleaseName,
     release_buffer: ReleaseBuffer,
+    export_cred: ExportCred,
     _lib: Library,
 }
 
@@ -84,7 +94,10 @@ fn gss() -> Result<&'static Gss, String> {
                 std::mem::transmute::<*const c_void, ReleaseName>(f(b"gss_release_name\0")?);
             let release_buffer =
                 std::mem::transmute::<*const c_void, ReleaseBuffer>(f(b"gss_release_buffer\0")?);
+            let export_cred =
+                std::mem::transmute::<*const c_void, ExportCred>(f(b"gss_export_cred\0")?);
             Ok(Gss {
+                export_cred,
                 inquire_cred,
                 inquire_context,
                 display_name,
@@ -191,4 +204,89 @@ pub unsafe fn dn_from_context(ctx: *mut c_void) -> Result<String, String> {
 /// Whether the Globus GSSAPI library can be loaded.
 pub fn available() -> Result<(), String> {
     gss().map(|_| ())
+}
+
+/// The largest exported credential accepted (a proxy chain is a few kB).
+const EXPORT_MAX: usize = 1 << 20;
+
+/// The certificates of a `gss_cred_id_t` as PEM text (leaf first, as Globus
+/// exports them), without the private key.
+///
+/// # Safety
+/// `cred` is a valid, non-NULL Globus GSS credential.
+pub unsafe fn pem_from_cred(cred: *mut c_void) -> Result<String, String> {
+    let g = gss()?;
+    let mut minor = 0;
+    let mut buf = GssBuffer {
+        length: 0,
+        value: ptr::null_mut(),
+    };
+    // SAFETY: a valid credential; no mechanism OID (the default); option
+    // 0 is GSS_IMPEXP_OPAQUE_FORM (the credential in the buffer); `buf` is
+    // an out-parameter the library fills.
+    let major = unsafe { (g.export_cred)(&mut minor, cred, ptr::null_mut(), 0, &mut buf) };
+    if major != 0 || buf.value.is_null() {
+        return Err(format!(
+            "gss_export_cred failed (major {major:#x}, minor {minor})"
+        ));
+    }
+    let out = if buf.length > EXPORT_MAX {
+        Err(format!(
+            "gss_export_cred gave {} bytes, more than {EXPORT_MAX}",
+            buf.length
+        ))
+    } else {
+        // SAFETY: the library returned `length` bytes at `value`.
+        let bytes = unsafe { std::slice::from_raw_parts(buf.value.cast::<u8>(), buf.length) };
+        certificates_only(bytes)
+    };
+    // SAFETY: releasing what the library allocated.
+    unsafe { (g.release_buffer)(&mut minor, &mut buf) };
+    out
+}
+
+/// The `CERTIFICATE` blocks of a PEM text, re-encoded; everything else (the
+/// private key) is dropped.
+fn certificates_only(pem: &[u8]) -> Result<String, String> {
+    let certs = openssl::x509::X509::stack_from_pem(pem)
+        .map_err(|e| format!("the exported credential is not PEM: {e}"))?;
+    if certs.is_empty() {
+        return Err("the exported credential holds no certificate".into());
+    }
+    let mut out = String::new();
+    for c in certs {
+        let p = c.to_pem().map_err(|e| e.to_string())?;
+        out.push_str(&String::from_utf8_lossy(&p));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_certificates_are_kept() {
+        let key =
+            openssl::pkey::PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
+        let mut name = openssl::x509::X509NameBuilder::new().unwrap();
+        name.append_entry_by_text("CN", "Jane").unwrap();
+        let name = name.build();
+        let mut b = openssl::x509::X509Builder::new().unwrap();
+        b.set_subject_name(&name).unwrap();
+        b.set_issuer_name(&name).unwrap();
+        b.set_pubkey(&key).unwrap();
+        b.set_not_before(&openssl::asn1::Asn1Time::days_from_now(0).unwrap())
+            .unwrap();
+        b.set_not_after(&openssl::asn1::Asn1Time::days_from_now(1).unwrap())
+            .unwrap();
+        b.sign(&key, openssl::hash::MessageDigest::sha256())
+            .unwrap();
+        let cert = b.build().to_pem().unwrap();
+        let mut exported = cert.clone();
+        exported.extend(key.private_key_to_pem_pkcs8().unwrap());
+        exported.extend(&cert);
+        let pem = super::certificates_only(&exported).unwrap();
+        assert_eq!(pem.matches("BEGIN CERTIFICATE").count(), 2);
+        assert!(!pem.contains("PRIVATE KEY"));
+        assert!(super::certificates_only(b"no pem").is_err());
+    }
 }

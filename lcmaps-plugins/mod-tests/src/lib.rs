@@ -24,6 +24,14 @@ pub fn our_mods() -> &'static Path {
             .map(PathBuf::from)
             .unwrap_or_else(|| ws.join("target"));
         let out = target.join("mods");
+        // Every test binary of this crate asks; build once per source change.
+        let stamp = out.join(".built");
+        let fresh = std::fs::metadata(&stamp)
+            .and_then(|m| m.modified())
+            .is_ok_and(|built| newest_source(&ws) < built);
+        if fresh {
+            return out;
+        }
         let st = Command::new(ws.join("scripts/build-mods"))
             .arg("--out")
             .arg(&out)
@@ -31,8 +39,38 @@ pub fn our_mods() -> &'static Path {
             .status()
             .expect("run scripts/build-mods");
         assert!(st.success(), "scripts/build-mods failed");
+        std::fs::write(&stamp, "").expect("write the build stamp");
         out
     })
+}
+
+/// The newest modification time of the sources the modules are built from.
+fn newest_source(ws: &Path) -> std::time::SystemTime {
+    fn walk(p: &Path, newest: &mut std::time::SystemTime) {
+        let Ok(meta) = std::fs::symlink_metadata(p) else {
+            return;
+        };
+        if let Ok(m) = meta.modified() {
+            *newest = (*newest).max(m);
+        }
+        if meta.is_dir() && !matches!(p.file_name(), Some(n) if n == "target") {
+            for e in std::fs::read_dir(p).into_iter().flatten().flatten() {
+                walk(&e.path(), newest);
+            }
+        }
+    }
+    let mut newest = std::time::SystemTime::UNIX_EPOCH;
+    for p in [
+        "Cargo.toml",
+        "Cargo.lock",
+        "scripts/build-mods",
+        "lcmaps-core",
+        "lcmaps-plugins",
+        "examples/plugin-rust",
+    ] {
+        walk(&ws.join(p), &mut newest);
+    }
+    newest
 }
 
 /// The C gatekeeper (ffi-tests/c/gatekeeper.c) built against Debian's

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use nix::unistd::{Group, User};
 
 use crate::config::Config;
-use crate::privs::{self, Ids};
+use crate::privs::{Ids, Launch};
 use crate::{Exit, Failure};
 
 /// What the epilogue is told about the payload.
@@ -74,17 +74,16 @@ pub fn run(cfg: &Config, env: &[(String, std::ffi::OsString)], p: &Payload) -> R
         .env("GLEXEC_EPILOG_CALLER", &p.caller)
         .env("GLEXEC_EPILOG_PAYLOAD_PID", p.pid.to_string())
         .env("GLEXEC_EPILOG_PAYLOAD_EXIT", p.exit.to_string());
-    privs::prepare_child(
-        &mut cmd,
-        Some(Ids {
+    let launch = Launch {
+        ids: Some(Ids {
             uid: user.uid.as_raw(),
             gid,
             groups: vec![gid],
         }),
-        vec![PathBuf::from("/")],
-    );
-    let mut child = cmd
-        .spawn()
+        dirs: vec![PathBuf::from("/")],
+    };
+    let mut child = launch
+        .spawn(&mut cmd)
         .map_err(|e| site(format!("cannot run the epilogue {}: {e}", path.display())))?;
     let deadline = Instant::now() + Duration::from_secs(cfg.epilogue_timeout);
     let status = loop {

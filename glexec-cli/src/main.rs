@@ -5,13 +5,12 @@
 //! something, 203 not authorized, 204 the payload itself exited 201-204;
 //! otherwise the payload's own exit code (128+N when killed by signal N).
 
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 mod config;
 mod env;
 mod epilogue;
 mod log;
-#[allow(unsafe_code)]
 mod privs;
 mod proxy;
 mod run;

@@ -1,9 +1,10 @@
-//! Privileged operations: acting as another user for a while, and the final
-//! identity switch. Everything goes through `nix`'s safe wrappers; the one
-//! `unsafe` of this program is registering the switch as a `pre_exec` hook.
+//! Privileged operations: acting as another user for a while, and starting
+//! a program as another user. Everything goes through `nix`'s safe wrappers
+//! and std's `Command`; this crate has no `unsafe`.
 
 use std::os::unix::process::CommandExt;
-use std::process::Command;
+use std::path::PathBuf;
+use std::process::{Child, Command};
 
 use nix::unistd::{self, Gid, Uid};
 
@@ -61,23 +62,21 @@ pub fn as_user<T>(ids: &Ids, f: impl FnOnce() -> T) -> Result<T, String> {
     Ok(out)
 }
 
-/// Become `ids` for good: setgroups, setresgid, setresuid, then read the ids
-/// back and make sure root cannot be regained.
-pub fn switch_to(ids: &Ids) -> std::io::Result<()> {
-    let fail =
-        |what: &str| std::io::Error::new(std::io::ErrorKind::PermissionDenied, what.to_string());
-    let g = Gid::from_raw(ids.gid);
-    let u = Uid::from_raw(ids.uid);
-    unistd::setgroups(&gids(&ids.groups)).map_err(std::io::Error::from)?;
-    unistd::setresgid(g, g, g).map_err(std::io::Error::from)?;
-    unistd::setresuid(u, u, u).map_err(std::io::Error::from)?;
+fn denied(what: &str) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::PermissionDenied, what.to_string())
+}
+
+/// Check that the real and effective ids (and, with `saved`, the saved
+/// ones) and the supplementary groups are those of `ids`.
+fn check_ids(ids: &Ids, saved: bool) -> std::io::Result<()> {
+    let (u, g) = (Uid::from_raw(ids.uid), Gid::from_raw(ids.gid));
     let r = unistd::getresuid().map_err(std::io::Error::from)?;
     let rg = unistd::getresgid().map_err(std::io::Error::from)?;
-    if r.real != u || r.effective != u || r.saved != u {
-        return Err(fail("uid switch incomplete"));
+    if r.real != u || r.effective != u || (saved && r.saved != u) {
+        return Err(denied("uid switch incomplete"));
     }
-    if rg.real != g || rg.effective != g || rg.saved != g {
-        return Err(fail("gid switch incomplete"));
+    if rg.real != g || rg.effective != g || (saved && rg.saved != g) {
+        return Err(denied("gid switch incomplete"));
     }
     let mut have: Vec<u32> = unistd::getgroups()
         .map_err(std::io::Error::from)?
@@ -90,40 +89,105 @@ pub fn switch_to(ids: &Ids) -> std::io::Result<()> {
     want.sort_unstable();
     want.dedup();
     if have != want {
-        return Err(fail("supplementary groups not as mapped"));
-    }
-    if ids.uid != 0 && unistd::setuid(Uid::from_raw(0)).is_ok() {
-        return Err(fail("root could be regained after the switch"));
+        return Err(denied("supplementary groups not as mapped"));
     }
     Ok(())
 }
 
-/// Arrange for the child of `cmd`, right before it executes, to clear its
-/// signal mask (a lingering glexec blocks the signals it forwards), switch
-/// to `ids` when given, and change to the first accessible directory of
-/// `dirs`.
-pub fn prepare_child(cmd: &mut Command, ids: Option<Ids>, dirs: Vec<std::path::PathBuf>) {
-    let hook = move || {
-        nix::sys::signal::SigSet::empty()
-            .thread_set_mask()
-            .map_err(std::io::Error::from)?;
-        if let Some(ids) = &ids {
-            switch_to(ids)?;
+/// Become `ids` for good: setgroups, setresgid, setresuid, then read the ids
+/// back and make sure root cannot be regained.
+pub fn switch_to(ids: &Ids) -> std::io::Result<()> {
+    let g = Gid::from_raw(ids.gid);
+    let u = Uid::from_raw(ids.uid);
+    unistd::setgroups(&gids(&ids.groups)).map_err(std::io::Error::from)?;
+    unistd::setresgid(g, g, g).map_err(std::io::Error::from)?;
+    unistd::setresuid(u, u, u).map_err(std::io::Error::from)?;
+    check_ids(ids, true)?;
+    if ids.uid != 0 && unistd::setuid(Uid::from_raw(0)).is_ok() {
+        return Err(denied("root could be regained after the switch"));
+    }
+    Ok(())
+}
+
+/// How a child program is started: as `ids` (`None`: with glexec's current
+/// identity), in the first directory of `dirs` that identity can enter,
+/// else `/`. std clears the child's signal mask (a lingering glexec blocks
+/// the signals it forwards).
+#[derive(Debug, Clone)]
+pub struct Launch {
+    /// The identity of the child.
+    pub ids: Option<Ids>,
+    /// Working directories to try, in order.
+    pub dirs: Vec<PathBuf>,
+}
+
+impl Launch {
+    /// The working directory: the first of `dirs` the current real
+    /// identity may enter (`access(X_OK)` checks the real ids).
+    fn enter_dir(&self, cmd: &mut Command) {
+        let ok = |d: &PathBuf| {
+            d.is_dir() && unistd::access(d.as_path(), unistd::AccessFlags::X_OK).is_ok()
+        };
+        match self.dirs.iter().find(|d| ok(d)) {
+            Some(d) => cmd.current_dir(d),
+            None => cmd.current_dir("/"),
+        };
+    }
+
+    /// Start `cmd` and keep running as glexec. With `ids`, glexec takes the
+    /// target's groups and real and effective ids for the fork while root
+    /// stays its saved uid and gid; `execve` then copies the effective ids
+    /// into the saved ones, so the program cannot regain root. glexec takes
+    /// its own identity back right after the fork (and kills the child if
+    /// it cannot: fail closed).
+    pub fn spawn(&self, cmd: &mut Command) -> std::io::Result<Child> {
+        let Some(ids) = &self.ids else {
+            self.enter_dir(cmd);
+            return cmd.spawn();
+        };
+        let io = std::io::Error::from;
+        let (r, rg) = (
+            unistd::getresuid().map_err(io)?,
+            unistd::getresgid().map_err(io)?,
+        );
+        let groups = unistd::getgroups().map_err(io)?;
+        let root = Uid::from_raw(0);
+        let restore = || -> std::io::Result<()> {
+            unistd::seteuid(root).map_err(io)?;
+            unistd::setresgid(rg.real, rg.effective, rg.saved).map_err(io)?;
+            unistd::setgroups(&groups).map_err(io)?;
+            unistd::setresuid(r.real, r.effective, r.saved).map_err(io)
+        };
+        let (u, g) = (Uid::from_raw(ids.uid), Gid::from_raw(ids.gid));
+        let become_target = || -> std::io::Result<()> {
+            unistd::setgroups(&gids(&ids.groups)).map_err(io)?;
+            unistd::setresgid(g, g, Gid::from_raw(0)).map_err(io)?;
+            unistd::setresuid(u, u, root).map_err(io)?;
+            check_ids(ids, false)
+        };
+        let spawned = become_target().and_then(|()| {
+            self.enter_dir(cmd);
+            cmd.spawn()
+        });
+        if let Err(e) = restore() {
+            if let Ok(mut c) = spawned {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+            return Err(denied(&format!("cannot take back glexec's identity: {e}")));
         }
-        for d in &dirs {
-            if unistd::chdir(d.as_path()).is_ok() {
-                return Ok(());
+        spawned
+    }
+
+    /// Become `ids` for good and execute `cmd` in place of glexec; returns
+    /// only on failure.
+    pub fn exec(&self, cmd: &mut Command) -> std::io::Error {
+        if let Some(ids) = &self.ids {
+            if let Err(e) = switch_to(ids) {
+                return e;
             }
         }
-        unistd::chdir("/").map_err(std::io::Error::from)
-    };
-    // SAFETY: the hook runs in the forked child before exec. It makes system
-    // calls through nix (sigprocmask, setgroups, setres[ug]id, getres[ug]id,
-    // getgroups, setuid, chdir) and allocates small vectors. That is sound because glexec
-    // has a single thread when it spawns the payload (no plugin thread may
-    // hold the allocator's lock across the fork), which `main` checks before
-    // spawning by counting the entries of /proc/self/task.
-    unsafe {
-        cmd.pre_exec(hook);
+        self.enter_dir(cmd);
+        cmd.exec()
     }
 }

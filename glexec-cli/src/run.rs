@@ -3,7 +3,7 @@
 //! checks, target proxy, environment, identity switch and exec.
 
 use std::ffi::OsString;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -13,11 +13,12 @@ use lcmaps_core::plugin::Request;
 use lcmaps_core::policy::{Engine, Mode, RunOptions};
 use nix::sys::signal::{SigSet, Signal};
 use nix::unistd::{Gid, Pid, Uid, User};
+use signal_hook::iterator::Signals;
 
 use crate::config::{self, Config, SwitchBy};
 use crate::env::{self, CallerEnv, TargetIdentity};
 use crate::log::{self as glog, GlexecLogger};
-use crate::privs::{self, Ids};
+use crate::privs::{self, Ids, Launch};
 use crate::proxy;
 use crate::tracking::{self, Tracking};
 use crate::{payload_code, Exit, Failure};
@@ -531,17 +532,21 @@ fn payload_cgroup(t: &Tracking, linger: bool) -> Result<Option<PayloadCgroup>, F
 /// so the payload is in it from its start.
 fn linger(
     mut cmd: Command,
+    launch: &Launch,
     tracking: Option<Tracking>,
     cgroup: Option<PayloadCgroup>,
 ) -> Result<(u8, u32), Failure> {
-    let mut set = SigSet::empty();
-    for s in FORWARDED {
-        set.add(s);
-    }
-    set.add(Signal::SIGCHLD);
-    set.thread_block()
-        .map_err(|e| system(format!("cannot block signals: {e}"), "check the node"))?;
-    // The child clears its signal mask before exec (privs::prepare_child).
+    // Forwarded signals and SIGCHLD are caught (signal-hook's self-pipe)
+    // from before the fork, so none is lost; the child's mask is glexec's
+    // (empty, see `sanitise`), and caught signals revert to their default
+    // action in it at exec.
+    let mut signals = Signals::new(
+        FORWARDED
+            .iter()
+            .chain(&[Signal::SIGCHLD])
+            .map(|s| *s as i32),
+    )
+    .map_err(|e| system(format!("cannot catch signals: {e}"), "check the node"))?;
     let started = std::time::SystemTime::now();
     let cgroup = match cgroup {
         Some(pc) => match pc.cg.add(0) {
@@ -560,7 +565,7 @@ fn linger(
         },
         None => None,
     };
-    let spawned = cmd.spawn();
+    let spawned = launch.spawn(&mut cmd);
     if let Some(pc) = &cgroup {
         if let Err(e) = tracking::Cgroup::move_to(&pc.home, 0) {
             // glexec must not stay in the cgroup it is going to kill.
@@ -643,12 +648,13 @@ fn linger(
             };
             return Ok((code, child.id()));
         }
-        match set.wait() {
-            Ok(Signal::SIGCHLD) => {}
-            Ok(sig) => {
-                let _ = nix::sys::signal::kill(pid, sig);
+        for sig in signals.wait() {
+            match Signal::try_from(sig) {
+                Ok(Signal::SIGCHLD) | Err(_) => {}
+                Ok(sig) => {
+                    let _ = nix::sys::signal::kill(pid, sig);
+                }
             }
-            Err(_) => {}
         }
     }
 }
@@ -902,7 +908,7 @@ pub fn run(id: &str) -> Result<u8, Failure> {
     let mut cmd = Command::new(&command);
     let epilogue_env = tenv.clone();
     cmd.args(&args).env_clear().envs(tenv);
-    match cfg.user_identity_switch_by {
+    let launch = match cfg.user_identity_switch_by {
         SwitchBy::Glexec => {
             if !privs::privileged() {
                 return Err(system(
@@ -910,11 +916,10 @@ pub fn run(id: &str) -> Result<u8, Failure> {
                     "install it setuid root",
                 ));
             }
-            privs::prepare_child(
-                &mut cmd,
-                Some(target.ids.clone()),
-                vec![cwd, target.home.clone()],
-            );
+            Launch {
+                ids: Some(target.ids.clone()),
+                dirs: vec![cwd, target.home.clone()],
+            }
         }
         SwitchBy::Lcmaps => {
             let r =
@@ -931,9 +936,12 @@ pub fn run(id: &str) -> Result<u8, Failure> {
                     "add lcmaps_posix_enf.mod at the end of the policy, or set user_identity_switch_by = glexec",
                 ));
             }
-            privs::prepare_child(&mut cmd, None, vec![cwd, target.home.clone()]);
+            Launch {
+                ids: None,
+                dirs: vec![cwd, target.home.clone()],
+            }
         }
-    }
+    };
     if !the_only_thread() {
         return Err(system(
             "a plugin left a thread running; refusing to fork",
@@ -945,7 +953,7 @@ pub fn run(id: &str) -> Result<u8, Failure> {
         None => None,
     };
     if cfg.linger {
-        let (code, pid) = linger(cmd, target.tracking.clone(), cgroup)?;
+        let (code, pid) = linger(cmd, &launch, target.tracking.clone(), cgroup)?;
         let payload = crate::epilogue::Payload {
             user: target.name.clone(),
             uid: target.ids.uid,
@@ -956,7 +964,7 @@ pub fn run(id: &str) -> Result<u8, Failure> {
         };
         crate::epilogue::run(&cfg, &epilogue_env, &payload)
     } else {
-        let e = cmd.exec();
+        let e = launch.exec(&mut cmd);
         Err(spawn_failure(&e))
     }
 }

@@ -2,6 +2,8 @@
 //! compiling C programs and plugins with gcc, fixtures with fake accounts
 //! (libnss-wrapper), and running programs on Debian's LCMAPS or ours.
 
+#![forbid(unsafe_code)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

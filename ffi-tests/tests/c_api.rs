@@ -390,7 +390,7 @@ fn posix_enf_switches_identity_in_a_child_as_debian_does() {
     {
         return skip(t, "lcmaps-plugins-basic-posixenf is not installed");
     }
-    if !lcmaps_capi::host::privileged() || unsafe_geteuid() != 0 {
+    if !lcmaps_capi::host::privileged() || !nix::unistd::geteuid().is_root() {
         return skip(t, "posix_enf needs euid 0 (the tests run as root in CI)");
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -420,11 +420,6 @@ fn posix_enf_switches_identity_in_a_child_as_debian_does() {
         "{}",
         outs[0]
     );
-}
-
-fn unsafe_geteuid() -> u32 {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() }
 }
 
 fn fresh_gridmapdir(dir: &Path) {

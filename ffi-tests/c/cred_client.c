@@ -13,27 +13,12 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include "lcmaps.h"
+#include "print_account.h"
 #include "lcmaps_openssl.h"
 #if __has_include("lcmaps_rs_abi.h")
 #include "lcmaps_rs_abi.h"
 #define HAVE_TOKEN_API 1
 #endif
-
-static void print_account(int rc, uid_t uid, gid_t *pg, int np, gid_t *sg, int ns, char *pi)
-{
-    int i;
-    printf("rc=%d", rc);
-    if (rc == 0) {
-        printf(" uid=%d pgid=", (int)uid);
-        for (i = 0; i < np; i++)
-            printf("%s%d", i ? "," : "", (int)pg[i]);
-        printf(" sgid=");
-        for (i = 0; i < ns; i++)
-            printf("%s%d", i ? "," : "", (int)sg[i]);
-        printf(" poolindex=%s", pi ? pi : "(none)");
-    }
-    printf("\n");
-}
 
 int main(int argc, char **argv)
 {

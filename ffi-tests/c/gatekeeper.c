@@ -14,22 +14,7 @@
 #include <unistd.h>
 #include <grp.h>
 #include "lcmaps.h"
-
-static void print_account(int rc, uid_t uid, gid_t *pg, int np, gid_t *sg, int ns, char *pi)
-{
-    int i;
-    printf("rc=%d", rc);
-    if (rc == 0) {
-        printf(" uid=%d pgid=", (int)uid);
-        for (i = 0; i < np; i++)
-            printf("%s%d", i ? "," : "", (int)pg[i]);
-        printf(" sgid=");
-        for (i = 0; i < ns; i++)
-            printf("%s%d", i ? "," : "", (int)sg[i]);
-        printf(" poolindex=%s", pi ? pi : "(none)");
-    }
-    printf("\n");
-}
+#include "print_account.h"
 
 int main(int argc, char **argv)
 {

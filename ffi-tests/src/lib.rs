@@ -85,6 +85,31 @@ pub fn gcc(args: &[&str]) {
     );
 }
 
+/// Compile the C program `src` (e.g. [`c_source`]) into `dir/<name>` with `cflags` (include
+/// paths, defines), linked with `-L<libdir>` when given and `libs`
+/// (e.g. `-llcmaps`).
+pub fn build_program(
+    dir: &Path,
+    src: &Path,
+    name: &str,
+    cflags: &[String],
+    libdir: Option<&Path>,
+    libs: &[&str],
+) -> PathBuf {
+    let exe = dir.join(name);
+    let mut args: Vec<String> = vec!["-Wall".into()];
+    args.extend(cflags.iter().cloned());
+    args.push("-o".into());
+    args.push(exe.display().to_string());
+    args.push(src.display().to_string());
+    if let Some(l) = libdir {
+        args.push(format!("-L{}", l.display()));
+    }
+    args.extend(libs.iter().map(|l| l.to_string()));
+    gcc(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    exe
+}
+
 /// Compile a test plugin (`c/<src>`) into `dir/<name>` against our headers.
 pub fn build_plugin(dir: &Path, src: &str, name: &str, defines: &[&str]) -> PathBuf {
     let out = dir.join(name);

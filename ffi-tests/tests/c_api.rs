@@ -23,22 +23,14 @@ fn plugin_all_db(dir: &Path) -> std::path::PathBuf {
 }
 
 fn gatekeeper(dir: &Path, name: &str, include: &str, libdir: Option<&Path>) -> std::path::PathBuf {
-    let exe = dir.join(name);
-    let inc = format!("-I{include}");
-    let src = c_source("gatekeeper.c");
-    let mut args = vec![
-        "-Wall".to_string(),
-        inc,
-        "-o".into(),
-        exe.display().to_string(),
-        src.display().to_string(),
-    ];
-    if let Some(l) = libdir {
-        args.push(format!("-L{}", l.display()));
-    }
-    args.push("-llcmaps".into());
-    gcc(&args.iter().map(String::as_str).collect::<Vec<_>>());
-    exe
+    build_program(
+        dir,
+        &c_source("gatekeeper.c"),
+        name,
+        &[format!("-I{include}")],
+        libdir,
+        &["-llcmaps"],
+    )
 }
 
 #[test]

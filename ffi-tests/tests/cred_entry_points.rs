@@ -15,22 +15,14 @@ use serde_json::json;
 /// `cred_client` built against `include` (and linked with `-llcmaps` from
 /// `libdir`, or the system's).
 fn cred_client(dir: &Path, name: &str, include: &str, libdir: Option<&Path>) -> PathBuf {
-    let exe = dir.join(name);
-    let src = c_source("cred_client.c");
-    let mut args = vec![
-        "-Wall".to_string(),
-        format!("-I{include}"),
-        "-o".into(),
-        exe.display().to_string(),
-        src.display().to_string(),
-    ];
-    if let Some(l) = libdir {
-        args.push(format!("-L{}", l.display()));
-    }
-    args.push("-llcmaps".into());
-    args.push("-lcrypto".into());
-    gcc(&args.iter().map(String::as_str).collect::<Vec<_>>());
-    exe
+    build_program(
+        dir,
+        &c_source("cred_client.c"),
+        name,
+        &[format!("-I{include}")],
+        libdir,
+        &["-llcmaps", "-lcrypto"],
+    )
 }
 
 #[test]

@@ -35,18 +35,14 @@ fn lcas_cflags() -> Option<Vec<String>> {
 }
 
 fn build(dir: &Path, cflags: &[String], src: &str, out: &str, extra: &[&str]) -> PathBuf {
-    let exe = dir.join(out);
-    let mut args: Vec<String> = vec!["-Wall".into()];
-    args.extend(cflags.iter().cloned());
-    args.extend(extra.iter().map(|s| s.to_string()));
-    args.push("-o".into());
-    args.push(exe.display().to_string());
-    args.push(c_source(src).display().to_string());
-    if !out.ends_with(".mod") {
-        args.push("-llcas".into());
-    }
-    gcc(&args.iter().map(String::as_str).collect::<Vec<_>>());
-    exe
+    let mut flags = cflags.to_vec();
+    flags.extend(extra.iter().map(|s| s.to_string()));
+    let libs: &[&str] = if out.ends_with(".mod") {
+        &[]
+    } else {
+        &["-llcas"]
+    };
+    build_program(dir, &c_source(src), out, &flags, None, libs)
 }
 
 struct World {

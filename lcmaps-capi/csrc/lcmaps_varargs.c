@@ -56,36 +56,27 @@ static int lcmaps_rs_vlog(int prty, int debug, const char *fmt, va_list ap)
     return lcmaps_rs_log_message(prty, debug, buf);
 }
 
-int lcmaps_log(int prty, const char *fmt, ...)
-{
-    va_list ap;
-    int rc;
-    va_start(ap, fmt);
-    rc = lcmaps_rs_vlog(prty, 0, fmt, ap);
-    va_end(ap);
-    return rc;
-}
+/* A variadic logger `int name(int lvl, fmt_type fmt, ...)`: formats the
+ * message and hands it to Rust at priority `prio` (an expression that may
+ * use `lvl`), as a debug message when `debug`. */
+#define LCMAPS_RS_VLOGGER(name, fmt_type, prio, debug)   \
+    int name(int lvl, fmt_type fmt, ...)                 \
+    {                                                    \
+        va_list ap;                                      \
+        int rc;                                          \
+        (void)lvl;                                       \
+        va_start(ap, fmt);                               \
+        rc = lcmaps_rs_vlog((prio), (debug), fmt, ap);   \
+        va_end(ap);                                      \
+        return rc;                                       \
+    }
 
-int lcmaps_log_time(int prty, const char *fmt, ...)
-{
-    va_list ap;
-    int rc;
-    va_start(ap, fmt);
-    rc = lcmaps_rs_vlog(prty, 0, fmt, ap);
-    va_end(ap);
-    return rc;
-}
+LCMAPS_RS_VLOGGER(lcmaps_log, const char *, lvl, 0)
 
-int lcmaps_log_debug(int debug_lvl, const char *fmt, ...)
-{
-    va_list ap;
-    int rc;
-    (void)debug_lvl; /* ignored by LCMAPS 1.6 too */
-    va_start(ap, fmt);
-    rc = lcmaps_rs_vlog(7, 1, fmt, ap);
-    va_end(ap);
-    return rc;
-}
+LCMAPS_RS_VLOGGER(lcmaps_log_time, const char *, lvl, 0)
+
+/* debug level: ignored by LCMAPS 1.6; for LCAS filtered by LCAS_DEBUG_LEVEL on the Rust side */
+LCMAPS_RS_VLOGGER(lcmaps_log_debug, const char *, 7, 1)
 
 static int lcmaps_rs_log_one(int prty, int debug, const char *fmt, const char *str)
 {
@@ -130,36 +121,11 @@ int lcmaps_verify_account_from_pem_va(int narg, ...)
 
 /* ---- LCAS (liblcas.so.0 is the same library) ---- */
 
-int lcas_log(int prty, char *fmt, ...)
-{
-    va_list ap;
-    int rc;
-    va_start(ap, fmt);
-    rc = lcmaps_rs_vlog(prty, 0, fmt, ap);
-    va_end(ap);
-    return rc;
-}
+LCMAPS_RS_VLOGGER(lcas_log, char *, lvl, 0)
 
-int lcas_log_time(int prty, char *fmt, ...)
-{
-    va_list ap;
-    int rc;
-    va_start(ap, fmt);
-    rc = lcmaps_rs_vlog(prty, 0, fmt, ap);
-    va_end(ap);
-    return rc;
-}
+LCMAPS_RS_VLOGGER(lcas_log_time, char *, lvl, 0)
 
-int lcas_log_debug(int debug_lvl, char *fmt, ...)
-{
-    va_list ap;
-    int rc;
-    (void)debug_lvl; /* filtered by LCAS_DEBUG_LEVEL on the Rust side */
-    va_start(ap, fmt);
-    rc = lcmaps_rs_vlog(7, 1, fmt, ap);
-    va_end(ap);
-    return rc;
-}
+LCMAPS_RS_VLOGGER(lcas_log_debug, char *, 7, 1)
 
 int lcas_log_a_string(int prty, char *fmt, char *the_string)
 {

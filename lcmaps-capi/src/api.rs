@@ -21,6 +21,7 @@ use super::mirror::Mirror;
 use super::{cstring_lossy, ffi_boundary, lcmaps_account_info_t, malloc_slice, malloc_str};
 use lcmaps_core::cred::Store;
 use lcmaps_core::db;
+use lcmaps_core::diag::Diagnostic;
 use lcmaps_core::env::Settings;
 use lcmaps_core::plugin::Request;
 use lcmaps_core::policy::{Engine, Mode, RunOptions};
@@ -163,13 +164,7 @@ fn init(logfile: Option<PathBuf>, fp: *mut libc::FILE, logtype: std::ffi::c_usho
     );
     let opts = lcmaps_builtins::validate_options(settings.modules_dir.clone());
     let checked = db::check_file(&settings.db_file, &opts);
-    for d in &checked.diagnostics {
-        if d.is_error() {
-            log::error!("{}", d.one_line());
-        } else {
-            log::warn!("{}", d.one_line());
-        }
-    }
+    checked.diagnostics.iter().for_each(Diagnostic::log);
     let Some(config) = checked.config else {
         log::error!(
             "lcmaps_init() error: could not start plugin manager: {} is not a usable lcmaps.db",
@@ -370,6 +365,28 @@ struct AccountOut {
     poolindexp: *mut *mut c_char,
 }
 
+impl AccountOut {
+    /// Whether the out-pointers a call needs (`puid`, `ppgid_list`,
+    /// `pnpgid`) are there; logs when not.
+    fn usable(&self, name: &str) -> bool {
+        clog::install();
+        let ok = !(self.puid.is_null() || self.ppgid_list.is_null() || self.pnpgid.is_null());
+        if !ok {
+            log::error!("{name}(): NULL output pointer (puid, ppgid_list and pnpgid are needed)");
+        }
+        ok
+    }
+
+    /// Run `req` with the policies `pols` and fill the outputs
+    /// ([`account_out`]).
+    fn run(&self, name: &str, req: &Request, pols: Vec<String>, dup_poolindex: bool) -> c_int {
+        if !run(name, req, Mode::Run, pols) {
+            return 1;
+        }
+        account_out(name, self, dup_poolindex)
+    }
+}
+
 /// Check the result rules and fill the outputs from the ambient store:
 /// lists point into it (valid until the next run or `lcmaps_term`); the
 /// pool index is copied (malloc) when `dup_poolindex`.
@@ -432,8 +449,15 @@ pub unsafe extern "C" fn lcmaps_run_with_fqans_mapcounter_and_return_account(
 ) -> c_int {
     const NAME: &str = "lcmaps_run_with_fqans_mapcounter_and_return_account";
     ffi_boundary!(NAME, 1, {
-        if puid.is_null() || ppgid_list.is_null() || pnpgid.is_null() {
-            log::error!("{NAME}(): NULL output pointer (puid, ppgid_list and pnpgid are needed)");
+        let out = AccountOut {
+            puid,
+            ppgid_list,
+            pnpgid,
+            psgid_list,
+            pnsgid,
+            poolindexp,
+        };
+        if !out.usable(NAME) {
             return 1;
         }
         // SAFETY: NULL or C strings; fqan_list has nfqan entries.
@@ -464,21 +488,7 @@ pub unsafe extern "C" fn lcmaps_run_with_fqans_mapcounter_and_return_account(
             job_request: job,
             ..Request::default()
         };
-        if !run(NAME, &req, Mode::Run, pols) {
-            return 1;
-        }
-        account_out(
-            NAME,
-            &AccountOut {
-                puid,
-                ppgid_list,
-                pnpgid,
-                psgid_list,
-                pnsgid,
-                poolindexp,
-            },
-            false,
-        )
+        out.run(NAME, &req, pols, false)
     })
 }
 
@@ -542,8 +552,15 @@ pub unsafe extern "C" fn lcmaps_run_with_pem_and_return_account(
     // As LCMAPS, the DN always comes from the chain; `user_dn` is ignored.
     let _ = user_dn;
     ffi_boundary!(NAME, 1, {
-        if puid.is_null() || ppgid_list.is_null() || pnpgid.is_null() {
-            log::error!("{NAME}(): NULL output pointer (puid, ppgid_list and pnpgid are needed)");
+        let out = AccountOut {
+            puid,
+            ppgid_list,
+            pnpgid,
+            psgid_list,
+            pnsgid,
+            poolindexp,
+        };
+        if !out.usable(NAME) {
             return 1;
         }
         // SAFETY: NULL or C strings / a policy array of npols entries.
@@ -557,21 +574,7 @@ pub unsafe extern "C" fn lcmaps_run_with_pem_and_return_account(
         let Some(req) = pem_request(NAME, pem, mapcounter, job) else {
             return 1;
         };
-        if !run(NAME, &req, Mode::Run, pols) {
-            return 1;
-        }
-        account_out(
-            NAME,
-            &AccountOut {
-                puid,
-                ppgid_list,
-                pnpgid,
-                psgid_list,
-                pnsgid,
-                poolindexp,
-            },
-            true,
-        )
+        out.run(NAME, &req, pols, true)
     })
 }
 
@@ -700,9 +703,15 @@ pub unsafe extern "C" fn lcmaps_run_with_stack_of_x509_and_return_account(
 ) -> c_int {
     const NAME: &str = "lcmaps_run_with_stack_of_x509_and_return_account";
     ffi_boundary!(NAME, 1, {
-        clog::install();
-        if puid.is_null() || ppgid_list.is_null() || pnpgid.is_null() {
-            log::error!("{NAME}(): NULL output pointer (puid, ppgid_list and pnpgid are needed)");
+        let out = AccountOut {
+            puid,
+            ppgid_list,
+            pnpgid,
+            psgid_list,
+            pnsgid,
+            poolindexp,
+        };
+        if !out.usable(NAME) {
             return 1;
         }
         if cert_chain.is_null() {
@@ -723,21 +732,7 @@ pub unsafe extern "C" fn lcmaps_run_with_stack_of_x509_and_return_account(
         let Some(req) = pem_request(NAME, Some(pem), mapcounter, job) else {
             return 1;
         };
-        if !run(NAME, &req, Mode::Run, pols) {
-            return 1;
-        }
-        account_out(
-            NAME,
-            &AccountOut {
-                puid,
-                ppgid_list,
-                pnpgid,
-                psgid_list,
-                pnsgid,
-                poolindexp,
-            },
-            true,
-        )
+        out.run(NAME, &req, pols, true)
     })
 }
 
@@ -784,9 +779,15 @@ pub unsafe extern "C" fn lcmaps_rs_run_with_token_and_return_account(
 ) -> c_int {
     const NAME: &str = "lcmaps_rs_run_with_token_and_return_account";
     ffi_boundary!(NAME, 1, {
-        clog::install();
-        if puid.is_null() || ppgid_list.is_null() || pnpgid.is_null() {
-            log::error!("{NAME}(): NULL output pointer (puid, ppgid_list and pnpgid are needed)");
+        let out = AccountOut {
+            puid,
+            ppgid_list,
+            pnpgid,
+            psgid_list,
+            pnsgid,
+            poolindexp,
+        };
+        if !out.usable(NAME) {
             return 1;
         }
         // SAFETY: NULL or C strings / a policy array of npols entries.
@@ -814,21 +815,7 @@ pub unsafe extern "C" fn lcmaps_rs_run_with_token_and_return_account(
             job_request: job,
             ..Request::default()
         };
-        if !run(NAME, &req, Mode::Run, pols) {
-            return 1;
-        }
-        account_out(
-            NAME,
-            &AccountOut {
-                puid,
-                ppgid_list,
-                pnpgid,
-                psgid_list,
-                pnsgid,
-                poolindexp,
-            },
-            true,
-        )
+        out.run(NAME, &req, pols, true)
     })
 }
 

@@ -235,6 +235,20 @@ pub fn check_module_file(path: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// `dlopen` a plugin module (LCMAPS or LCAS) as the C hosts do: with our
+/// callbacks kept exported, the file checks of [`check_module_file`] when
+/// privileged, `RTLD_NOW | RTLD_LOCAL`.
+pub(crate) fn open_module(path: &Path) -> Result<Library, String> {
+    keep_exports();
+    if privileged() {
+        check_module_file(path)?;
+    }
+    // SAFETY: loading a shared object runs its constructors; the module is
+    // the one the administrator configured and passed the checks above.
+    unsafe { Library::open(Some(path), libc::RTLD_NOW | libc::RTLD_LOCAL) }
+        .map_err(|e| format!("dlopen of {} failed: {e}", path.display()))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     Loaded,
@@ -282,14 +296,7 @@ impl CModule {
     /// `dlopen` the module at `path` and look up its entry points, as
     /// LCMAPS's `PluginInit` does.
     pub fn open(path: &Path) -> Result<CModule, String> {
-        keep_exports();
-        if privileged() {
-            check_module_file(path)?;
-        }
-        // SAFETY: loading a shared object runs its constructors; the module
-        // is the one the administrator configured and passed the checks above.
-        let lib = unsafe { Library::open(Some(path), libc::RTLD_NOW | libc::RTLD_LOCAL) }
-            .map_err(|e| format!("dlopen of {} failed: {e}", path.display()))?;
+        let lib = open_module(path)?;
         let missing = |f: &str| {
             format!(
                 "plugin {} not compliant. Missing function \"{f}()\"",

@@ -15,13 +15,14 @@ use std::path::{Path, PathBuf};
 use std::ptr;
 use std::sync::Mutex;
 
+use lcmaps_core::diag::Diagnostic;
 use lcmaps_core::lcas::{
     self, AuthzPlugin, AuthzRequest, Decision, Lcas, LcasLoader, LcasPluginDecl,
 };
 use lcmaps_core::plugin::PluginError;
 use libloading::os::unix::Library;
 
-use crate::host::{check_module_file, privileged};
+use crate::host::open_module;
 use crate::log as clog;
 use crate::{cstring_lossy, ffi_boundary, malloc_str};
 
@@ -87,14 +88,7 @@ impl std::fmt::Debug for LcasCModule {
 impl LcasCModule {
     /// `dlopen` the module and look up its three required entry points.
     pub fn open(path: &Path) -> Result<LcasCModule, String> {
-        crate::host::keep_exports();
-        if privileged() {
-            check_module_file(path)?;
-        }
-        // SAFETY: loading runs the module's constructors; it is the module
-        // the administrator configured and passed the checks above.
-        let lib = unsafe { Library::open(Some(path), libc::RTLD_NOW | libc::RTLD_LOCAL) }
-            .map_err(|e| format!("dlopen of {} failed: {e}", path.display()))?;
+        let lib = open_module(path)?;
         let missing = |f: &str| {
             format!(
                 "plugin {} not compliant: missing function \"{f}()\"",
@@ -278,13 +272,7 @@ fn init(logfile: Option<PathBuf>, fp: *mut libc::FILE, logtype: c_ushort) -> c_i
     );
     let db = lcas::db_file_from_env();
     let checked = lcas::check_file(&db, &lcas::Options::from_env());
-    for d in &checked.diagnostics {
-        if d.is_error() {
-            log::error!("{}", d.one_line());
-        } else {
-            log::warn!("{}", d.one_line());
-        }
-    }
+    checked.diagnostics.iter().for_each(Diagnostic::log);
     let Some(config) = checked.config else {
         log::error!(
             "lcas_init(): LCAS initialization failure: {} is not a usable lcas.db",

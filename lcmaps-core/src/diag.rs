@@ -98,6 +98,16 @@ impl Diagnostic {
         self.severity == Severity::Error
     }
 
+    /// Write [`Diagnostic::one_line`] to the `log` facade: errors at error
+    /// level, warnings at warn level.
+    pub fn log(&self) {
+        if self.is_error() {
+            log::error!("{}", self.one_line());
+        } else {
+            log::warn!("{}", self.one_line());
+        }
+    }
+
     /// The one-line form used in log files:
     /// `file:line:col: error: message (hint: ...)`.
     pub fn one_line(&self) -> String {

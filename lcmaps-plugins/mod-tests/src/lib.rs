@@ -76,18 +76,14 @@ fn newest_source(ws: &Path) -> std::time::SystemTime {
 /// The C gatekeeper (ffi-tests/c/gatekeeper.c) built against Debian's
 /// headers and linked with Debian's `-llcmaps`, in `dir`.
 pub fn debian_gatekeeper(dir: &Path) -> PathBuf {
-    let exe = dir.join("gatekeeper-debian");
-    let src = ffi_tests::c_source("gatekeeper.c");
-    ffi_tests::gcc(&[
-        "-O2",
-        "-Wall",
-        &format!("-I{}", ffi_tests::DEBIAN_INCLUDE),
-        src.to_str().expect("utf-8 path"),
-        "-o",
-        exe.to_str().expect("utf-8 path"),
-        "-llcmaps",
-    ]);
-    exe
+    ffi_tests::build_program(
+        dir,
+        &ffi_tests::c_source("gatekeeper.c"),
+        "gatekeeper-debian",
+        &["-O2".into(), format!("-I{}", ffi_tests::DEBIAN_INCLUDE)],
+        None,
+        &["-llcmaps"],
+    )
 }
 
 /// One LCMAPS setup: an lcmaps.db whose `path` is `mods`, fake accounts.
@@ -144,16 +140,12 @@ pub fn result_line(r: &Ran) -> String {
 /// `c/batch.c` (many DNs mapped in one process, see its header) built
 /// against Debian's headers and linked with Debian's `-llcmaps`, in `dir`.
 pub fn debian_batch(dir: &Path) -> PathBuf {
-    let exe = dir.join("batch-debian");
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("c/batch.c");
-    ffi_tests::gcc(&[
-        "-O2",
-        "-Wall",
-        &format!("-I{}", ffi_tests::DEBIAN_INCLUDE),
-        src.to_str().expect("utf-8 path"),
-        "-o",
-        exe.to_str().expect("utf-8 path"),
-        "-llcmaps",
-    ]);
-    exe
+    ffi_tests::build_program(
+        dir,
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("c/batch.c"),
+        "batch-debian",
+        &["-O2".into(), format!("-I{}", ffi_tests::DEBIAN_INCLUDE)],
+        None,
+        &["-llcmaps"],
+    )
 }

@@ -23,21 +23,20 @@ fn client(dir: &Path) -> Option<PathBuf> {
     if !out.status.success() {
         return None;
     }
-    let exe = dir.join("lcas_client");
-    let mut args = vec!["-Wall".to_string(), "-I/usr/include/lcas".into()];
-    args.extend(
+    let mut cflags = vec!["-I/usr/include/lcas".to_string()];
+    cflags.extend(
         String::from_utf8_lossy(&out.stdout)
             .split_whitespace()
             .map(String::from),
     );
-    args.extend([
-        "-o".into(),
-        exe.display().to_string(),
-        ffi_tests::c_source("lcas_client.c").display().to_string(),
-        "-llcas".into(),
-    ]);
-    ffi_tests::gcc(&args.iter().map(String::as_str).collect::<Vec<_>>());
-    Some(exe)
+    Some(ffi_tests::build_program(
+        dir,
+        &ffi_tests::c_source("lcas_client.c"),
+        "lcas_client",
+        &cflags,
+        None,
+        &["-llcas"],
+    ))
 }
 
 fn pem(dir: &Path, cn: &str) -> PathBuf {

@@ -219,13 +219,33 @@ fn boundary(what: &str, name: &str, f: impl FnOnce() -> c_int) -> c_int {
 ///
 /// # Safety
 /// `p` is NULL or points to a NUL-terminated string.
-unsafe fn string(p: *const c_char) -> Option<String> {
+pub(crate) unsafe fn string(p: *const c_char) -> Option<String> {
     if p.is_null() {
         None
     } else {
         // SAFETY: non-NULL and NUL-terminated by the caller's contract.
         Some(unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
     }
+}
+
+/// The strings of a host's `argv` (up to the first NULL, at most 4096).
+///
+/// # Safety
+/// `argv` is NULL or points to `argc` (NULL or NUL-terminated) strings.
+pub(crate) unsafe fn argv_strings(argc: c_int, argv: *mut *mut c_char) -> Vec<String> {
+    let mut args = Vec::new();
+    if argv.is_null() {
+        return args;
+    }
+    for i in 0..usize::try_from(argc).unwrap_or(0).min(4096) {
+        // SAFETY: argv has argc entries (caller's contract), i < argc; each
+        // entry is NULL or NUL-terminated.
+        match unsafe { string(*argv.add(i)) } {
+            Some(s) => args.push(s),
+            None => break,
+        }
+    }
+    args
 }
 
 /// `plugin_initialize`.
@@ -239,18 +259,8 @@ pub unsafe fn initialize(
     argv: *mut *mut c_char,
 ) -> c_int {
     install_logger();
-    let mut args = Vec::new();
-    if !argv.is_null() {
-        for i in 0..usize::try_from(argc).unwrap_or(0).min(4096) {
-            // SAFETY: argv has argc entries (caller's contract), i < argc.
-            let p = unsafe { *argv.add(i) };
-            // SAFETY: each entry is NULL or NUL-terminated.
-            match unsafe { string(p) } {
-                Some(s) => args.push(s),
-                None => break,
-            }
-        }
-    }
+    // SAFETY: forwarded contract.
+    let args = unsafe { argv_strings(argc, argv) };
     let name = args
         .first()
         .map(|p| {

@@ -10,7 +10,9 @@
 
 #![allow(non_camel_case_types)]
 
-use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::ffi::{c_char, c_int, c_void, CString};
+
+use crate::ffi::{argv_strings, string};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Mutex, MutexGuard, Once};
 
@@ -106,17 +108,6 @@ fn boundary(what: &str, f: impl FnOnce() -> c_int) -> c_int {
     })
 }
 
-/// # Safety
-/// `p` is NULL or NUL-terminated.
-unsafe fn string(p: *const c_char) -> Option<String> {
-    if p.is_null() {
-        None
-    } else {
-        // SAFETY: non-NULL and NUL-terminated by the caller's contract.
-        Some(unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
-    }
-}
-
 /// `plugin_initialize`.
 ///
 /// # Safety
@@ -132,16 +123,8 @@ pub unsafe fn initialize(
             log::set_max_level(log::LevelFilter::Debug);
         }
     });
-    let mut args = Vec::new();
-    if !argv.is_null() {
-        for i in 0..usize::try_from(argc).unwrap_or(0).min(4096) {
-            // SAFETY: argv has argc entries (caller's contract), i < argc.
-            match unsafe { string(*argv.add(i)) } {
-                Some(s) => args.push(s),
-                None => break,
-            }
-        }
-    }
+    // SAFETY: forwarded contract.
+    let args = unsafe { argv_strings(argc, argv) };
     let name = args
         .first()
         .map(|p| p.rsplit('/').next().unwrap_or(p).to_string())

@@ -20,7 +20,6 @@ use std::path::PathBuf;
 use lcmaps_core::plugin::{ArgSpec, Plugin, PluginError, RunContext, Status};
 use lcmaps_plugin_common::context::{self, USER_DN};
 use lcmaps_plugin_common::mapfile::{self, Select};
-use lcmaps_plugin_common::{args, files};
 
 const PREFIX: &str = "lcmaps_ban_dn";
 
@@ -97,39 +96,9 @@ impl BanDn {
 
 impl Plugin for BanDn {
     fn initialize(&mut self, argv: &[String]) -> Result<(), PluginError> {
-        let who = format!("{PREFIX}-plugin_initialize()");
-        let err = |m: String| PluginError(format!("{who}: {m}"));
-        let opts = args::options(argv);
-        let mut i = 0;
-        while i < opts.len() {
-            match opts[i].as_str() {
-                "-banmapfile" | "-BANMAPFILE" | "-ban_mapfile" | "-BAN_MAPFILE"
-                | "-gridmapfile" | "-GRIDMAPFILE" | "-gridmap" | "-GRIDMAP" => {
-                    let v = args::value(opts, i, "valid filename").map_err(err)?;
-                    self.banmapfile = Some(files::resolve_file_option(v).map_err(err)?);
-                    i += 1;
-                }
-                "-no_wildcard" | "-disablewildcard" | "--disablewildcard" | "-disablewildcards"
-                | "--disablewildcards" => self.wildcards = false,
-                other => {
-                    return Err(err(format!(
-                        "Unknown argument for plugin: {other} (failure)"
-                    )))
-                }
-            }
-            i += 1;
-        }
-        let Some(file) = &self.banmapfile else {
-            return Err(err(
-                "Error: No banmapfile was provided. Use the option -banmapfile <banmapfile> to set one."
-                    .into(),
-            ));
-        };
-        // Fail closed now rather than ban everyone silently at run time.
-        let parsed = mapfile::load(file).map_err(|e| err(format!("ban file unusable: {e}")))?;
-        if let Some(e) = &parsed.error {
-            log::warn!("{who}: {e}: lookups reaching this line will fail");
-        }
+        let o = mapfile::BanOptions::parse(&format!("{PREFIX}-plugin_initialize()"), argv)?;
+        self.banmapfile = Some(o.file);
+        self.wildcards = o.wildcards;
         Ok(())
     }
 

@@ -459,6 +459,63 @@ pub fn gridmapfile(
     }
 }
 
+/// The options of the ban plugins (`lcmaps_ban_dn.mod`, `lcmaps_ban_fqan.mod`):
+/// `-banmapfile <file>` (aliases `-ban_mapfile`, `-gridmapfile`, `-gridmap`,
+/// upper case too) and `-no_wildcard` (aliases `-disablewildcard(s)`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BanOptions {
+    /// The ban file.
+    pub file: PathBuf,
+    /// Whether wildcards in the file match.
+    pub wildcards: bool,
+}
+
+impl BanOptions {
+    /// Parse `argv` (argv[0] is the module) and load the ban file once, so a
+    /// missing or unreadable file fails `plugin_initialize` (fail closed)
+    /// instead of banning everyone at run time. Errors are prefixed with
+    /// `who`.
+    pub fn parse(
+        who: &str,
+        argv: &[String],
+    ) -> Result<BanOptions, lcmaps_core::plugin::PluginError> {
+        use crate::{args, files};
+        let err = |m: String| lcmaps_core::plugin::PluginError(format!("{who}: {m}"));
+        let opts = args::options(argv);
+        let (mut file, mut wildcards) = (None, true);
+        let mut i = 0;
+        while i < opts.len() {
+            match opts[i].as_str() {
+                "-banmapfile" | "-BANMAPFILE" | "-ban_mapfile" | "-BAN_MAPFILE"
+                | "-gridmapfile" | "-GRIDMAPFILE" | "-gridmap" | "-GRIDMAP" => {
+                    let v = args::value(opts, i, "valid filename").map_err(err)?;
+                    file = Some(files::resolve_file_option(v).map_err(err)?);
+                    i += 1;
+                }
+                "-no_wildcard" | "-disablewildcard" | "--disablewildcard" | "-disablewildcards"
+                | "--disablewildcards" => wildcards = false,
+                other => {
+                    return Err(err(format!(
+                        "Unknown argument for plugin: {other} (failure)"
+                    )))
+                }
+            }
+            i += 1;
+        }
+        let Some(file) = file else {
+            return Err(err(
+                "Error: No banmapfile was provided. Use the option -banmapfile <banmapfile> to set one."
+                    .into(),
+            ));
+        };
+        let parsed = load(&file).map_err(|e| err(format!("ban file unusable: {e}")))?;
+        if let Some(e) = &parsed.error {
+            log::warn!("{who}: {e}: lookups reaching this line will fail");
+        }
+        Ok(BanOptions { file, wildcards })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

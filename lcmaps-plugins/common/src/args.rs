@@ -8,6 +8,39 @@ pub fn value<'a>(args: &'a [String], i: usize, what: &str) -> Result<&'a str, St
     }
 }
 
+/// The file after option `args[i]`, resolved as upstream resolves file
+/// options ([`crate::files::resolve_file_option`]).
+pub fn file(args: &[String], i: usize) -> Result<std::path::PathBuf, String> {
+    crate::files::resolve_file_option(value(args, i, "valid filename")?)
+}
+
+/// The absolute directory after option `args[i]` (`-gridmapdir`,
+/// `-groupmapdir`).
+pub fn absolute_dir(args: &[String], i: usize) -> Result<std::path::PathBuf, String> {
+    match args.get(i + 1) {
+        Some(v) if v.starts_with('/') => Ok(v.into()),
+        _ => Err(format!(
+            "option {} needs to be followed by a valid absolute directory.",
+            args[i]
+        )),
+    }
+}
+
+/// `-max_mappings_per_credential <n>`, 1 to
+/// [`crate::gridmapdir::ABSOLUTE_MAPPING_MAX`].
+pub fn mapping_max(args: &[String], i: usize) -> Result<i32, String> {
+    use crate::gridmapdir::ABSOLUTE_MAPPING_MAX;
+    let v = value(args, i, "a valid number")?;
+    v.parse::<i32>()
+        .ok()
+        .filter(|n| (1..=ABSOLUTE_MAPPING_MAX).contains(n))
+        .ok_or_else(|| {
+            format!(
+                "Illegal value for \"-max_mappings_per_credential\" ({v}): Should be in the range: 1-{ABSOLUTE_MAPPING_MAX} (failure)"
+            )
+        })
+}
+
 /// `yes` or `no`.
 pub fn yes_no(args: &[String], i: usize) -> Result<bool, String> {
     match value(args, i, "\"yes\" or \"no\"")? {

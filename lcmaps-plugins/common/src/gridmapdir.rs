@@ -44,6 +44,26 @@ use crate::urlencode::{lease_name, urlencode};
 
 /// Highest `-max_mappings_per_credential`.
 pub const ABSOLUTE_MAPPING_MAX: i32 = 9999;
+
+/// The lease directory of a pool plugin: the `-gridmapdir`/`-groupmapdir`
+/// option when given, else environment variable `env` (e.g. `GRIDMAPDIR`),
+/// resolved as upstream resolves file options. `what` names it in the
+/// error ("gridmapdir").
+pub fn lease_dir(
+    option: Option<&Path>,
+    env: &str,
+    what: &str,
+) -> Result<std::path::PathBuf, String> {
+    if let Some(d) = option {
+        return Ok(d.to_path_buf());
+    }
+    match std::env::var(env).ok().filter(|v| !v.is_empty()) {
+        None => Err(format!(
+            "{what} is unset: specify via cmdline or {env} environment variable"
+        )),
+        Some(v) => crate::files::resolve_file_option(&v),
+    }
+}
 /// How often the directory is rescanned after losing races.
 pub const MAX_ROUNDS: usize = 16;
 /// How many pool accounts (in directory order) one lease attempt spreads

@@ -479,7 +479,7 @@ impl BanOptions {
         who: &str,
         argv: &[String],
     ) -> Result<BanOptions, lcmaps_core::plugin::PluginError> {
-        use crate::{args, files};
+        use crate::args;
         let err = |m: String| lcmaps_core::plugin::PluginError(format!("{who}: {m}"));
         let opts = args::options(argv);
         let (mut file, mut wildcards) = (None, true);
@@ -488,8 +488,7 @@ impl BanOptions {
             match opts[i].as_str() {
                 "-banmapfile" | "-BANMAPFILE" | "-ban_mapfile" | "-BAN_MAPFILE"
                 | "-gridmapfile" | "-GRIDMAPFILE" | "-gridmap" | "-GRIDMAP" => {
-                    let v = args::value(opts, i, "valid filename").map_err(err)?;
-                    file = Some(files::resolve_file_option(v).map_err(err)?);
+                    file = Some(args::file(opts, i).map_err(err)?);
                     i += 1;
                 }
                 "-no_wildcard" | "-disablewildcard" | "--disablewildcard" | "-disablewildcards"

@@ -15,9 +15,9 @@ use std::path::PathBuf;
 
 use lcmaps_core::plugin::{ArgSpec, Plugin, PluginError, RunContext, Status};
 use lcmaps_plugin_common::accounts::{self, Accounts};
+use lcmaps_plugin_common::args;
 use lcmaps_plugin_common::context::{self, REQUESTED_USERNAME, USER_DN};
 use lcmaps_plugin_common::mapfile::{self, Select};
-use lcmaps_plugin_common::{args, files};
 
 const PREFIX: &str = "lcmaps_localaccount";
 
@@ -113,8 +113,7 @@ impl Plugin for LocalAccount {
         while i < opts.len() {
             match opts[i].as_str() {
                 "-gridmapfile" | "-GRIDMAPFILE" | "-gridmap" | "-GRIDMAP" => {
-                    let v = args::value(opts, i, "valid filename").map_err(PluginError)?;
-                    self.gridmapfile = Some(files::resolve_file_option(v).map_err(PluginError)?);
+                    self.gridmapfile = Some(args::file(opts, i).map_err(PluginError)?);
                     i += 1;
                 }
                 other => {

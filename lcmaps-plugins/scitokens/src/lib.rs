@@ -45,8 +45,8 @@ pub use verify::{Claims, TokenCredential, Verifier};
 use lcmaps_core::cred::CredData;
 use lcmaps_core::plugin::{ArgSpec, Plugin, PluginError, RunContext, Status};
 use lcmaps_plugin_common::accounts::{self, Accounts};
+use lcmaps_plugin_common::args;
 use lcmaps_plugin_common::context::{self, REQUESTED_UID, REQUESTED_USERNAME};
-use lcmaps_plugin_common::{args, files};
 
 const PREFIX: &str = "lcmaps_scitokens";
 
@@ -227,13 +227,11 @@ impl Plugin for SciTokens {
         while i < opts.len() {
             match opts[i].as_str() {
                 "-issuers" | "-config" => {
-                    let v = args::value(opts, i, "valid filename").map_err(PluginError)?;
-                    self.issuers = Some(files::resolve_file_option(v).map_err(PluginError)?);
+                    self.issuers = Some(args::file(opts, i).map_err(PluginError)?);
                     i += 1;
                 }
                 "-mapfile" | "-tokenmapfile" => {
-                    let v = args::value(opts, i, "valid filename").map_err(PluginError)?;
-                    self.mapfile = Some(files::resolve_file_option(v).map_err(PluginError)?);
+                    self.mapfile = Some(args::file(opts, i).map_err(PluginError)?);
                     i += 1;
                 }
                 other => {

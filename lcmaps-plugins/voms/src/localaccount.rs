@@ -8,9 +8,9 @@ use std::path::PathBuf;
 
 use lcmaps_core::plugin::{ArgSpec, Plugin, PluginError, RunContext, Status};
 use lcmaps_plugin_common::accounts::{self, Accounts};
+use lcmaps_plugin_common::args;
 use lcmaps_plugin_common::context::{self, REQUESTED_UID, REQUESTED_USERNAME};
 use lcmaps_plugin_common::mapfile::{self, Select};
-use lcmaps_plugin_common::{args, files};
 
 use crate::gidflags::{self, GidFlags, GidMapping};
 use crate::{fqans, outcome, who, FQAN_LIST, NFQAN};
@@ -119,8 +119,7 @@ impl Plugin for VomsLocalAccount {
         while i < opts.len() {
             match opts[i].as_str() {
                 "-gridmapfile" | "-GRIDMAPFILE" | "-gridmap" | "-GRIDMAP" => {
-                    let v = args::value(opts, i, "valid filename").map_err(err)?;
-                    self.gridmapfile = Some(files::resolve_file_option(v).map_err(err)?);
+                    self.gridmapfile = Some(args::file(opts, i).map_err(err)?);
                     i += 1;
                 }
                 other => {

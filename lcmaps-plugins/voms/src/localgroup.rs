@@ -8,8 +8,8 @@
 use std::path::PathBuf;
 
 use lcmaps_core::plugin::{ArgSpec, Plugin, PluginError, RunContext, Status};
+use lcmaps_plugin_common::args;
 use lcmaps_plugin_common::mapfile::{self, Select};
-use lcmaps_plugin_common::{args, files};
 
 use crate::groups::{self, Groups};
 use crate::{add_named_group, enough_groups, fqans, outcome, parse_mapmin, who, FQAN_LIST, NFQAN};
@@ -117,8 +117,7 @@ impl Plugin for VomsLocalGroup {
         while i < opts.len() {
             match opts[i].as_str() {
                 "-groupmapfile" | "-GROUPMAPFILE" | "-groupmap" | "-GROUPMAP" => {
-                    let v = args::value(opts, i, "valid filename").map_err(err)?;
-                    self.groupmapfile = Some(files::resolve_file_option(v).map_err(err)?);
+                    self.groupmapfile = Some(args::file(opts, i).map_err(err)?);
                     i += 1;
                 }
                 "-mapmin" => {

@@ -18,10 +18,10 @@ use std::path::PathBuf;
 use lcmaps_core::cred::CredData;
 use lcmaps_core::plugin::{ArgSpec, Plugin, PluginError, RunContext, Status};
 use lcmaps_plugin_common::accounts::{self, Accounts};
+use lcmaps_plugin_common::args;
 use lcmaps_plugin_common::context::{self, MAPCOUNTER, REQUESTED_UID, REQUESTED_USERNAME, USER_DN};
-use lcmaps_plugin_common::gridmapdir::{Options, Request, ABSOLUTE_MAPPING_MAX};
+use lcmaps_plugin_common::gridmapdir::{self, Options, Request};
 use lcmaps_plugin_common::urlencode::MAPCOUNT_SEPARATOR;
-use lcmaps_plugin_common::{args, files};
 
 use crate::gidflags::{self, GidFlags, GidMapping};
 use crate::groups::{self, Groups};
@@ -124,22 +124,14 @@ impl VomsPoolAccount {
         let Some(leasename) = self.leasename(ctx, &dn, who) else {
             return Status::Failure;
         };
-        let dir = match &self.gridmapdir {
-            Some(d) => d.clone(),
-            None => match std::env::var("GRIDMAPDIR").ok().filter(|v| !v.is_empty()) {
-                None => {
-                    log::error!("{who}: gridmapdir is unset: specify via cmdline or GRIDMAPDIR environment variable");
+        let dir =
+            match gridmapdir::lease_dir(self.gridmapdir.as_deref(), "GRIDMAPDIR", "gridmapdir") {
+                Ok(d) => d,
+                Err(e) => {
+                    log::error!("{who}: {e}");
                     return Status::Failure;
                 }
-                Some(v) => match files::resolve_file_option(&v) {
-                    Ok(p) => p,
-                    Err(e) => {
-                        log::error!("{who}: {e}");
-                        return Status::Failure;
-                    }
-                },
-            },
-        };
+            };
         let options = Options {
             wildcards: true,
             strict_prefix: self.strict,
@@ -228,33 +220,15 @@ impl Plugin for VomsPoolAccount {
         while i < opts.len() {
             match opts[i].as_str() {
                 "-gridmapfile" | "-GRIDMAPFILE" | "-gridmap" | "-GRIDMAP" => {
-                    let v = args::value(opts, i, "valid filename").map_err(err)?;
-                    self.gridmapfile = Some(files::resolve_file_option(v).map_err(err)?);
+                    self.gridmapfile = Some(args::file(opts, i).map_err(err)?);
                     i += 1;
                 }
                 "-gridmapdir" | "-GRIDMAPDIR" => {
-                    match opts.get(i + 1) {
-                        Some(v) if v.starts_with('/') => self.gridmapdir = Some(v.into()),
-                        _ => {
-                            return Err(err(format!(
-                                "option {} needs to be followed by a valid absolute directory.",
-                                opts[i]
-                            )))
-                        }
-                    }
+                    self.gridmapdir = Some(args::absolute_dir(opts, i).map_err(err)?);
                     i += 1;
                 }
                 "-max_mappings_per_credential" => {
-                    let v = args::value(opts, i, "a valid number").map_err(err)?;
-                    self.mapping_max = v
-                        .parse::<i32>()
-                        .ok()
-                        .filter(|n| (1..=ABSOLUTE_MAPPING_MAX).contains(n))
-                        .ok_or_else(|| {
-                            err(format!(
-                                "Illegal value for \"-max_mappings_per_credential\" ({v}): Should be in the range: 1-{ABSOLUTE_MAPPING_MAX} (failure)"
-                            ))
-                        })?;
+                    self.mapping_max = args::mapping_max(opts, i).map_err(err)?;
                     i += 1;
                 }
                 "-strict_poolprefix_match" => {

@@ -10,8 +10,8 @@
 use std::path::PathBuf;
 
 use lcmaps_core::plugin::{ArgSpec, Plugin, PluginError, RunContext, Status};
-use lcmaps_plugin_common::gridmapdir::{Options, Request};
-use lcmaps_plugin_common::{args, files};
+use lcmaps_plugin_common::args;
+use lcmaps_plugin_common::gridmapdir::{self, Options, Request};
 
 use crate::groups::{self, Groups};
 use crate::{
@@ -69,21 +69,16 @@ impl VomsPoolGroup {
             log::error!("{who}: no group-mapfile");
             return Status::Failure;
         };
-        let dir = match &self.groupmapdir {
-            Some(d) => d.clone(),
-            None => match std::env::var("GROUPMAPDIR").ok().filter(|v| !v.is_empty()) {
-                None => {
-                    log::error!("{who}: groupmapdir is unset: specify via cmdline or GROUPMAPDIR environment variable");
-                    return Status::Failure;
-                }
-                Some(v) => match files::resolve_file_option(&v) {
-                    Ok(p) => p,
-                    Err(e) => {
-                        log::error!("{who}: {e}");
-                        return Status::Failure;
-                    }
-                },
-            },
+        let dir = match gridmapdir::lease_dir(
+            self.groupmapdir.as_deref(),
+            "GROUPMAPDIR",
+            "groupmapdir",
+        ) {
+            Ok(d) => d,
+            Err(e) => {
+                log::error!("{who}: {e}");
+                return Status::Failure;
+            }
         };
         let options = Options {
             wildcards: true,
@@ -159,20 +154,11 @@ impl Plugin for VomsPoolGroup {
         while i < opts.len() {
             match opts[i].as_str() {
                 "-groupmapfile" | "-GROUPMAPFILE" | "-groupmap" | "-GROUPMAP" => {
-                    let v = args::value(opts, i, "valid filename").map_err(err)?;
-                    self.groupmapfile = Some(files::resolve_file_option(v).map_err(err)?);
+                    self.groupmapfile = Some(args::file(opts, i).map_err(err)?);
                     i += 1;
                 }
                 "-groupmapdir" | "-GROUPMAPDIR" => {
-                    match opts.get(i + 1) {
-                        Some(v) if v.starts_with('/') => self.groupmapdir = Some(v.into()),
-                        _ => {
-                            return Err(err(format!(
-                                "option {} needs to be followed by a valid absolute directory.",
-                                opts[i]
-                            )))
-                        }
-                    }
+                    self.groupmapdir = Some(args::absolute_dir(opts, i).map_err(err)?);
                     i += 1;
                 }
                 "-mapmin" => {

@@ -205,6 +205,26 @@ impl RunContext<'_> {
     }
 }
 
+/// Inside `impl Plugin for T`: `run`, `verify` and `has_verify` (true) all
+/// through one method `fn $method(&mut self, ctx, verify: bool) -> Status`,
+/// as the standard plugins share their run and verification code.
+#[macro_export]
+macro_rules! run_and_verify_with {
+    ($method:ident) => {
+        fn run(&mut self, ctx: &mut $crate::plugin::RunContext<'_>) -> $crate::plugin::Status {
+            self.$method(ctx, false)
+        }
+
+        fn has_verify(&self) -> bool {
+            true
+        }
+
+        fn verify(&mut self, ctx: &mut $crate::plugin::RunContext<'_>) -> $crate::plugin::Status {
+            self.$method(ctx, true)
+        }
+    };
+}
+
 /// An LCMAPS plugin running inside the engine.
 pub trait Plugin: Send {
     /// `plugin_initialize(argc, argv)`; `argv[0]` is the module's path.

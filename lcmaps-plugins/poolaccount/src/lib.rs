@@ -208,17 +208,7 @@ impl Plugin for PoolAccount {
         vec![USER_DN, MAPCOUNTER, REQUESTED_UID, REQUESTED_USERNAME]
     }
 
-    fn run(&mut self, ctx: &mut RunContext<'_>) -> Status {
-        self.run_or_verify(ctx, false)
-    }
-
-    fn has_verify(&self) -> bool {
-        true
-    }
-
-    fn verify(&mut self, ctx: &mut RunContext<'_>) -> Status {
-        self.run_or_verify(ctx, true)
-    }
+    lcmaps_core::run_and_verify_with!(run_or_verify);
 }
 
 #[cfg(test)]

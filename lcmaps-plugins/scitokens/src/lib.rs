@@ -271,15 +271,5 @@ impl Plugin for SciTokens {
         vec![REQUESTED_USERNAME, REQUESTED_UID]
     }
 
-    fn run(&mut self, ctx: &mut RunContext<'_>) -> Status {
-        self.run_or_verify(ctx, false)
-    }
-
-    fn has_verify(&self) -> bool {
-        true
-    }
-
-    fn verify(&mut self, ctx: &mut RunContext<'_>) -> Status {
-        self.run_or_verify(ctx, true)
-    }
+    lcmaps_core::run_and_verify_with!(run_or_verify);
 }

@@ -197,17 +197,7 @@ impl Plugin for VomsPoolGroup {
         vec![FQAN_LIST, NFQAN]
     }
 
-    fn run(&mut self, ctx: &mut RunContext<'_>) -> Status {
-        self.run_or_verify(ctx, false)
-    }
-
-    fn has_verify(&self) -> bool {
-        true
-    }
-
-    fn verify(&mut self, ctx: &mut RunContext<'_>) -> Status {
-        self.run_or_verify(ctx, true)
-    }
+    lcmaps_core::run_and_verify_with!(run_or_verify);
 }
 
 #[cfg(test)]

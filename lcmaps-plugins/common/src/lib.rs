@@ -19,5 +19,6 @@ pub mod context;
 pub mod files;
 pub mod fnmatch;
 pub mod gridmapdir;
+pub mod https_url;
 pub mod mapfile;
 pub mod urlencode;

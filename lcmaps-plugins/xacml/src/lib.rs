@@ -418,7 +418,7 @@ impl Plugin for XacmlClient {
                 }
                 "endpoint" => {
                     let v = value()?;
-                    let u = Url::parse(v).map_err(err)?;
+                    let u = Url::parse(v).map_err(|e| err(format!("endpoint {e}")))?;
                     self.endpoints.push((v.to_owned(), u));
                     i += 1;
                 }

@@ -37,59 +37,7 @@ impl std::fmt::Display for Failure {
     }
 }
 
-/// A parsed `https://host[:port]/path` URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Url {
-    /// Host name (or address literal, brackets removed).
-    pub host: String,
-    /// Port (443 when absent).
-    pub port: u16,
-    /// Path with query, starting with `/`.
-    pub path: String,
-}
-
-impl Url {
-    /// Parses an `https://` URL; nothing else is accepted.
-    pub fn parse(s: &str) -> Result<Url, String> {
-        let rest = s
-            .strip_prefix("https://")
-            .ok_or_else(|| format!("endpoint {s:?} is not an https:// URL"))?;
-        let (auth, path) = match rest.find('/') {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, "/"),
-        };
-        if auth.contains('@') || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(format!("endpoint {s:?}: unsupported URL"));
-        }
-        let (host, port) = if let Some(r) = auth.strip_prefix('[') {
-            let (h, p) = r
-                .split_once(']')
-                .ok_or_else(|| format!("endpoint {s:?}: bad IPv6 literal"))?;
-            (h, p.strip_prefix(':'))
-        } else {
-            match auth.rsplit_once(':') {
-                Some((h, p)) => (h, Some(p)),
-                None => (auth, None),
-            }
-        };
-        let port = match port {
-            None => 443,
-            Some(p) => p
-                .parse::<u16>()
-                .ok()
-                .filter(|p| *p != 0)
-                .ok_or_else(|| format!("endpoint {s:?}: bad port"))?,
-        };
-        if host.is_empty() {
-            return Err(format!("endpoint {s:?}: no host"));
-        }
-        Ok(Url {
-            host: host.to_owned(),
-            port,
-            path: path.to_owned(),
-        })
-    }
-}
+pub use lcmaps_plugin_common::https_url::Url;
 
 /// TLS and timeout settings.
 #[derive(Debug, Clone)]
@@ -400,22 +348,6 @@ fn dechunk(mut b: &[u8]) -> Result<Vec<u8>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn urls() {
-        let u = Url::parse("https://gums.example.org:8443/gums/services/X").unwrap();
-        assert_eq!(
-            (u.host.as_str(), u.port, u.path.as_str()),
-            ("gums.example.org", 8443, "/gums/services/X")
-        );
-        let u = Url::parse("https://[::1]/").unwrap();
-        assert_eq!((u.host.as_str(), u.port), ("::1", 443));
-        assert!(Url::parse("http://x/").is_err());
-        assert!(Url::parse("https://u@x/").is_err());
-        assert!(Url::parse("https://x:0/").is_err());
-        assert!(Url::parse("https://x/a b").is_err());
-        assert!(Url::parse("https://x\r\nEvil: 1/").is_err());
-    }
 
     #[test]
     fn responses() {

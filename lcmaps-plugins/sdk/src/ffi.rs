@@ -73,15 +73,19 @@ extern "C" {
 /// Largest count accepted from `getCredentialData` or a run variable.
 const MAX_COUNT: c_int = 1 << 20;
 
-/// Log `msg` through the host's `lcmaps_log` at syslog priority `prio`.
-pub fn host_log(prio: c_int, msg: &str) {
+/// `msg` as one log line for a host's C logger: NULs escaped, a final
+/// newline (LCMAPS and LCAS messages end in one).
+pub(crate) fn log_line(msg: &str) -> CString {
     let mut text = msg.replace('\0', "\\0");
     if !text.ends_with('\n') {
         text.push('\n');
     }
-    let Ok(text) = CString::new(text) else {
-        return;
-    };
+    CString::new(text).unwrap_or_default()
+}
+
+/// Log `msg` through the host's `lcmaps_log` at syslog priority `prio`.
+pub fn host_log(prio: c_int, msg: &str) {
+    let text = log_line(msg);
     // SAFETY: lcmaps_log(int, const char *fmt, ...) with the constant
     // format "%s" and one NUL-terminated string argument that outlives
     // the call.
@@ -90,9 +94,10 @@ pub fn host_log(prio: c_int, msg: &str) {
     }
 }
 
-/// The `log` sink of a `.mod`: every record goes to `lcmaps_log`.
+/// The `log` sink of a `.mod`: every record goes to the host's logger
+/// (`lcmaps_log` or `lcas_log`) through the given function.
 #[derive(Debug)]
-struct HostLogger;
+pub(crate) struct HostLogger(pub(crate) fn(c_int, &str));
 
 impl log::Log for HostLogger {
     fn enabled(&self, _: &log::Metadata<'_>) -> bool {
@@ -101,18 +106,20 @@ impl log::Log for HostLogger {
 
     fn log(&self, record: &log::Record<'_>) {
         let prio = lcmaps_core::log::Priority::of(record.level(), record.target()) as c_int;
-        host_log(prio, &record.args().to_string());
+        (self.0)(prio, &record.args().to_string());
     }
 
     fn flush(&self) {}
 }
 
-static LOGGER: HostLogger = HostLogger;
-static LOGGER_ONCE: Once = Once::new();
+static LOGGER: HostLogger = HostLogger(host_log);
 
-fn install_logger() {
-    LOGGER_ONCE.call_once(|| {
-        if log::set_logger(&LOGGER).is_ok() {
+/// Make `logger` the `log` logger of the module (once per process; a
+/// module is either an LCMAPS or an LCAS plugin).
+pub(crate) fn install_logger(logger: &'static HostLogger) {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if log::set_logger(logger).is_ok() {
             log::set_max_level(log::LevelFilter::Debug);
         }
     });
@@ -258,7 +265,7 @@ pub unsafe fn initialize(
     argc: c_int,
     argv: *mut *mut c_char,
 ) -> c_int {
-    install_logger();
+    install_logger(&LOGGER);
     // SAFETY: forwarded contract.
     let args = unsafe { argv_strings(argc, argv) };
     let name = args

@@ -10,11 +10,11 @@
 
 #![allow(non_camel_case_types)]
 
-use std::ffi::{c_char, c_int, c_void, CString};
+use std::ffi::{c_char, c_int, c_void};
 
-use crate::ffi::{argv_strings, string};
+use crate::ffi::{argv_strings, install_logger, log_line, string, HostLogger};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Mutex, MutexGuard, Once};
+use std::sync::{Mutex, MutexGuard};
 
 use lcmaps_core::lcas::{AuthzPlugin, AuthzRequest, Decision};
 
@@ -39,13 +39,7 @@ extern "C" {
 
 /// Log `msg` through the host's `lcas_log` at syslog priority `prio`.
 pub fn host_log(prio: c_int, msg: &str) {
-    let mut text = msg.replace('\0', "\\0");
-    if !text.ends_with('\n') {
-        text.push('\n');
-    }
-    let Ok(text) = CString::new(text) else {
-        return;
-    };
+    let text = log_line(msg);
     // SAFETY: lcas_log(int, char *fmt, ...) with the constant format "%s"
     // (not written to) and one NUL-terminated string that outlives the call.
     unsafe {
@@ -53,24 +47,7 @@ pub fn host_log(prio: c_int, msg: &str) {
     }
 }
 
-#[derive(Debug)]
-struct LcasLogger;
-
-impl log::Log for LcasLogger {
-    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
-        true
-    }
-
-    fn log(&self, record: &log::Record<'_>) {
-        let prio = lcmaps_core::log::Priority::of(record.level(), record.target()) as c_int;
-        host_log(prio, &record.args().to_string());
-    }
-
-    fn flush(&self) {}
-}
-
-static LOGGER: LcasLogger = LcasLogger;
-static LOGGER_ONCE: Once = Once::new();
+static LOGGER: HostLogger = HostLogger(host_log);
 
 /// The plugin behind a module's entry points.
 pub struct LcasState(Mutex<Option<(Box<dyn AuthzPlugin>, String)>>);
@@ -118,11 +95,7 @@ pub unsafe fn initialize(
     argc: c_int,
     argv: *mut *mut c_char,
 ) -> c_int {
-    LOGGER_ONCE.call_once(|| {
-        if log::set_logger(&LOGGER).is_ok() {
-            log::set_max_level(log::LevelFilter::Debug);
-        }
-    });
+    install_logger(&LOGGER);
     // SAFETY: forwarded contract.
     let args = unsafe { argv_strings(argc, argv) };
     let name = args

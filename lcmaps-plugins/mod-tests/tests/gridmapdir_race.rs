@@ -323,9 +323,31 @@ fn leases(gmd: &Path, dns: &[String]) -> BTreeMap<String, String> {
     out
 }
 
+/// The leases Debian's poolaccount unlinked while backing off. Upstream
+/// unlinks the lease *name* it tried when the account behind it has more
+/// than two links, or when it finds a solitary lease — even when that name
+/// was just made, correctly, by another process for the same DN (see
+/// lcmaps_gridmapdir.c, "Two ID have grabbed the same pool-entry"). A
+/// mapping reported for such a lease can be gone from the directory
+/// through no fault of the process that made it.
+fn unlinked_by_debian(logs: &str) -> BTreeSet<String> {
+    logs.lines()
+        .filter(|l| l.contains("Unlinking \"") || l.contains("removing solitary lease \""))
+        .filter_map(|l| l.rsplit_once(" \"").map(|(_, r)| r))
+        .filter_map(|r| r.split_once('"').map(|(name, _)| name.to_string()))
+        .collect()
+}
+
 /// Every reported mapping agrees with the directory: a success names the
-/// DN's lease and its account, with upstream's encoding as pool index.
-fn check_reports(tag: &str, dns: &[String], mapped: &[Mapped], leases: &BTreeMap<String, String>) {
+/// DN's lease and its account, with upstream's encoding as pool index;
+/// leases Debian's plugin unlinked in the round (`unlinked`) may be gone.
+fn check_reports(
+    tag: &str,
+    dns: &[String],
+    mapped: &[Mapped],
+    leases: &BTreeMap<String, String>,
+    unlinked: &BTreeSet<String>,
+) {
     for m in mapped {
         let enc = String::from_utf8(urlencode(dns[m.dn].as_bytes())).expect("ascii");
         if let Some(acct) = &m.account {
@@ -335,6 +357,9 @@ fn check_reports(tag: &str, dns: &[String], mapped: &[Mapped], leases: &BTreeMap
                 "{tag}: pool index of {:?}",
                 dns[m.dn]
             );
+            if unlinked.contains(&enc) && !leases.contains_key(&enc) {
+                continue;
+            }
             assert_eq!(
                 leases.get(&enc),
                 Some(acct),
@@ -375,11 +400,12 @@ fn debian_and_ours_race_on_one_gridmapdir() {
     for round in 1..=3 {
         let tag = format!("round{round}");
         let t0 = std::time::Instant::now();
-        let (mapped, _logs) = race(&s, &dns, &jobs, &tag);
+        let (mapped, logs) = race(&s, &dns, &jobs, &tag);
         let took = t0.elapsed();
         assert_eq!(mapped.len(), 2 * DNS);
         let l = leases(&s.gmd, &dns);
-        check_reports(&tag, &dns, &mapped, &l);
+        let unlinked = unlinked_by_debian(&logs);
+        check_reports(&tag, &dns, &mapped, &l, &unlinked);
         // DNs mapped by both kinds get the same account.
         let mut by_dn: BTreeMap<usize, BTreeSet<&str>> = BTreeMap::new();
         for m in &mapped {
@@ -398,12 +424,13 @@ fn debian_and_ours_race_on_one_gridmapdir() {
             })
             .count();
         eprintln!(
-            "{tag} ({took:.1?}): {} leases; debian {} mapped / {} failed, ours {} mapped / {} failed; {both} DNs mapped by both",
+            "{tag} ({took:.1?}): {} leases; debian {} mapped / {} failed, ours {} mapped / {} failed; {both} DNs mapped by both; {} lease names unlinked by Debian's back-off",
             l.len(),
             count(&mapped, 0, true),
             count(&mapped, 0, false),
             count(&mapped, 1, true),
             count(&mapped, 1, false),
+            unlinked.len(),
         );
         assert!(count(&mapped, 1, true) > 0 && count(&mapped, 0, true) > 0);
         // Leases are never moved or lost.
@@ -451,7 +478,7 @@ fn ours_alone_fills_the_pool_exactly() {
     let (mapped, logs) = race(&s, &dns, &jobs, "ours");
     let took = t0.elapsed();
     let l = leases(&s.gmd, &dns);
-    check_reports("ours", &dns, &mapped, &l);
+    check_reports("ours", &dns, &mapped, &l, &BTreeSet::new());
     let ok: Vec<&Mapped> = mapped.iter().filter(|m| m.account.is_some()).collect();
     assert_eq!(ok.len(), ACCOUNTS, "exactly one lease per account");
     assert_eq!(mapped.len() - ok.len(), DNS - ACCOUNTS);

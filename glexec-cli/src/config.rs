@@ -86,7 +86,8 @@ pub struct Config {
     pub input_lock_mechanism: LockMechanism,
     /// Lowest uid glexec maps to (our hardening; 0 and below are never allowed).
     pub min_target_uid: u32,
-    /// Lowest primary gid glexec maps to (our hardening).
+    /// Lowest primary and secondary gid glexec maps to (our hardening; the
+    /// tracking gid aside, 0 never).
     pub min_target_gid: u32,
     /// Also write the mapping record as one JSON line (our extension).
     pub json_log: bool,
@@ -126,7 +127,7 @@ impl Default for Config {
             target_lock_mechanism: LockMechanism::Flock,
             input_lock_mechanism: LockMechanism::Flock,
             min_target_uid: 100,
-            min_target_gid: 1,
+            min_target_gid: 100,
             json_log: false,
             epilogue: None,
             epilogue_user: "root".into(),

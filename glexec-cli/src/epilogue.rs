@@ -1,7 +1,8 @@
 //! The gLExec 0.9 epilogue: a site program run after the payload (lingering
-//! glexec only), as `epilogue_user`/`epilogue_group`, with the payload's
-//! environment plus `GLEXEC_EPILOG_*` variables, killed after
-//! `epilogue_timeout` seconds.
+//! glexec only), as `epilogue_user`/`epilogue_group` (root by default),
+//! with only its documented variables (`PATH` and `GLEXEC_EPILOG_*`: never
+//! a caller's `GLEXEC_*` path or anything else the caller set), killed
+//! after `epilogue_timeout` seconds.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
@@ -42,7 +43,7 @@ fn site(what: String) -> Failure {
 /// Run the configured epilogue, if any. Returns the exit code glexec should
 /// use: the payload's when the epilogue succeeded, 204 when it returned
 /// 201-204; an error (202) when it failed, could not run or timed out.
-pub fn run(cfg: &Config, env: &[(String, std::ffi::OsString)], p: &Payload) -> Result<u8, Failure> {
+pub fn run(cfg: &Config, p: &Payload) -> Result<u8, Failure> {
     let Some(path) = &cfg.epilogue else {
         return Ok(p.exit);
     };
@@ -67,8 +68,8 @@ pub fn run(cfg: &Config, env: &[(String, std::ffi::OsString)], p: &Payload) -> R
     check_program(path, user.uid.as_raw(), gid)?;
     let mut cmd = Command::new(path);
     cmd.env_clear()
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_os_str())));
-    cmd.env("GLEXEC_EPILOG_USER", &p.user)
+        .env("PATH", crate::env::SAFE_PATH)
+        .env("GLEXEC_EPILOG_USER", &p.user)
         .env("GLEXEC_EPILOG_UID", p.uid.to_string())
         .env("GLEXEC_EPILOG_GID", p.gid.to_string())
         .env("GLEXEC_EPILOG_CALLER", &p.caller)
@@ -80,6 +81,7 @@ pub fn run(cfg: &Config, env: &[(String, std::ffi::OsString)], p: &Payload) -> R
             gid,
             groups: vec![gid],
         }),
+        limits: None,
         dirs: vec![PathBuf::from("/")],
     };
     let mut child = launch

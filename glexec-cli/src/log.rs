@@ -74,10 +74,13 @@ pub fn open_log_file(path: &Path) -> Result<File, String> {
     let m = f
         .metadata()
         .map_err(|e| format!("cannot stat log file {}: {e}", path.display()))?;
-    if !m.is_file() || m.uid() != 0 || m.mode() & 0o022 != 0 {
+    if !m.is_file() || m.uid() != 0 || m.mode() & 0o022 != 0 || m.nlink() != 1 {
         return Err(format!(
-            "log file {} must be a regular root-owned file not writable by group or others",
-            path.display()
+            "log file {} must be a regular root-owned file with one link, not writable by group or others (it is: owner {}, mode {:04o}, {} links)",
+            path.display(),
+            m.uid(),
+            m.mode() & 0o7777,
+            m.nlink()
         ));
     }
     Ok(f)
@@ -136,12 +139,7 @@ impl log::Log for GlexecLogger {
         if !self.enabled(r.metadata()) {
             return;
         }
-        let msg = format!(
-            "[{}] {}",
-            self.id,
-            lcmaps_core::log::sanitize(&r.args().to_string())
-        );
-        let msg = msg.trim_end();
+        let msg = format!("[{}] {}", self.id, escape(&r.args().to_string()));
         let mut sink = self.sink.lock().unwrap_or_else(|p| p.into_inner());
         match &mut *sink {
             Sink::Syslog(l) => {
@@ -171,6 +169,37 @@ impl log::Log for GlexecLogger {
     fn flush(&self) {}
 }
 
+/// Longest message written (bytes, before escaping).
+const MAX_MESSAGE: usize = 4096;
+
+/// One record, one line: a trailing newline is dropped, every other control
+/// character (newlines, carriage returns, escapes, Unicode line separators)
+/// is written as `\n`, `\r`, `\t` or `\xNN`, so that nothing a caller, a
+/// credential or a plugin wrote can start a line of its own. Backslashes are
+/// left alone, so the JSON record (whose strings serde_json has escaped
+/// already) stays valid JSON. Messages are cut at [`MAX_MESSAGE`] bytes.
+pub fn escape(msg: &str) -> String {
+    let msg = msg.trim_end_matches(['\n', '\r']);
+    let mut out = String::with_capacity(msg.len().min(MAX_MESSAGE) + 8);
+    for (i, c) in msg.char_indices() {
+        if i >= MAX_MESSAGE {
+            out.push_str("...");
+            break;
+        }
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() || c == '\u{2028}' || c == '\u{2029}' => {
+                use std::fmt::Write as _;
+                let _ = write!(out, "\\x{:02x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// A short random id for this run, from the kernel's random source.
 pub fn correlation_id() -> String {
     let mut b = [0u8; 4];
@@ -184,6 +213,20 @@ pub fn correlation_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escape_keeps_one_record_on_one_line() {
+        assert_eq!(escape("plain text\n"), "plain text");
+        assert_eq!(
+            escape("x\nglexec[1] NOTICE: FORGED"),
+            "x\\nglexec[1] NOTICE: FORGED"
+        );
+        assert_eq!(escape("a\rb\tc\u{1b}[31md\\"), "a\\rb\\tc\\x1b[31md\\");
+        assert_eq!(escape("a\u{2028}b"), "a\\x2028b");
+        assert_eq!(escape("\u{85}next line"), "\\x85next line");
+        assert!(!escape(&"\n".repeat(10_000)).contains('\n'));
+        assert!(escape(&"é".repeat(5000)).ends_with("..."));
+    }
 
     #[test]
     fn facilities_and_levels() {

@@ -16,6 +16,7 @@ mod proxy;
 mod run;
 mod tracking;
 
+use std::io::Write;
 use std::process::ExitCode;
 
 /// The classes of failure and their exit codes.
@@ -62,15 +63,58 @@ pub fn payload_code(code: i32) -> u8 {
     }
 }
 
+/// The message of the last panic, kept by [`quiet_panics`]'s hook for
+/// `main` to log once the stack has unwound (the hook itself must not take
+/// the logger's lock, which the panicking code may hold).
+static PANIC: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// A setuid program never prints a panic message or a backtrace, whatever
+/// `RUST_BACKTRACE` says: the hook only remembers the message.
+fn quiet_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic".into());
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        if let Ok(mut slot) = PANIC.try_lock() {
+            *slot = Some(format!("{what}{at}"));
+        }
+    }));
+}
+
 fn main() -> ExitCode {
+    quiet_panics();
     let id = log::correlation_id();
-    match run::run(&id) {
+    let outcome = std::panic::catch_unwind(|| run::run(&id)).unwrap_or_else(|_| {
+        let what = PANIC
+            .try_lock()
+            .ok()
+            .and_then(|mut p| p.take())
+            .unwrap_or_else(|| "panic".into());
+        ::log::error!("internal error: {what}");
+        Err(Failure::new(
+            Exit::System,
+            "internal error (logged)",
+            "report it to the site with this id",
+        ))
+    });
+    match outcome {
         Ok(code) => ExitCode::from(code),
         Err(f) => {
             ::log::error!("error {}: {}", f.exit as u8, f.what);
-            eprintln!(
+            // Not eprintln!: a closed pipe on stderr must not panic.
+            let _ = writeln!(
+                std::io::stderr(),
                 "glexec: error {} [id {id}]: {}; {}",
-                f.exit as u8, f.what, f.todo
+                f.exit as u8,
+                log::escape(&f.what),
+                f.todo
             );
             ExitCode::from(f.exit as u8)
         }

@@ -62,6 +62,97 @@ pub fn as_user<T>(ids: &Ids, f: impl FnOnce() -> T) -> Result<T, String> {
     Ok(out)
 }
 
+/// Marks every open descriptor above 2 close-on-exec, whatever opened it
+/// (a C plugin's `open` without `O_CLOEXEC`, a library's socket), so that
+/// the payload and the epilogue start with stdin, stdout and stderr only.
+/// The list comes from `/proc/self/fd`; without it every descriptor up to
+/// the `RLIMIT_NOFILE` hard limit is tried. Any failure but "not open" is
+/// an error (fail closed).
+pub fn close_on_exec_above_stdio() -> std::io::Result<()> {
+    use nix::fcntl::{fcntl, FcntlArg, FdFlag};
+    let fds: Vec<i32> = match std::fs::read_dir("/proc/self/fd") {
+        Ok(d) => d
+            .filter_map(|e| e.ok())
+            .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse().ok()))
+            .collect(),
+        Err(_) => {
+            let (_, hard) =
+                nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+                    .map_err(std::io::Error::from)?;
+            (0..hard.min(1 << 20) as i32).collect()
+        }
+    };
+    for fd in fds.into_iter().filter(|fd| *fd > 2) {
+        match fcntl(fd, FcntlArg::F_GETFD) {
+            Ok(flags) => {
+                let flags = FdFlag::from_bits_truncate(flags) | FdFlag::FD_CLOEXEC;
+                fcntl(fd, FcntlArg::F_SETFD(flags)).map_err(std::io::Error::from)?;
+            }
+            // Closed meanwhile (the directory's own descriptor), or never open.
+            Err(nix::errno::Errno::EBADF) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+/// Resource limits that glexec resets for itself at start and gives back
+/// to the payload: the caller sets them, and `ulimit -f 0` must not make
+/// glexec's own writes (its log, lock and proxy files) fail or kill it
+/// with `SIGXFSZ`, nor a low `ulimit -n` make it run out of descriptors.
+const RESET_LIMITS: [(nix::sys::resource::Resource, u64); 2] = [
+    (nix::sys::resource::Resource::RLIMIT_FSIZE, u64::MAX),
+    (nix::sys::resource::Resource::RLIMIT_NOFILE, 4096),
+];
+
+/// The caller's values of [`RESET_LIMITS`], for the payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallerLimits(Vec<(nix::sys::resource::Resource, u64, u64)>);
+
+/// Raises [`RESET_LIMITS`] for glexec itself (root may raise hard limits
+/// where the kernel grants it `CAP_SYS_RESOURCE`; otherwise up to the hard
+/// limit) and returns the caller's. An error when the file size limit
+/// stays finite: glexec would fail half way through its writes.
+pub fn reset_limits() -> Result<CallerLimits, String> {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource, RLIM_INFINITY};
+    let mut caller = Vec::new();
+    for (res, want) in RESET_LIMITS {
+        let (soft, hard) = getrlimit(res).map_err(|e| format!("getrlimit: {e}"))?;
+        caller.push((res, soft, hard));
+        let want = if want == u64::MAX {
+            RLIM_INFINITY
+        } else {
+            want
+        };
+        if setrlimit(res, want.max(soft), want.max(hard)).is_err() {
+            let _ = setrlimit(res, want.max(soft).min(hard), hard);
+        }
+    }
+    match getrlimit(Resource::RLIMIT_FSIZE) {
+        Ok((RLIM_INFINITY, _)) => Ok(CallerLimits(caller)),
+        Ok((soft, _)) => Err(format!(
+            "the caller's file size limit ({soft} bytes, hard limit included) cannot be raised for glexec's own files"
+        )),
+        Err(e) => Err(format!("getrlimit: {e}")),
+    }
+}
+
+impl CallerLimits {
+    /// Puts the caller's limits back (for the payload's fork or exec);
+    /// returns glexec's own, for [`CallerLimits::apply`] after the fork.
+    pub fn apply(&self) -> CallerLimits {
+        use nix::sys::resource::{getrlimit, setrlimit};
+        let mut own = Vec::new();
+        for (res, soft, hard) in &self.0 {
+            if let Ok((s, h)) = getrlimit(*res) {
+                own.push((*res, s, h));
+            }
+            let _ = setrlimit(*res, *soft, *hard);
+        }
+        CallerLimits(own)
+    }
+}
+
 fn denied(what: &str) -> std::io::Error {
     std::io::Error::new(std::io::ErrorKind::PermissionDenied, what.to_string())
 }
@@ -117,6 +208,9 @@ pub fn switch_to(ids: &Ids) -> std::io::Result<()> {
 pub struct Launch {
     /// The identity of the child.
     pub ids: Option<Ids>,
+    /// Resource limits of the child (the caller's, for the payload), when
+    /// not glexec's own.
+    pub limits: Option<CallerLimits>,
     /// Working directories to try, in order.
     pub dirs: Vec<PathBuf>,
 }
@@ -141,6 +235,16 @@ impl Launch {
     /// its own identity back right after the fork (and kills the child if
     /// it cannot: fail closed).
     pub fn spawn(&self, cmd: &mut Command) -> std::io::Result<Child> {
+        close_on_exec_above_stdio()?;
+        let own = self.limits.as_ref().map(CallerLimits::apply);
+        let spawned = self.spawn_as(cmd);
+        if let Some(own) = own {
+            own.apply();
+        }
+        spawned
+    }
+
+    fn spawn_as(&self, cmd: &mut Command) -> std::io::Result<Child> {
         let Some(ids) = &self.ids else {
             self.enter_dir(cmd);
             return cmd.spawn();
@@ -182,6 +286,12 @@ impl Launch {
     /// Become `ids` for good and execute `cmd` in place of glexec; returns
     /// only on failure.
     pub fn exec(&self, cmd: &mut Command) -> std::io::Error {
+        if let Err(e) = close_on_exec_above_stdio() {
+            return e;
+        }
+        if let Some(l) = &self.limits {
+            l.apply();
+        }
         if let Some(ids) = &self.ids {
             if let Err(e) = switch_to(ids) {
                 return e;

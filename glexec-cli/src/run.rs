@@ -81,6 +81,20 @@ fn ensure_stdio() -> Result<(), Failure> {
 fn sanitise() -> Result<CallerEnv, Failure> {
     ensure_stdio()?;
     let vars: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+    // An entry without a name (`=X=1`, which std reads as the name `=X`)
+    // cannot be removed and must not reach anything: refuse the run.
+    if let Some((k, _)) = vars
+        .iter()
+        .find(|(k, _)| k.is_empty() || k.as_encoded_bytes().contains(&b'='))
+    {
+        return Err(client(
+            format!(
+                "malformed environment entry {:?} (no variable name)",
+                k.to_string_lossy()
+            ),
+            "call glexec with a well-formed environment (NAME=value entries)",
+        ));
+    }
     for (k, _) in &vars {
         std::env::remove_var(k);
     }
@@ -274,10 +288,16 @@ struct Target {
     tracking: Option<Tracking>,
 }
 
+/// Checks what the mapping gave before anything runs with it: one uid, a
+/// primary gid, nothing root's, nothing below `min_target_uid` /
+/// `min_target_gid` (system accounts and groups such as `disk` or
+/// `shadow`), secondary groups included but for the tracking gid, which
+/// comes from the tracking plugin's own range.
 fn check_mapping(
     uids: &[u32],
     pgids: &[u32],
     sgids: &[u32],
+    tracking_gid: Option<u32>,
     cfg: &Config,
 ) -> Result<Target, Failure> {
     let todo = "ask the site to fix its mapping policy";
@@ -320,6 +340,18 @@ fn check_mapping(
     }
     if sgids.contains(&0) {
         return Err(authz("the mapping gave secondary group 0 (root)", todo));
+    }
+    if let Some(g) = sgids
+        .iter()
+        .find(|g| **g < cfg.min_target_gid && Some(**g) != tracking_gid)
+    {
+        return Err(authz(
+            format!(
+                "the mapped secondary gid {g} is below min_target_gid {}",
+                cfg.min_target_gid
+            ),
+            todo,
+        ));
     }
     let user = User::from_uid(Uid::from_raw(uid))
         .map_err(|e| {
@@ -405,6 +437,23 @@ fn authorize_and_map(
         )
     })?;
     let mut engine = Engine::new(lcmaps_cfg, &loader()).map_err(|e| system(e.to_string(), site))?;
+    // Verify mode: LCMAPS's plugins verify a requested account by name
+    // (lcmaps_localaccount needs the name; upstream never reads the uid).
+    let requested_username = match verify {
+        Some((uid, _)) => Some(
+            User::from_uid(Uid::from_raw(uid))
+                .ok()
+                .flatten()
+                .ok_or_else(|| {
+                    authz(
+                        format!("the requested uid {uid} has no account on this node"),
+                        "request an account that exists",
+                    )
+                })?
+                .name,
+        ),
+        None => None,
+    };
     let request = Request {
         user_dn: cred.dn.clone(),
         fqans: cred.fqans.clone(),
@@ -412,6 +461,7 @@ fn authorize_and_map(
         token: cred.token.clone(),
         requested_uid: verify.map(|(u, _)| u),
         requested_pgids: verify.map(|(_, g)| vec![g]).unwrap_or_default(),
+        requested_username,
         ..Request::default()
     };
     let (mode, policies) = match verify {
@@ -423,45 +473,68 @@ fn authorize_and_map(
         dry_run: cfg.user_identity_switch_by == SwitchBy::Glexec,
     };
     let out = engine.run(&request, mode, &opts);
-    if let Some((uid, gid)) = verify {
-        if !out.status.is_success() {
-            return Err(authz(
-                format!("LCMAPS did not verify uid {uid} gid {gid} for this credential"),
-                "this credential may not use that account; contact the site",
-            ));
-        }
-        let sgids = if out.store.sec_gids.is_empty() {
-            vec![gid]
-        } else {
-            out.store.sec_gids.clone()
-        };
-        return check_mapping(&[uid], &[gid], &sgids, cfg);
-    }
     for s in &out.trace {
         ::log::info!(
-            "lcmaps: policy {} plugin {} ({}): {:?}",
+            "lcmaps{}: policy {} plugin {} ({}): {:?}",
+            if verify.is_some() { " verify" } else { "" },
             s.policy,
             s.plugin,
             s.module,
             s.status
         );
     }
-    if !out.is_mapped() {
-        let why = out.error.clone().unwrap_or_else(|| match out.trace.last() {
+    let why = || {
+        out.error.clone().unwrap_or_else(|| match out.trace.last() {
             Some(s) => format!(
                 "the last plugin, {} in policy {}, failed",
                 s.plugin, s.policy
             ),
             None => "no policy ran".into(),
-        });
+        })
+    };
+    if let Some((uid, gid)) = verify {
+        if !out.status.is_success() {
+            return Err(authz(
+                format!(
+                    "LCMAPS did not verify uid {uid} gid {gid} for this credential: {}",
+                    why()
+                ),
+                "this credential may not use that account; contact the site",
+            ));
+        }
+        // The payload runs as what LCMAPS mapped, never as what the caller
+        // asked for: the request must be exactly the mapped account.
+        let st = &out.store;
+        if st.uids.as_slice() != [uid] || st.pri_gids.first() != Some(&gid) {
+            return Err(authz(
+                format!(
+                    "the requested uid {uid} gid {gid} is not what LCMAPS mapped for this credential (uids {:?}, primary gids {:?})",
+                    st.uids, st.pri_gids
+                ),
+                "request the account the credential maps to",
+            ));
+        }
+    } else if !out.is_mapped() {
         return Err(authz(
-            format!("LCMAPS did not map the credential: {why}"),
+            format!("LCMAPS did not map the credential: {}", why()),
             "this credential has no account here; contact the site",
         ));
     }
     let s = &out.store;
-    let mut target = check_mapping(&s.uids, &s.pri_gids, &s.sec_gids, cfg)?;
-    target.tracking = tracking::from_config(engine.config(), &s.sec_gids);
+    let tracking = tracking::from_config(engine.config(), &s.sec_gids).map_err(|e| {
+        system(
+            e,
+            "the site must fix the tracking plugin in its LCMAPS policy",
+        )
+    })?;
+    let mut target = check_mapping(
+        &s.uids,
+        &s.pri_gids,
+        &s.sec_gids,
+        tracking.as_ref().map(|t| t.gid),
+        cfg,
+    )?;
+    target.tracking = tracking;
     Ok(target)
 }
 
@@ -679,6 +752,23 @@ fn spawn_failure(e: &std::io::Error) -> Failure {
 /// The whole run; returns the exit code, or the failure.
 pub fn run(id: &str) -> Result<u8, Failure> {
     let caller_env = sanitise()?;
+    // The caller's `ulimit -f` must not turn glexec's own writes into a
+    // SIGXFSZ death: the signal is caught (writes fail with EFBIG instead;
+    // caught signals are default again in the payload) and the limits are
+    // raised for glexec, the caller's going back to the payload.
+    let _ = signal_hook::flag::register(
+        signal_hook::consts::SIGXFSZ,
+        std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+    );
+    let caller_limits = privs::reset_limits().map_err(|e| {
+        client(
+            e,
+            "raise the hard file size limit (ulimit -Hf unlimited) of the pilot",
+        )
+    })?;
+    // No HTTPS client runs with root privileges for a caller's token: key
+    // refresh uses the cache and the local keys only.
+    lcmaps_scitokens::remote::forbid_network();
     let caller = privs::caller();
     let mut args: Vec<OsString> = std::env::args_os().skip(1).collect();
     match args.first().and_then(|a| a.to_str()) {
@@ -906,7 +996,6 @@ pub fn run(id: &str) -> Result<u8, Failure> {
     }
 
     let mut cmd = Command::new(&command);
-    let epilogue_env = tenv.clone();
     cmd.args(&args).env_clear().envs(tenv);
     let launch = match cfg.user_identity_switch_by {
         SwitchBy::Glexec => {
@@ -918,6 +1007,7 @@ pub fn run(id: &str) -> Result<u8, Failure> {
             }
             Launch {
                 ids: Some(target.ids.clone()),
+                limits: Some(caller_limits),
                 dirs: vec![cwd, target.home.clone()],
             }
         }
@@ -938,6 +1028,7 @@ pub fn run(id: &str) -> Result<u8, Failure> {
             }
             Launch {
                 ids: None,
+                limits: Some(caller_limits),
                 dirs: vec![cwd, target.home.clone()],
             }
         }
@@ -962,7 +1053,7 @@ pub fn run(id: &str) -> Result<u8, Failure> {
             pid,
             exit: code,
         };
-        crate::epilogue::run(&cfg, &epilogue_env, &payload)
+        crate::epilogue::run(&cfg, &payload)
     } else {
         let e = launch.exec(&mut cmd);
         Err(spawn_failure(&e))

@@ -13,8 +13,7 @@ use std::time::{Duration, Instant};
 
 use lcmaps_core::db::Config;
 pub use lcmaps_plugin_glexec_tracking::cgroup::{Cgroup, Mode as CgroupMode};
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 
 /// Default tracking range of the plugin.
 const DEFAULT_RANGE: (u32, u32) = (65000, 65049);
@@ -36,14 +35,20 @@ pub struct Tracking {
     pub cgroup_parent: Option<std::path::PathBuf>,
 }
 
-/// The tracking gid among `sec_gids`, if the policy has the tracking plugin.
-pub fn from_config(config: &Config, sec_gids: &[u32]) -> Option<Tracking> {
-    let decl = config.plugins.iter().find(|p| {
+/// The tracking of this run: the gid the tracking plugin allocated (and
+/// holds) in this process, with the plugin's options from the policy.
+/// `Ok(None)` when the policy has no tracking plugin or it did not run;
+/// an error when the allocated gid is not what the mapping gave or lies
+/// outside the plugin's range (fail closed).
+pub fn from_config(config: &Config, sec_gids: &[u32]) -> Result<Option<Tracking>, String> {
+    let Some(decl) = config.plugins.iter().find(|p| {
         std::path::Path::new(&p.module)
             .file_name()
             .and_then(|n| n.to_str())
             == Some("lcmaps_glexec_tracking.mod")
-    })?;
+    }) else {
+        return Ok(None);
+    };
     let (mut min, mut max) = DEFAULT_RANGE;
     let mut kill = true;
     let mut cgroup = CgroupMode::Auto;
@@ -65,13 +70,49 @@ pub fn from_config(config: &Config, sec_gids: &[u32]) -> Option<Tracking> {
             _ => {}
         }
     }
-    let gid = sec_gids.iter().copied().find(|g| (min..=max).contains(g))?;
-    Some(Tracking {
+    let Some(gid) = lcmaps_plugin_glexec_tracking::leased_gid() else {
+        if sec_gids.iter().any(|g| (min..=max).contains(g)) {
+            return Err(format!(
+                "the mapping has a gid in the tracking range {min}-{max}, but the tracking plugin allocated none in this process"
+            ));
+        }
+        return Ok(None);
+    };
+    if !(min..=max).contains(&gid) || !sec_gids.contains(&gid) {
+        return Err(format!(
+            "the allocated tracking gid {gid} is not among the mapped groups {sec_gids:?} or outside {min}-{max}"
+        ));
+    }
+    // Another gid of the range would be shared with another payload (and
+    // its processes killed when that one ends).
+    if let Some(other) = sec_gids
+        .iter()
+        .find(|g| **g != gid && (min..=max).contains(*g))
+    {
+        return Err(format!(
+            "the mapping gives group {other}, inside the tracking range {min}-{max} (only the allocated tracking gid {gid} may be)"
+        ));
+    }
+    Ok(Some(Tracking {
         gid,
         kill,
         cgroup,
         cgroup_parent,
-    })
+    }))
+}
+
+/// Whether process `pid` carries `gid` among its supplementary groups.
+fn carries(pid: i32, gid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("Groups:")).map(|l| {
+                l["Groups:".len()..]
+                    .split_whitespace()
+                    .any(|g| g == gid.to_string())
+            })
+        })
+        .unwrap_or(false)
 }
 
 /// Pids of the processes whose supplementary groups contain `gid`.
@@ -82,20 +123,35 @@ pub fn holders(gid: u32) -> Vec<i32> {
     };
     dir.filter_map(|e| e.ok())
         .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()))
-        .filter(|pid| *pid != me)
-        .filter(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/status"))
-                .ok()
-                .and_then(|s| {
-                    s.lines().find(|l| l.starts_with("Groups:")).map(|l| {
-                        l["Groups:".len()..]
-                            .split_whitespace()
-                            .any(|g| g == gid.to_string())
-                    })
-                })
-                .unwrap_or(false)
-        })
+        .filter(|pid| *pid != me && carries(*pid, gid))
         .collect()
+}
+
+/// Whether process `pid` is in the cgroup `cg`.
+fn inside(pid: i32, cg: &Cgroup) -> bool {
+    cg.procs().contains(&pid)
+}
+
+/// Signals `pid` through a pidfd, and only if the process the pidfd pins
+/// passes `belongs` (checked after the pidfd is open: until it is reaped,
+/// that process keeps its pid, so the check and the signal are about the
+/// same process, never a newcomer that reused the pid).
+fn signal_pinned(pid: i32, sig: Signal, belongs: impl Fn(i32) -> bool) -> bool {
+    use rustix::process::{pidfd_open, pidfd_send_signal, PidfdFlags};
+    let Some(p) = rustix::process::Pid::from_raw(pid) else {
+        return false;
+    };
+    let Ok(fd) = pidfd_open(p, PidfdFlags::empty()) else {
+        return false;
+    };
+    if !belongs(pid) {
+        return false;
+    }
+    let sig = match sig {
+        Signal::SIGKILL => rustix::process::Signal::KILL,
+        _ => rustix::process::Signal::TERM,
+    };
+    pidfd_send_signal(&fd, sig).is_ok()
 }
 
 /// Kill every process carrying `gid` or in `cgroup`: SIGTERM, then SIGKILL
@@ -130,7 +186,8 @@ pub fn kill_leftovers(gid: u32, cgroup: Option<&Cgroup>) -> usize {
             signalled.extend(seen);
         }
         for pid in left {
-            if kill(Pid::from_raw(pid), sig).is_ok() {
+            let belongs = |p: i32| carries(p, gid) || cgroup.is_some_and(|cg| inside(p, cg));
+            if signal_pinned(pid, sig, belongs) {
                 signalled.insert(pid);
             }
         }

@@ -28,8 +28,7 @@ fn stderr(o: &Output) -> String {
 
 macro_rules! need_root {
     () => {
-        if !root() {
-            eprintln!("skipped: needs root and unshare -m (CI runs as root)");
+        if !require_root(module_path!()) {
             return;
         }
     };
@@ -209,8 +208,7 @@ fn client_errors_are_201() {
     assert!(!tp.exists());
     // A command the target may not execute.
     let noexec = w.path("bin/noexec");
-    std::fs::write(&noexec, "#!/bin/sh\n").unwrap();
-    chmod(&noexec, 0o644);
+    write_executable(&noexec, b"#!/bin/sh\n", 0o644);
     check(&[], &[noexec.to_str().unwrap()], "cannot run the command");
     // Not a proxy at all.
     std::fs::write(&proxy, "hello").unwrap();
@@ -368,17 +366,22 @@ fn a_proxy_from_an_unknown_ca_is_not_mapped() {
 #[test]
 fn legacy_verify_account_mode() {
     need_root!();
-    let w = World::new(
-        "lcmaps_verify_account_policy = glexec\n",
-        Some(&format!("--dummy-uid {TARGET} --dummy-gid {TARGET}")),
-    );
+    // The worker-node policy (verify the proxy, then the grid-mapfile)
+    // verifies the account the DN maps to, and the payload runs as it.
+    let w = World::new("lcmaps_verify_account_policy = glexec\n", None);
     let t = TARGET.to_string();
     let o = w.run(
         &[("GLEXEC_MODE", "lcmaps_verify_account")],
-        &[&t, &t, "/usr/bin/id", "-u"],
+        &[&t, &t, "/bin/sh", "-c", "id -u; id -g; id -G"],
     );
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert_eq!(stdout(&o).trim(), t);
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stderr(&o), w.log());
+    assert_eq!(stdout(&o), format!("{t}\n{t}\n{t} {TRACK}\n"));
+    // The verification is logged as a mapping's trace is.
+    let log = w.log();
+    assert!(
+        log.contains("lcmaps verify: policy glexec plugin gridmap"),
+        "{log}"
+    );
     let o = w.run(
         &[("GLEXEC_MODE", "lcmaps_verify_account")],
         &["/usr/bin/id"],
@@ -696,23 +699,24 @@ fn epilogue_runs_after_the_payload() {
     );
     let out = w.path("epilogue.out");
     let epi = w.path("bin/epilogue");
-    std::fs::write(
+    // The epilogue gets no variable of the caller's: its exit code comes
+    // from a file.
+    let exit_file = w.path("epilogue.exit");
+    write_executable(
         &epi,
         format!(
-            "#!/bin/sh\necho \"$(id -u) $GLEXEC_EPILOG_USER $GLEXEC_EPILOG_UID $GLEXEC_EPILOG_PAYLOAD_EXIT $GLEXEC_EPILOG_CALLER\" > {}\nexit ${{EPI_EXIT:-0}}\n",
-            out.display()
-        ),
-    )
-    .unwrap();
-    chmod(&epi, 0o755);
+            "#!/bin/sh\necho \"$(id -u) $GLEXEC_EPILOG_USER $GLEXEC_EPILOG_UID $GLEXEC_EPILOG_PAYLOAD_EXIT $GLEXEC_EPILOG_CALLER\" > {}\nexit $(cat {} 2>/dev/null || echo 0)\n",
+            out.display(),
+            exit_file.display()
+        )
+        .as_bytes(),
+        0o755,
+    );
     let conf = w.path("etc/glexec.conf");
     let base = std::fs::read_to_string(&conf).unwrap();
     std::fs::write(
         &conf,
-        format!(
-            "{base}epilogue = {}\nepilogue_timeout = 5\npreserve_env_variables = EPI_EXIT\n",
-            epi.display()
-        ),
+        format!("{base}epilogue = {}\nepilogue_timeout = 5\n", epi.display()),
     )
     .unwrap();
     let o = w.run(&[], &["/bin/sh", "-c", "exit 7"]);
@@ -722,11 +726,14 @@ fn epilogue_runs_after_the_payload() {
         format!("0 dteam001 {TARGET} 7 pilot001")
     );
     // The epilogue's own failure is the site's problem; 201-204 become 204.
-    let o = w.run(&[("EPI_EXIT", "3")], &["/bin/true"]);
+    std::fs::write(&exit_file, "3").unwrap();
+    let o = w.run(&[], &["/bin/true"]);
     assert_eq!(o.status.code(), Some(202), "{}", stderr(&o));
     assert!(stderr(&o).contains("the epilogue"), "{}", stderr(&o));
-    let o = w.run(&[("EPI_EXIT", "203")], &["/bin/true"]);
+    std::fs::write(&exit_file, "203").unwrap();
+    let o = w.run(&[], &["/bin/true"]);
     assert_eq!(o.status.code(), Some(204));
+    std::fs::remove_file(&exit_file).unwrap();
     // A group-writable epilogue is refused.
     chmod(&epi, 0o775);
     std::os::unix::fs::chown(&epi, Some(0), Some(OTHER)).unwrap();

@@ -28,6 +28,39 @@ pub fn root() -> bool {
             .unwrap_or(false)
 }
 
+/// Whether the test can run: root and `unshare -m`. Under `CI=true` a
+/// missing requirement fails the test (it never passes by skipping there);
+/// elsewhere the test says why it skips.
+pub fn require_root(test: &str) -> bool {
+    if root() {
+        return true;
+    }
+    let why = "needs root and unshare -m (CI runs as root)";
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{test}: {why}, and CI=true: failing instead of skipping"
+    );
+    eprintln!("skipped {test}: {why}");
+    false
+}
+
+/// Writes an executable file by a child process, never through a
+/// descriptor of this process: a test thread forking meanwhile would
+/// inherit a writable descriptor of the file, and its exec would then fail
+/// with `Text file busy` (ETXTBSY).
+pub fn write_executable(path: &Path, contents: &[u8], mode: u32) {
+    use std::io::Write;
+    let mut c = Command::new("sh")
+        .args(["-c", "cat > \"$1\"", "sh"])
+        .arg(path)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    c.stdin.take().unwrap().write_all(contents).unwrap();
+    assert!(c.wait().unwrap().success());
+    chmod(path, mode);
+}
+
 pub fn chown(p: &Path, uid: u32, gid: u32) {
     std::os::unix::fs::chown(p, Some(uid), Some(gid)).unwrap();
 }
@@ -129,7 +162,13 @@ impl World {
         let bin = w.path("bin");
         std::fs::create_dir(&bin).unwrap();
         chmod(&bin, 0o755);
-        std::fs::copy(env!("CARGO_BIN_EXE_glexec"), bin.join("glexec")).unwrap();
+        // By cp, not std::fs::copy (see write_executable).
+        assert!(Command::new("cp")
+            .arg(env!("CARGO_BIN_EXE_glexec"))
+            .arg(bin.join("glexec"))
+            .status()
+            .unwrap()
+            .success());
         chmod(&bin.join("glexec"), 0o4755);
         w
     }
@@ -156,6 +195,20 @@ impl World {
         args: &[&str],
         redirect: &str,
     ) -> Output {
+        self.run_wrapped(uid, env, cwd, args, redirect, "")
+    }
+
+    /// As [`World::run_as`], with `wrapper` (e.g. `prlimit --fsize=0`)
+    /// before the switch to the caller.
+    pub fn run_wrapped(
+        &self,
+        uid: u32,
+        env: &[(&str, &str)],
+        cwd: &Path,
+        args: &[&str],
+        redirect: &str,
+        wrapper: &str,
+    ) -> Output {
         let mut envs: Vec<String> = vec![
             format!("GLEXEC_CLIENT_CERT={}", self.path("caller/proxy").display()),
             format!("GLEXEC_TARGET_PROXY={}", self.target_proxy().display()),
@@ -166,7 +219,7 @@ impl World {
             envs.push(format!("{k}={v}"));
         }
         let script = format!(
-            "etc=\"$1\"; dir=\"$2\"; shift 2; mount --bind \"$etc\" /etc && cd \"$dir\" && exec setpriv --reuid {uid} --regid {uid} --clear-groups env -i \"$@\" {redirect}"
+            "etc=\"$1\"; dir=\"$2\"; shift 2; mount --bind \"$etc\" /etc && cd \"$dir\" && exec {wrapper} setpriv --reuid {uid} --regid {uid} --clear-groups env -i \"$@\" {redirect}"
         );
         let mut cmd = Command::new("unshare");
         cmd.args(["-m", "sh", "-c", &script, "sh"]);

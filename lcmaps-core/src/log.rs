@@ -168,13 +168,23 @@ impl log::Log for Logger {
     fn flush(&self) {}
 }
 
-/// Replace non-printable characters (but newlines) by `?` and cut the
-/// message at [`MAX_MESSAGE`] bytes with `...`, as LCMAPS does.
+/// Replace non-printable characters by `?` and cut the message at
+/// [`MAX_MESSAGE`] bytes with `...`, as LCMAPS does. A final newline stays;
+/// a newline inside the message is written as `\n` (LCMAPS writes it as
+/// is), so that a plugin or a credential cannot start a log line of its own.
 pub fn sanitize(msg: &str) -> String {
-    let mut out: String = msg
-        .chars()
-        .map(|c| if c == '\n' || !c.is_control() { c } else { '?' })
-        .collect();
+    let body = msg.strip_suffix('\n').unwrap_or(msg);
+    let mut out = String::with_capacity(msg.len());
+    for c in body.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            c if c.is_control() || c == '\u{2028}' || c == '\u{2029}' => out.push('?'),
+            c => out.push(c),
+        }
+    }
+    if body.len() != msg.len() {
+        out.push('\n');
+    }
     if out.len() > MAX_MESSAGE {
         let mut cut = MAX_MESSAGE - 4;
         while !out.is_char_boundary(cut) {
@@ -262,6 +272,8 @@ mod tests {
             Priority::Notice
         );
         assert!(Priority::of(log::Level::Info, "x") > Priority::Notice);
+        assert_eq!(sanitize("a\nFORGED line\n"), "a\\nFORGED line\n");
+        assert_eq!(sanitize("a\rb\u{1b}"), "a?b?");
         let long = "x".repeat(5000);
         let s = sanitize(&long);
         assert_eq!(s.len(), MAX_MESSAGE);

@@ -44,6 +44,22 @@ pub const MAX_GRACE: i64 = 86_400;
 /// Fewest seconds between two fetch attempts for one issuer.
 pub const MIN_INTERVAL: i64 = 60;
 
+/// Whether this process may fetch keys over the network at all.
+static NETWORK: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// Forbids every key refresh over the network in this process, for good:
+/// the setuid glexec calls it, so that no HTTPS client ever runs with root
+/// privileges on behalf of a caller's token. Keys already in the cache
+/// directory (within `jwks_ttl + jwks_grace`) and the local keys are still
+/// used.
+pub fn forbid_network() {
+    NETWORK.store(false, std::sync::atomic::Ordering::SeqCst);
+}
+
+fn network_allowed() -> bool {
+    NETWORK.load(std::sync::atomic::Ordering::SeqCst)
+}
+
 /// Where an issuer's keys are fetched from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
@@ -192,6 +208,13 @@ impl Refresh {
             .last_attempt
             .is_some_and(|t| t <= now && now < t.saturating_add(MIN_INTERVAL));
         if !(stale || miss) || !may {
+            return usable.map(|f| f.keys);
+        }
+        if !network_allowed() {
+            log::info!(
+                "scitokens: issuer {iss}: no key refresh from {} in this process (glexec never fetches keys); using cached and local keys",
+                self.source
+            );
             return usable.map(|f| f.keys);
         }
         // Fetch without holding the lock: other threads meanwhile see the

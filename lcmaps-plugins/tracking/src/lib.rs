@@ -2,14 +2,21 @@
 //! payload a tracking gid from a range, unique among live payloads on the
 //! node, and adds it to the credential store as a secondary gid.
 //!
-//! Allocation, as HTCondor's `gidd_alloc` does it plus a lock: the gids in
-//! the range held by any process (`Groups:` of `/proc/*/status`) are in
-//! use; of the others, the lowest whose lock file `<statedir>/gid.<N>` we
-//! can create with `O_EXCL` is ours. The lock holds the pid of the process
-//! that ran the plugin (glexec, which lingers, or becomes the payload by
-//! `exec`). A lock whose owner process is gone and whose gid no process
-//! holds is stale and is reclaimed, so a gid is free again once glexec and
-//! every process of the payload are gone, without an explicit release.
+//! Allocation, as HTCondor's `gidd_alloc` does it plus a lock: each gid of
+//! the range has a lock file `<statedir>/gid.<N>`, and a gid is ours when
+//! we hold an exclusive `flock` on its file and, checked *after* taking the
+//! lock, no process carries the gid (`Groups:` of `/proc/*/status`). The
+//! lock belongs to the process that ran the plugin (glexec) and is kept
+//! until that process ends ([`leased_gid`] tells glexec which gid it is);
+//! the kernel drops it when the process dies, however it dies, so a lock no
+//! live process backs is always free, whatever the file holds (the pid
+//! written into it is for people only; an empty file, e.g. written under
+//! the caller's `ulimit -f 0`, changes nothing). Two processes can never
+//! both take a gid: the flock is atomic, and a glexec that `exec`s the
+//! payload (dropping the lock, which is close-on-exec) has given the
+//! payload the gid before, so the `/proc` check of the next taker sees it.
+//! Lock files are never removed (removing one while another process opens
+//! it would let two processes lock two different files for one gid).
 //!
 //! Killing leftovers and the usage record are glexec's (it lingers): when
 //! the payload's main process has ended it signals every process carrying
@@ -128,57 +135,77 @@ pub fn gids_in_use(procdir: &Path, min: u32, max: u32) -> Result<BTreeSet<u32>, 
     Ok(used)
 }
 
+/// A tracking gid this process holds: the lock is kept for as long as the
+/// lease is in [`LEASES`].
+#[derive(Debug)]
+struct Lease {
+    lock: PathBuf,
+    gid: u32,
+    _file: nix::fcntl::Flock<std::fs::File>,
+}
+
+/// The leases of this process, oldest first.
+static LEASES: std::sync::Mutex<Vec<Lease>> = std::sync::Mutex::new(Vec::new());
+
+fn leases() -> std::sync::MutexGuard<'static, Vec<Lease>> {
+    LEASES.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The tracking gid the plugin most recently allocated in this process
+/// (and still holds), if any. glexec tracks exactly this gid.
+pub fn leased_gid() -> Option<u32> {
+    leases().last().map(|l| l.gid)
+}
+
 impl GlexecTracking {
     fn lock_path(&self, gid: u32) -> PathBuf {
         self.statedir.join(format!("gid.{gid}"))
     }
 
-    fn stale(&self, lock: &Path, used: &BTreeSet<u32>, gid: u32) -> bool {
-        if used.contains(&gid) {
-            return false;
-        }
-        match std::fs::read_to_string(lock) {
-            Ok(s) => match s.trim().parse::<u32>() {
-                Ok(pid) => !self.procdir.join(pid.to_string()).exists(),
-                Err(_) => false, // being written, or not ours: leave it
-            },
-            Err(_) => false,
+    /// Takes the lock of `gid` if no process holds it; `None` when another
+    /// process does.
+    fn try_lock(&self, gid: u32) -> Result<Option<nix::fcntl::Flock<std::fs::File>>, String> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let lock = self.lock_path(gid);
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .custom_flags(nix::libc::O_NOFOLLOW)
+            .open(&lock)
+            .map_err(|e| format!("{}: {e}", lock.display()))?;
+        match nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusiveNonblock) {
+            Ok(l) => Ok(Some(l)),
+            Err((_, nix::errno::Errno::EWOULDBLOCK)) => Ok(None),
+            Err((_, e)) => Err(format!("{}: flock: {e}", lock.display())),
         }
     }
 
-    /// Allocates a free gid and takes its lock; `pid` is written into the
-    /// lock (the process that owns the reservation).
+    /// Allocates a tracking gid for process `pid` (the pid is written into
+    /// the lock file for people to read) and keeps its lock until the
+    /// process ends or [`release`](Self::release).
     pub fn allocate(&self, pid: u32) -> Result<u32, String> {
         std::fs::create_dir_all(&self.statedir)
             .map_err(|e| format!("{}: {e}", self.statedir.display()))?;
-        let used = gids_in_use(&self.procdir, self.min_gid, self.max_gid)?;
         for gid in self.min_gid..=self.max_gid {
-            if used.contains(&gid) {
+            let Some(mut file) = self.try_lock(gid)? else {
+                continue;
+            };
+            // Only now, holding the lock, is the process table conclusive.
+            if gids_in_use(&self.procdir, gid, gid)?.contains(&gid) {
                 continue;
             }
-            let lock = self.lock_path(gid);
-            // Two tries: the second after removing a stale lock.
-            for _ in 0..2 {
-                match std::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .open(&lock)
-                {
-                    Ok(mut f) => {
-                        f.write_all(format!("{pid}\n").as_bytes())
-                            .map_err(|e| format!("{}: {e}", lock.display()))?;
-                        return Ok(gid);
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                        if self.stale(&lock, &used, gid) {
-                            let _ = std::fs::remove_file(&lock);
-                            continue;
-                        }
-                        break;
-                    }
-                    Err(e) => return Err(format!("{}: {e}", lock.display())),
-                }
-            }
+            // Informational only: a failed write does not matter.
+            let _ = file.set_len(0);
+            let _ = file.write_all(format!("{pid}\n").as_bytes());
+            leases().push(Lease {
+                lock: self.lock_path(gid),
+                gid,
+                _file: file,
+            });
+            return Ok(gid);
         }
         Err(format!(
             "no free tracking gid in {}-{}",
@@ -186,10 +213,16 @@ impl GlexecTracking {
         ))
     }
 
-    /// Releases `gid` (removes its lock).
+    /// Gives up this process's lease of `gid`.
     pub fn release(&self, gid: u32) -> Result<(), String> {
         let lock = self.lock_path(gid);
-        std::fs::remove_file(&lock).map_err(|e| format!("{}: {e}", lock.display()))
+        let mut held = leases();
+        let before = held.len();
+        held.retain(|l| l.lock != lock);
+        if held.len() == before {
+            return Err(format!("{}: not held by this process", lock.display()));
+        }
+        Ok(())
     }
 }
 
@@ -391,16 +424,51 @@ mod tests {
     }
 
     #[test]
-    fn stale_lock_is_reclaimed_live_one_is_not() {
+    fn a_lock_no_live_process_holds_is_reclaimed_whatever_it_contains() {
         let d = tempfile::tempdir().unwrap();
-        let p = plugin(d.path(), &["-min-gid", "65000", "-max-gid", "65001"]);
+        let p = plugin(d.path(), &["-min-gid", "65100", "-max-gid", "65102"]);
         std::fs::create_dir_all(d.path().join("state")).unwrap();
-        // 65000 locked by a live process, 65001 by a dead one.
+        // Empty (a write refused by the caller's `ulimit -f 0`), and naming
+        // a live pid: neither is locked, both are free.
         fake_proc(d.path(), 42, "100");
-        std::fs::write(d.path().join("state/gid.65000"), "42\n").unwrap();
-        std::fs::write(d.path().join("state/gid.65001"), "4242\n").unwrap();
-        assert_eq!(p.allocate(42).unwrap(), 65001);
+        std::fs::write(d.path().join("state/gid.65100"), "").unwrap();
+        std::fs::write(d.path().join("state/gid.65101"), "42\n").unwrap();
+        assert_eq!(p.allocate(42).unwrap(), 65100);
+        assert_eq!(p.allocate(42).unwrap(), 65101);
+        // Held by another open file description (another process): skipped.
+        let other = p.try_lock(65102).unwrap().unwrap();
         assert!(p.allocate(42).is_err());
+        drop(other);
+        assert_eq!(p.allocate(42).unwrap(), 65102);
+    }
+
+    #[test]
+    fn racing_processes_never_share_a_gid_when_reclaiming() {
+        // Stale lock files for the whole range, and 16 takers at once, each
+        // with its own open file (as separate processes have): every gid
+        // is taken at most once.
+        let d = tempfile::tempdir().unwrap();
+        let p = plugin(d.path(), &["-min-gid", "65200", "-max-gid", "65203"]);
+        std::fs::create_dir_all(d.path().join("state")).unwrap();
+        for g in 65200..=65203 {
+            std::fs::write(d.path().join(format!("state/gid.{g}")), "999999\n").unwrap();
+        }
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(16));
+        let hs: Vec<_> = (0..16)
+            .map(|_| {
+                let (p, b) = (p.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    b.wait();
+                    p.allocate(1).ok()
+                })
+            })
+            .collect();
+        let got: Vec<u32> = hs.into_iter().filter_map(|h| h.join().unwrap()).collect();
+        let mut distinct = got.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(got.len(), 4, "{got:?}");
+        assert_eq!(distinct.len(), 4, "{got:?}");
     }
 
     #[test]

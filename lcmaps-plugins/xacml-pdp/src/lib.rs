@@ -138,6 +138,9 @@ pub struct Behaviour {
 pub struct Config {
     /// Server certificate.
     pub cert: X509,
+    /// Certificates sent after it (intermediate CAs, or the issuer of a
+    /// proxy: the fault tests present a proxy chain as a PDP would not).
+    pub chain: Vec<X509>,
     /// Its key.
     pub key: PKey<Private>,
     /// CAs trusted for client certificates.
@@ -166,6 +169,10 @@ impl Server {
         let mut b = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls_server())
             .map_err(|e| e.to_string())?;
         b.set_certificate(&cfg.cert).map_err(|e| e.to_string())?;
+        for c in &cfg.chain {
+            b.add_extra_chain_cert(c.clone())
+                .map_err(|e| e.to_string())?;
+        }
         b.set_private_key(&cfg.key).map_err(|e| e.to_string())?;
         b.check_private_key().map_err(|e| e.to_string())?;
         for ca in &cfg.client_cas {

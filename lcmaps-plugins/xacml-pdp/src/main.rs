@@ -7,6 +7,7 @@
 //!           [--wrong-in-response-to] [--extra-obligation URN] [--huge BYTES]
 //! ```
 //!
+//! `--cert` holds the server certificate, optionally followed by its chain.
 //! Prints `listening on 127.0.0.1:PORT` and serves until killed, until its
 //! standard input closes, or after `--max-seconds` (default 3600).
 
@@ -74,7 +75,13 @@ fn run() -> Result<(), String> {
         let p = p.as_ref().ok_or_else(|| format!("--{what} is required"))?;
         std::fs::read(p).map_err(|e| format!("{p}: {e}"))
     };
-    let cert = X509::from_pem(&read("cert", &cert)?).map_err(|e| format!("--cert: {e}"))?;
+    // The server certificate, then any chain certificates in the same file.
+    let mut chain =
+        X509::stack_from_pem(&read("cert", &cert)?).map_err(|e| format!("--cert: {e}"))?;
+    if chain.is_empty() {
+        return Err("--cert: no certificate".into());
+    }
+    let cert = chain.remove(0);
     let key = PKey::private_key_from_pem(&read("key", &key)?).map_err(|e| format!("--key: {e}"))?;
     let client_cas =
         X509::stack_from_pem(&read("client-ca", &cas)?).map_err(|e| format!("--client-ca: {e}"))?;
@@ -82,6 +89,7 @@ fn run() -> Result<(), String> {
     let map = parse_map(&map_text).map_err(|e| format!("--map: {e}"))?;
     let mut server = Server::start(Config {
         cert,
+        chain,
         key,
         client_cas,
         map,

@@ -3,10 +3,18 @@
 //! (`Connection: close`), hard connect and total deadlines enforced on every
 //! socket operation, a bounded response size, `Content-Length`, chunked or
 //! read-to-EOF bodies.
+//!
+//! The server must prove itself with a server certificate from a CA in
+//! `--capath`: no proxy certificate anywhere in its chain (a proxy can be
+//! signed by anyone holding a certificate, with any CN), the X.509 purpose
+//! `sslserver` (an extendedKeyUsage without serverAuth is refused), not
+//! revoked by a CRL in `--capath` (a CA without a CRL there is accepted, as
+//! Globus/VOMS-style verification does; an expired CRL is refused).
 
 use std::io::Write;
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use openssl::ssl::{
@@ -14,6 +22,10 @@ use openssl::ssl::{
 };
 use openssl::x509::verify::X509CheckFlags;
 use openssl::x509::verify::X509VerifyFlags;
+use openssl::x509::{
+    X509ExtendedKeyUsage, X509PurposeId, X509Ref, X509StoreContextRef, X509VerifyResult,
+};
+use x509_cert::der::Decode;
 
 /// Largest answer accepted (headers and body).
 pub const MAX_RESPONSE: usize = 1 << 20;
@@ -78,16 +90,104 @@ fn context(t: &TlsSettings) -> Result<SslContext, String> {
     b.load_verify_locations(None, Some(&t.capath))
         .map_err(|e| format!("CA directory {}: {e}", t.capath.display()))?;
     b.set_verify(SslVerifyMode::PEER);
-    // A host proxy may be our client certificate.
+    // This store verifies the *server*: no ALLOW_PROXY_CERTS (our own
+    // client certificate may be a host proxy; we send it, we do not verify
+    // it). CRLs in the CA directory (`<hash>.r0`) are checked for every
+    // certificate of the chain.
     b.cert_store_mut()
-        .set_flags(X509VerifyFlags::ALLOW_PROXY_CERTS)
+        .set_flags(X509VerifyFlags::CRL_CHECK | X509VerifyFlags::CRL_CHECK_ALL)
         .map_err(setup)?;
     Ok(b.build())
 }
 
-/// One connection's TLS state: SNI `sni` (unless an address), and the
-/// server certificate must name `name` (DNS name, or IP address literal).
-fn ssl(ctx: &SslContext, sni: &str, name: &str) -> Result<Ssl, String> {
+/// Why our verify callback refused the server's chain (the first reason).
+type Rejection = Arc<Mutex<Option<String>>>;
+
+/// OpenSSL's verification results (`X509_V_ERR_*`, stable since 1.1.0) we
+/// treat apart from the rest.
+const UNABLE_TO_GET_CRL: i32 = 3;
+const CERT_REVOKED: i32 = 23;
+const INVALID_PURPOSE: i32 = 26;
+const PROXY_CERTIFICATES_NOT_ALLOWED: i32 = 40;
+
+const PROXY_IN_CHAIN: &str = "proxy certificate in the server chain";
+
+/// Whether `c` carries an RFC 3820 or a GT3 proxyCertInfo extension.
+/// Ours, not OpenSSL's: `OPENSSL_ALLOW_PROXY_CERTS` in the environment makes
+/// OpenSSL accept proxies whatever the store's flags say.
+fn is_proxy(c: &X509Ref) -> Result<bool, String> {
+    use lcmaps_x509::cred::{OID_GT3_PROXY, OID_RFC_PROXY};
+    let der = c.to_der().map_err(|e| e.to_string())?;
+    let parsed = x509_cert::Certificate::from_der(&der).map_err(|e| e.to_string())?;
+    Ok(parsed
+        .tbs_certificate
+        .extensions
+        .iter()
+        .flatten()
+        .any(|e| e.extn_id == OID_RFC_PROXY || e.extn_id == OID_GT3_PROXY))
+}
+
+/// The verify callback for the server's chain, called by OpenSSL for each
+/// certificate (with `ok` true once it passed) and for each error. On top of
+/// OpenSSL's checks: no certificate of the chain is a proxy, and the leaf's
+/// extendedKeyUsage (if any) allows serverAuth. Of OpenSSL's errors, only
+/// "unable to get certificate CRL" (a CA without a CRL in the directory) is
+/// forgiven.
+fn verify_server(ok: bool, x: &mut X509StoreContextRef, why: &Mutex<Option<String>>) -> bool {
+    let depth = x.error_depth();
+    let subject = x
+        .current_cert()
+        .map(|c| lcmaps_x509::name::oneline(c.subject_name()))
+        .unwrap_or_default();
+    let reject = |reason: &str| {
+        if let Ok(mut w) = why.lock() {
+            if w.is_none() {
+                *w = Some(format!(
+                    "server certificate rejected: {reason} (depth {depth}: {subject})"
+                ));
+            }
+        }
+        false
+    };
+    let ours = x.current_cert().and_then(|c| {
+        let server = X509ExtendedKeyUsage::SSL_SERVER | X509ExtendedKeyUsage::SGC;
+        match is_proxy(c) {
+            Ok(true) => Some(PROXY_IN_CHAIN.to_owned()),
+            Err(e) => Some(format!("cannot read the certificate: {e}")),
+            Ok(false)
+                if depth == 0
+                    && c.extended_key_usage()
+                        .is_some_and(|k| !k.intersects(server)) =>
+            {
+                Some("not a server certificate (extendedKeyUsage without serverAuth)".to_owned())
+            }
+            Ok(false) => None,
+        }
+    });
+    if let Some(reason) = ours {
+        x.set_error(X509VerifyResult::APPLICATION_VERIFICATION);
+        return reject(&reason);
+    }
+    if ok {
+        return true;
+    }
+    let e = x.error();
+    match e.as_raw() {
+        UNABLE_TO_GET_CRL => {
+            log::debug!("no CRL in the CA directory for the issuer of {subject}");
+            true
+        }
+        PROXY_CERTIFICATES_NOT_ALLOWED => reject(PROXY_IN_CHAIN),
+        INVALID_PURPOSE => reject("not a server certificate (X.509 purpose sslserver)"),
+        CERT_REVOKED => reject("certificate revoked by a CRL in the CA directory"),
+        _ => reject(e.error_string()),
+    }
+}
+
+/// One connection's TLS state: SNI `sni` (unless an address), the server
+/// certificate must name `name` (DNS name, or IP address literal) and pass
+/// [`verify_server`], which records why it did not in `why`.
+fn ssl(ctx: &SslContext, sni: &str, name: &str, why: Rejection) -> Result<Ssl, String> {
     let setup = |e: openssl::error::ErrorStack| format!("TLS setup: {e}");
     let mut ssl = Ssl::new(ctx).map_err(setup)?;
     if sni.parse::<std::net::IpAddr>().is_err() {
@@ -95,10 +195,12 @@ fn ssl(ctx: &SslContext, sni: &str, name: &str) -> Result<Ssl, String> {
     }
     let p = ssl.param_mut();
     p.set_hostflags(X509CheckFlags::NO_PARTIAL_WILDCARDS);
+    p.set_purpose(X509PurposeId::SSL_SERVER).map_err(setup)?;
     match name.parse::<std::net::IpAddr>() {
         Ok(ip) => p.set_ip(ip).map_err(setup)?,
         Err(_) => p.set_host(name).map_err(setup)?,
     }
+    ssl.set_verify_callback(SslVerifyMode::PEER, move |ok, x| verify_server(ok, x, &why));
     Ok(ssl)
 }
 
@@ -163,12 +265,16 @@ fn post_inner(
     };
     set(&tcp, connect_deadline, "TLS handshake").map_err(tx)?;
     let name = t.expected_hostname.as_deref().unwrap_or(&url.host);
-    let ssl = ssl(&ctx, &url.host, name).map_err(|m| tx(Failure::Transport(m)))?;
+    let why = Rejection::default();
+    let ssl = ssl(&ctx, &url.host, name, why.clone()).map_err(|m| tx(Failure::Transport(m)))?;
     let mut tls = ssl.connect(tcp).map_err(|e| {
+        // Our callback's reason first: it says what was wrong.
+        let rejected = why.lock().ok().and_then(|w| w.clone());
         let m = match &e {
+            _ if rejected.is_some() => format!("TLS handshake: {}", rejected.unwrap_or_default()),
             openssl::ssl::HandshakeError::Failure(m) => {
                 let v = m.ssl().verify_result();
-                if v != openssl::x509::X509VerifyResult::OK {
+                if v != X509VerifyResult::OK {
                     format!(
                         "TLS handshake: server certificate rejected: {}",
                         v.error_string()
@@ -252,16 +358,37 @@ fn header_end(buf: &[u8]) -> Option<usize> {
     buf.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4)
 }
 
-/// Whether a whole message with `Content-Length` is in `buf` (so we need not
-/// wait for the server to close).
+/// Whether nothing more need be read: a whole message with
+/// `Content-Length` is in `buf`, or its headers are bad (so we need not wait
+/// for the server to close).
 fn complete(buf: &[u8]) -> bool {
     let Some(h) = header_end(buf) else {
         return false;
     };
     match headers(&buf[..h]) {
-        Ok((_, Some(len), false)) => buf.len() - h >= len,
-        _ => false,
+        Ok((_, Some(len), false)) => buf.len().saturating_sub(h) >= len,
+        Ok(_) => false,
+        Err(_) => true,
     }
+}
+
+/// A length in `radix` digits only (no sign, no space); `None` also when it
+/// does not fit.
+fn parse_len(s: &str, radix: u32) -> Option<usize> {
+    if s.is_empty() || !s.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    let digits = s.trim_start_matches('0');
+    if digits.is_empty() {
+        return Some(0);
+    }
+    // More than 19 digits does not fit (u64 in hex, or would not in decimal).
+    if digits.len() > 19 {
+        return None;
+    }
+    u64::from_str_radix(digits, radix)
+        .ok()
+        .and_then(|n| usize::try_from(n).ok())
 }
 
 /// Status, Content-Length, chunked.
@@ -282,7 +409,17 @@ fn headers(head: &[u8]) -> Result<(u16, Option<usize>, bool), String> {
         if let Some((k, v)) = l.split_once(':') {
             let v = v.trim();
             if k.eq_ignore_ascii_case("content-length") {
-                let n: usize = v.parse().map_err(|_| "bad Content-Length".to_string())?;
+                let digits = !v.is_empty() && v.bytes().all(|c| c.is_ascii_digit());
+                let n = match parse_len(v, 10) {
+                    Some(n) if n <= MAX_RESPONSE => n,
+                    None if !digits => return Err(format!("bad Content-Length {:?}", truncate(v))),
+                    _ => {
+                        return Err(format!(
+                            "answer larger than {MAX_RESPONSE} bytes (Content-Length {})",
+                            truncate(v)
+                        ))
+                    }
+                };
                 if len.is_some_and(|l| l != n) {
                     return Err("conflicting Content-Length".into());
                 }
@@ -313,35 +450,44 @@ pub fn parse_response(buf: &[u8]) -> Result<(u16, Vec<u8>), String> {
     let body = if chunked {
         dechunk(rest)?
     } else if let Some(n) = len {
-        if rest.len() < n {
+        let Some(body) = rest.get(..n) else {
             return Err(format!("truncated answer ({} of {n} bytes)", rest.len()));
-        }
-        rest[..n].to_vec()
+        };
+        body.to_vec()
     } else {
         rest.to_vec()
     };
     Ok((status, body))
 }
 
+/// The body of a chunked answer. Every size is checked against what is
+/// there and against [`MAX_RESPONSE`], with checked arithmetic: any size is
+/// an error, never a panic.
 fn dechunk(mut b: &[u8]) -> Result<Vec<u8>, String> {
+    let truncated = || "truncated chunked body".to_string();
     let mut out = Vec::new();
     loop {
         let i = b
             .windows(2)
             .position(|w| w == b"\r\n")
-            .ok_or("truncated chunked body")?;
+            .ok_or_else(truncated)?;
         let size = std::str::from_utf8(&b[..i]).map_err(|_| "bad chunk size")?;
         let size = size.split(';').next().unwrap_or("").trim();
-        let n = usize::from_str_radix(size, 16).map_err(|_| "bad chunk size")?;
+        let n =
+            parse_len(size, 16).ok_or_else(|| format!("bad chunk size {:?}", truncate(size)))?;
         b = &b[i + 2..];
         if n == 0 {
             return Ok(out);
         }
-        if b.len() < n + 2 || &b[n..n + 2] != b"\r\n" {
-            return Err("truncated chunked body".into());
+        if out.len().checked_add(n).map_or(true, |t| t > MAX_RESPONSE) {
+            return Err(format!("chunked body larger than {MAX_RESPONSE} bytes"));
         }
-        out.extend_from_slice(&b[..n]);
-        b = &b[n + 2..];
+        let end = n.checked_add(2).ok_or_else(truncated)?;
+        match (b.get(..n), b.get(n..end)) {
+            (Some(data), Some(b"\r\n")) => out.extend_from_slice(data),
+            _ => return Err(truncated()),
+        }
+        b = &b[end..];
     }
 }
 
@@ -362,5 +508,74 @@ mod tests {
         assert!(parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc").is_err());
         assert!(complete(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc"));
         assert!(!complete(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nab"));
+    }
+
+    fn chunked(body: &str) -> Vec<u8> {
+        format!("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n{body}").into_bytes()
+    }
+
+    fn with_length(len: &str) -> Vec<u8> {
+        format!("HTTP/1.1 200 OK\r\nContent-Length: {len}\r\n\r\nabc").into_bytes()
+    }
+
+    #[test]
+    fn overflowing_chunk_sizes_are_errors_not_panics() {
+        for body in [
+            // n + 2 overflows.
+            "ffffffffffffffff\r\nabc\r\n0\r\n\r\n",
+            "fffffffffffffffe\r\nabc\r\n0\r\n\r\n",
+            "ffffffffffffffff\r\n",
+            // Larger than usize.
+            "10000000000000000\r\nabc\r\n0\r\n\r\n",
+            "ffffffffffffffffffffffffffffffff\r\nabc\r\n0\r\n\r\n",
+            // Larger than what is there.
+            "7fffffffffffffff\r\nabc\r\n0\r\n\r\n",
+            "4\r\nabc\r\n0\r\n\r\n",
+            // Not hex digits only.
+            "+3\r\nabc\r\n0\r\n\r\n",
+            "-0\r\n\r\n",
+            "\r\nabc\r\n0\r\n\r\n",
+        ] {
+            let r = std::panic::catch_unwind(|| parse_response(&chunked(body)));
+            assert!(
+                matches!(r, Ok(Err(_))),
+                "{body:?}: {r:?} (an error was expected)"
+            );
+        }
+        // Chunks adding up to more than MAX_RESPONSE.
+        let half = MAX_RESPONSE / 2 + 1;
+        let mut b = chunked("");
+        for _ in 0..2 {
+            b.extend_from_slice(format!("{half:x}\r\n").as_bytes());
+            b.extend(std::iter::repeat(b'a').take(half));
+            b.extend_from_slice(b"\r\n");
+        }
+        b.extend_from_slice(b"0\r\n\r\n");
+        assert!(parse_response(&b).unwrap_err().contains("larger than"));
+    }
+
+    #[test]
+    fn overflowing_content_lengths_are_errors_not_panics() {
+        for len in [
+            "18446744073709551615",
+            "18446744073709551614",
+            "18446744073709551616",
+            "340282366920938463463374607431768211456",
+            "99999999999999999999999999999999999999999999",
+            "1048577",
+            "+3",
+            "-1",
+            "",
+        ] {
+            let b = with_length(len);
+            let r = std::panic::catch_unwind(|| parse_response(&b));
+            assert!(
+                matches!(r, Ok(Err(_))),
+                "{len:?}: {r:?} (an error was expected)"
+            );
+            // Nothing more to wait for: the answer is bad whatever follows.
+            assert!(complete(&b), "{len:?}");
+        }
+        assert!(parse_response(&with_length("3")).is_ok());
     }
 }

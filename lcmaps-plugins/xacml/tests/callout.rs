@@ -110,6 +110,7 @@ impl World {
     fn pdp_with(&self, map: &str, b: Behaviour, cert: (X509, PKey<Private>)) -> Server {
         Server::start(Config {
             cert: cert.0,
+            chain: Vec::new(),
             key: cert.1,
             client_cas: vec![self.ca.cert.clone()],
             map: parse_map(map).unwrap(),

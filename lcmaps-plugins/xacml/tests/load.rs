@@ -134,6 +134,7 @@ fn load() {
     }
     let server = Server::start(Config {
         cert: sc,
+        chain: Vec::new(),
         key: sk,
         client_cas: vec![ca.cert.clone()],
         map: parse_map(&map).unwrap(),

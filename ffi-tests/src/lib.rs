@@ -140,6 +140,30 @@ pub fn skip(test: &str, why: &str) {
     eprintln!("SKIP {test}: {why}");
 }
 
+/// Whether the tests run under CI (`CI=true`, as CI systems set it).
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// A requirement of `test` is missing (`why`): under CI ([`in_ci`]) the test
+/// fails, so a CI image without gcc or Debian's LCMAPS cannot pass it
+/// unseen; elsewhere it is skipped with a note ([`skip`]).
+pub fn missing(test: &str, why: &str) {
+    assert!(
+        !in_ci(),
+        "{test}: {why}; CI=true makes a missing requirement a failure, not a skip"
+    );
+    skip(test, why);
+}
+
+/// Is gcc on the PATH?
+pub fn have_gcc() -> bool {
+    Command::new("gcc")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
 /// Output of a finished program: status code, stdout, stderr.
 #[derive(Debug)]
 pub struct Ran {

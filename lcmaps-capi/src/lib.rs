@@ -11,11 +11,13 @@
 //! Safety contract of every exported function: each pointer argument is
 //! either NULL (checked; the documented error code is returned) or valid for
 //! the access the LCMAPS headers describe. Every body runs inside
-//! [`ffi_boundary!`], so a Rust panic becomes an error code and a log line.
+//! [`ffi_boundary!`], so a Rust panic becomes an error code and a log line
+//! (and writes nothing on the host's stderr: see `boundary.rs`).
 
 #![allow(clippy::missing_safety_doc, non_snake_case, non_camel_case_types)]
 
 pub mod api;
+mod boundary;
 pub mod callbacks;
 pub mod gss;
 pub mod host;
@@ -120,26 +122,18 @@ pub struct lcmaps_account_info_t {
     pub poolindex: *mut c_char,
 }
 
-/// Runs `$body` (a block) with panics caught: a panic is logged with the
-/// function name and `$default` returned instead.
+/// Runs `$body` (a block) with panics caught: a panic is logged (message,
+/// location and the function name; nothing on stderr, see `boundary.rs`) and
+/// `$default` returned instead.
 macro_rules! ffi_boundary {
     ($name:expr, $default:expr, $body:block) => {{
-        match ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(|| $body)) {
-            Ok(v) => v,
-            Err(_) => {
-                $crate::panicked($name);
-                $default
-            }
+        match $crate::boundary::catch($name, || $body) {
+            Some(v) => v,
+            None => $default,
         }
     }};
 }
 pub(crate) use ffi_boundary;
-
-/// Log that an exported function caught a panic.
-#[cold]
-pub(crate) fn panicked(name: &str) {
-    ::log::error!("{name}(): internal error (a Rust panic was caught at the C boundary)");
-}
 
 /// Borrow a C string; NULL and invalid UTF-8 give `None`.
 ///

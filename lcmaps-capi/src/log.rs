@@ -1,6 +1,7 @@
 //! Logging for C: the Rust end of `lcmaps_log*` (formatted by
 //! `csrc/lcmaps_varargs.c`) and the logger behind `lcmaps_init*`.
 
+use std::cell::Cell;
 use std::ffi::{c_char, c_int, CStr, CString};
 use std::io::Write;
 use std::path::PathBuf;
@@ -43,6 +44,20 @@ static MAX: AtomicU8 = AtomicU8::new(Priority::Info as u8);
 static OURS: OnceLock<bool> = OnceLock::new();
 static OLD_PLUGIN_WARNED: AtomicBool = AtomicBool::new(false);
 
+thread_local! {
+    /// True while this thread is inside [`CLogger::log`] (holding CONFIG).
+    static LOGGING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Clears [`LOGGING`] when the record is written (or its writing unwinds).
+struct Logging;
+
+impl Drop for Logging {
+    fn drop(&mut self) {
+        LOGGING.with(|b| b.set(false));
+    }
+}
+
 #[derive(Debug)]
 struct CLogger;
 
@@ -57,6 +72,15 @@ impl log::Log for CLogger {
         }
         let prio = Priority::of(record.level(), record.target());
         let msg = record.args().to_string();
+        if LOGGING.with(|b| b.replace(true)) {
+            // A record while this thread already writes one: the panic hook
+            // for a panic inside the logger, or a host's stream calling back
+            // into LCMAPS. CONFIG is ours already; waiting for it would
+            // deadlock.
+            syslog(prio, None, &msg);
+            return;
+        }
+        let _logging = Logging;
         let mut cfg = CONFIG.lock().unwrap_or_else(|p| p.into_inner());
         let Some(cfg) = cfg.as_mut() else {
             // Not initialized: LCMAPS logs to syslog then.

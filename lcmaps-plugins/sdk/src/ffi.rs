@@ -7,12 +7,12 @@
 //! exports them), exactly as for a C plugin.
 //!
 //! Every pointer from the host is checked for NULL before use, counts are
-//! bounded, and every entry point runs inside `catch_unwind`.
+//! bounded, and every entry point runs inside `catch_unwind` (panics are
+//! logged through the host, never printed on its stderr: `boundary.rs`).
 
 #![allow(non_camel_case_types, non_snake_case)]
 
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Mutex, MutexGuard, Once};
 
 use lcmaps_core::cred::{self, CredData, Store, VoData, VoMapping};
@@ -204,15 +204,13 @@ impl Default for State {
     }
 }
 
-fn boundary(what: &str, name: &str, f: impl FnOnce() -> c_int) -> c_int {
-    match catch_unwind(AssertUnwindSafe(f)) {
+/// Run an entry point's body; a panic is logged (see `boundary.rs`: one
+/// line, nothing on the host's stderr) and becomes `LCMAPS_MOD_FAIL`.
+fn boundary(what: &'static str, name: &str, f: impl FnOnce() -> c_int) -> c_int {
+    match crate::boundary::catch(what, host_log, f) {
         Ok(rc) => rc,
-        Err(e) => {
-            let msg = e
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| e.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
+        Err(None) => LCMAPS_MOD_FAIL,
+        Err(Some(msg)) => {
             host_log(
                 3,
                 &format!("{name}-{what}(): the plugin panicked: {msg}; failing"),
@@ -275,6 +273,7 @@ pub unsafe fn initialize(
             file.strip_suffix(".mod").unwrap_or(file).to_string()
         })
         .unwrap_or_else(|| "lcmaps_plugin".into());
+    crate::boundary::set_module_name(&name);
     let mut guard = state.lock();
     boundary("plugin_initialize", &name.clone(), move || {
         let mut plugin = new();

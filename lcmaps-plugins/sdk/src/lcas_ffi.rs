@@ -13,7 +13,6 @@
 use std::ffi::{c_char, c_int, c_void};
 
 use crate::ffi::{argv_strings, install_logger, log_line, string, HostLogger};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Mutex, MutexGuard};
 
 use lcmaps_core::lcas::{AuthzPlugin, AuthzRequest, Decision};
@@ -75,14 +74,20 @@ impl Default for LcasState {
     }
 }
 
-fn boundary(what: &str, f: impl FnOnce() -> c_int) -> c_int {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
-        host_log(
-            3,
-            &format!("{what}: internal error (a Rust panic was caught)"),
-        );
-        LCAS_MOD_FAIL
-    })
+/// Run an entry point's body; a panic is logged (see `boundary.rs`: one
+/// line, nothing on the host's stderr) and becomes `LCAS_MOD_FAIL`.
+fn boundary(what: &'static str, f: impl FnOnce() -> c_int) -> c_int {
+    match crate::boundary::catch(what, host_log, f) {
+        Ok(rc) => rc,
+        Err(None) => LCAS_MOD_FAIL,
+        Err(Some(msg)) => {
+            host_log(
+                3,
+                &format!("{what}: internal error (a Rust panic was caught): {msg}"),
+            );
+            LCAS_MOD_FAIL
+        }
+    }
 }
 
 /// `plugin_initialize`.
@@ -102,6 +107,7 @@ pub unsafe fn initialize(
         .first()
         .map(|p| p.rsplit('/').next().unwrap_or(p).to_string())
         .unwrap_or_else(|| "lcas_plugin".into());
+    crate::boundary::set_module_name(&name);
     let mut guard = state.lock();
     boundary("plugin_initialize", move || {
         let mut plugin = new();

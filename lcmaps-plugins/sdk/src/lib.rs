@@ -28,8 +28,10 @@
 //! * `log` records go to `lcmaps_log` (error → LOG_ERR, warn → LOG_WARNING,
 //!   [`lcmaps_core::log::notice`] → LOG_NOTICE, info → LOG_INFO, debug and
 //!   trace → LOG_DEBUG);
-//! * a panic in the plugin is caught at the boundary, logged, and returned
-//!   as `LCMAPS_MOD_FAIL`.
+//! * a panic in the plugin is caught at the boundary, logged (message and
+//!   location, one LOG_ERR line through the host; nothing on the host's
+//!   stderr, no backtrace whatever `RUST_BACKTRACE` says), and returned as
+//!   `LCMAPS_MOD_FAIL`.
 //!
 //! The plugin crate itself stays `#![forbid(unsafe_code)]`: all the unsafe
 //! code is in this crate's [`ffi`] module.
@@ -39,6 +41,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+mod boundary;
 #[allow(unsafe_code)]
 pub mod ffi;
 #[allow(unsafe_code)]

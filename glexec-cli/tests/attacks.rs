@@ -120,8 +120,15 @@ fn a_newline_in_an_argument_cannot_forge_a_log_line() {
     assert_eq!(o.status.code(), Some(0), "{}\n{}", stderr(&o), w.log());
     let log = w.log();
     assert!(log.contains("FORGED"), "the argument is logged: {log}");
+    // Every line is a record of this run: `glexec[PID] LEVEL: TIME: [ID] ...`
+    // with the run's correlation id; the forged one has none.
+    fn id(l: &str) -> Option<&str> {
+        l.split(": ").nth(2).map(|f| f.split(' ').next().unwrap_or(""))
+    }
+    let first = id(log.lines().next().unwrap()).unwrap().to_string();
+    assert!(first.starts_with('[') && first.ends_with(']'), "{first}");
     for line in log.lines() {
-        assert!(line.starts_with("glexec["), "a line of its own: {line:?}");
+        assert_eq!(id(line), Some(first.as_str()), "a line of its own: {line:?}");
         assert!(!line.contains('\r') && !line.contains('\u{1b}'), "{line:?}");
     }
     // The JSON record is still one valid JSON object per line.

@@ -123,12 +123,18 @@ fn a_newline_in_an_argument_cannot_forge_a_log_line() {
     // Every line is a record of this run: `glexec[PID] LEVEL: TIME: [ID] ...`
     // with the run's correlation id; the forged one has none.
     fn id(l: &str) -> Option<&str> {
-        l.split(": ").nth(2).map(|f| f.split(' ').next().unwrap_or(""))
+        l.split(": ")
+            .nth(2)
+            .map(|f| f.split(' ').next().unwrap_or(""))
     }
     let first = id(log.lines().next().unwrap()).unwrap().to_string();
     assert!(first.starts_with('[') && first.ends_with(']'), "{first}");
     for line in log.lines() {
-        assert_eq!(id(line), Some(first.as_str()), "a line of its own: {line:?}");
+        assert_eq!(
+            id(line),
+            Some(first.as_str()),
+            "a line of its own: {line:?}"
+        );
         assert!(!line.contains('\r') && !line.contains('\u{1b}'), "{line:?}");
     }
     // The JSON record is still one valid JSON object per line.
@@ -294,7 +300,7 @@ fn system_groups_are_refused_as_secondary_gids() {
         .lines()
         .map(|l| {
             if l.starts_with("disk:") {
-                format!("disk:x:6:dteam001\n")
+                "disk:x:6:dteam001\n".to_string()
             } else {
                 format!("{l}\n")
             }

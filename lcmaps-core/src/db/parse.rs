@@ -36,13 +36,16 @@ pub fn check_encoding<'a>(name: &str, bytes: &'a [u8]) -> Result<&'a str, Box<Di
             let line = prefix.matches('\n').count() + 1;
             let line_start = prefix.rfind('\n').map(|i| i + 1).unwrap_or(0);
             let col = prefix[line_start..].chars().count() + 1;
+            // Show the line up to 200 bytes, but always through the bad byte
+            // so that the column points inside the text shown.
+            let shown = (good - line_start + 1).max(200);
             let source_line = String::from_utf8_lossy(
                 &bytes[line_start..]
                     .split(|b| *b == b'\n')
                     .next()
                     .unwrap_or_default()
                     .iter()
-                    .take(200)
+                    .take(shown)
                     .copied()
                     .collect::<Vec<u8>>(),
             )
@@ -270,10 +273,13 @@ fn explain_bad(src: &Source<'_>, span: Span) -> Diagnostic {
                 .trim_matches([' ', '\t'])
                 .is_empty()
             {
+                // Byte index just past the last non-word character, which
+                // may be several bytes long (`i + 1` would split it).
                 let wstart = before
-                    .rfind(|c: char| !(c.is_ascii_alphanumeric() || "_./".contains(c)))
-                    .map(|i| i + 1)
-                    .unwrap_or(0);
+                    .char_indices()
+                    .rev()
+                    .find(|(_, c)| !(c.is_ascii_alphanumeric() || "_./".contains(*c)))
+                    .map_or(0, |(i, c)| i + c.len_utf8());
                 return Diagnostic::error(format!(
                     "policy label `{}:` must start its own line",
                     &before[wstart..]

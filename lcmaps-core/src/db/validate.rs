@@ -169,7 +169,7 @@ impl Validator<'_, '_> {
             .enumerate()
             .map(|(i, v)| (v.name.text.as_str(), i))
             .collect();
-        self.check_alias_loops(&vars, &by_name);
+        let finals = self.resolve_declarations(&vars, &by_name);
 
         // As LCMAPS, a rule is checked against the policies defined before
         // its own (a policy may share its name with a plugin declaration).
@@ -228,6 +228,7 @@ impl Validator<'_, '_> {
                         w,
                         &vars,
                         &by_name,
+                        &finals,
                         &modules,
                         opts,
                         &mut plugins,
@@ -526,42 +527,82 @@ impl Validator<'_, '_> {
         (path.map(|(w, _)| w), vars, policies, saw_bad)
     }
 
-    fn check_alias_loops(&mut self, vars: &[Var], by_name: &HashMap<&str, usize>) {
-        let mut reported: HashSet<usize> = HashSet::new();
-        for (i, _) in vars.iter().enumerate() {
-            if reported.contains(&i) {
+    /// For each declaration, the declaration its chain of names ends at:
+    /// `a = b`, `b = "lcmaps_x.mod"` makes both end at `b`. A value names
+    /// another declaration whether or not it is quoted, as the engine
+    /// substitutes either. Chains that run into a loop end at `None`; each
+    /// loop is reported once, at the member declared last.
+    ///
+    /// One pass over all declarations: every declaration is walked once.
+    fn resolve_declarations(
+        &mut self,
+        vars: &[Var],
+        by_name: &HashMap<&str, usize>,
+    ) -> Vec<Option<usize>> {
+        const NEW: u8 = 0;
+        const ON_PATH: u8 = 1;
+        const DONE: u8 = 2;
+        let next = |i: usize| by_name.get(vars[i].value.as_str()).copied();
+        let mut finals: Vec<Option<usize>> = vec![None; vars.len()];
+        let mut state = vec![NEW; vars.len()];
+        let mut path: Vec<usize> = Vec::new();
+        for start in 0..vars.len() {
+            if state[start] == DONE {
                 continue;
             }
-            let mut chain = vec![i];
-            let mut cur = i;
-            while vars[cur].alias {
-                match by_name.get(vars[cur].value.as_str()) {
-                    Some(&next) if next == i => {
-                        // Report at the member declared last, as LCMAPS does.
-                        let last = *chain.iter().max().expect("chain is not empty");
-                        let cycle: Vec<String> = chain
+            path.clear();
+            let mut cur = start;
+            let end = loop {
+                match state[cur] {
+                    DONE => break finals[cur],
+                    ON_PATH => {
+                        // `cur` is on this walk's path: the path from it on
+                        // is a loop. List it from its first-declared member.
+                        let from = path.iter().position(|&p| p == cur).expect("on path");
+                        let mut cycle = path[from..].to_vec();
+                        let first = cycle
                             .iter()
-                            .map(|&c| format!("{} = {}", vars[c].name.text, vars[c].value))
+                            .enumerate()
+                            .min_by_key(|(_, &c)| c)
+                            .map_or(0, |(k, _)| k);
+                        cycle.rotate_left(first);
+                        let last = *cycle.iter().max().expect("a loop has members");
+                        let members: Vec<String> = cycle
+                            .iter()
+                            .map(|&c| {
+                                let v = &vars[c];
+                                if v.alias {
+                                    format!("{} = {}", v.name.text, v.value)
+                                } else {
+                                    format!("{} = \"{}\"", v.name.text, v.value)
+                                }
+                            })
                             .collect();
                         self.error(
                             vars[last].name.span,
                             format!(
                                 "declarations refer to each other in a loop: {}",
-                                cycle.join(", ")
+                                members.join(", ")
                             ),
                             "one of them must name a module (`name = \"lcmaps_x.mod ...\"`)",
                         );
-                        reported.extend(chain.iter().copied());
-                        break;
+                        break None;
                     }
-                    Some(&next) if !chain.contains(&next) => {
-                        chain.push(next);
-                        cur = next;
-                    }
-                    _ => break,
+                    _ => {}
                 }
+                state[cur] = ON_PATH;
+                path.push(cur);
+                match next(cur) {
+                    Some(n) => cur = n,
+                    None => break Some(cur),
+                }
+            };
+            for &p in &path {
+                state[p] = DONE;
+                finals[p] = end;
             }
         }
+        finals
     }
 
     fn check_policy(
@@ -694,6 +735,7 @@ impl Validator<'_, '_> {
         w: &Word,
         vars: &[Var],
         by_name: &HashMap<&str, usize>,
+        finals: &[Option<usize>],
         modules: &ModuleDirs,
         opts: &ValidateOptions,
         plugins: &mut Vec<PluginDecl>,
@@ -701,26 +743,28 @@ impl Validator<'_, '_> {
         used: &mut HashSet<usize>,
         reported: &mut HashSet<String>,
     ) -> Option<usize> {
-        // Follow the alias chain to the final value.
-        let mut value = w.text.clone();
-        let mut decl: Option<usize> = None;
-        let mut hops = 0;
-        while let Some(&i) = by_name.get(value.as_str()) {
-            used.insert(i);
-            decl = Some(i);
-            value = vars[i].value.clone();
-            hops += 1;
-            if hops > vars.len() {
-                return None; // alias loop, reported already
+        // Follow the chain of names to the final value. Every declaration on
+        // the way is used; a declaration already marked has had its whole
+        // chain marked, so each is walked once however many rules name it.
+        let decl = match by_name.get(w.text.as_str()) {
+            None => None,
+            Some(&first) => {
+                let mut cur = Some(first);
+                while let Some(i) = cur.filter(|&i| used.insert(i)) {
+                    cur = by_name.get(vars[i].value.as_str()).copied();
+                }
+                // A loop, reported by `resolve_declarations`.
+                Some(finals[first]?)
             }
-        }
-        if let Some(&idx) = values.get(&value) {
+        };
+        let value: &str = decl.map_or(w.text.as_str(), |i| vars[i].value.as_str());
+        if let Some(&idx) = values.get(value) {
             return Some(idx);
         }
         if decl.is_some_and(|i| vars[i].broken) {
             return None;
         }
-        let (module, arg_string) = values::split_module(&value);
+        let (module, arg_string) = values::split_module(value);
         let builtin = !module.starts_with('/') && opts.builtins.iter().any(|b| b == module);
         let file = modules.find(module);
         let (span, value_span) = match decl {
@@ -736,7 +780,7 @@ impl Validator<'_, '_> {
             );
             return None;
         }
-        if file.is_none() && !builtin && reported.insert(value.clone()) {
+        if file.is_none() && !builtin && reported.insert(value.to_string()) {
             let dirs: Vec<String> = modules
                 .search_list()
                 .iter()
@@ -841,7 +885,7 @@ impl Validator<'_, '_> {
             file,
             builtin,
         });
-        values.insert(value, idx);
+        values.insert(value.to_string(), idx);
         Some(idx)
     }
 
@@ -884,11 +928,28 @@ impl Validator<'_, '_> {
     }
 }
 
+/// Longest word (in characters) for which a spelling suggestion is sought.
+/// The edit distance table is quadratic in the lengths, and nobody mistypes
+/// a hundred-character plugin name.
+const MAX_SUGGEST_CHARS: usize = 100;
+
 /// The candidate closest to `word` by edit distance, if reasonably close.
 fn closest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let word_chars = word.chars().count();
+    if word_chars > MAX_SUGGEST_CHARS {
+        return None;
+    }
     candidates
-        .map(|c| (edit_distance(word, c), c))
-        .filter(|(d, c)| *d <= (c.len().max(word.len()) / 3).max(1))
+        .filter_map(|c| {
+            let c_chars = c.chars().count();
+            let limit = (c_chars.max(word_chars) / 3).max(1);
+            // The distance is at least the difference in length.
+            if c_chars > MAX_SUGGEST_CHARS || c_chars.abs_diff(word_chars) > limit {
+                return None;
+            }
+            let d = edit_distance(word, c);
+            (d <= limit).then_some((d, c))
+        })
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
 }

@@ -124,8 +124,17 @@ pub fn tokenize(s: &str, seps: &[char], max: usize) -> Result<Vec<String>, Token
     Ok(out)
 }
 
+/// How many tokens `s` has, counting a final token with an unmatched quote
+/// (which may follow the token that went over the limit).
 fn count_tokens(s: &str, seps: &[char]) -> usize {
-    tokenize(s, seps, usize::MAX).map(|v| v.len()).unwrap_or(0)
+    match tokenize(s, seps, usize::MAX) {
+        Ok(v) => v.len(),
+        Err(TokenizeError::UnmatchedQuote { at }) => {
+            // `at` is the byte offset of an ASCII `"`, so a char boundary.
+            tokenize(&s[..at], seps, usize::MAX).map_or(0, |v| v.len()) + 1
+        }
+        Err(TokenizeError::TooMany { count, .. }) => count,
+    }
 }
 
 /// The separators LCMAPS uses for plugin arguments.
@@ -180,5 +189,9 @@ mod tests {
         assert_eq!(t(&many), Err(TokenizeError::TooMany { count: 50, max: 49 }));
         let ok = vec!["x"; 49].join(" ");
         assert_eq!(t(&ok).unwrap().len(), 49);
+        // Too many tokens, then a quote that never closes: the count is
+        // still the number of tokens, not 0.
+        let open = format!("{many} \"x");
+        assert_eq!(t(&open), Err(TokenizeError::TooMany { count: 51, max: 49 }));
     }
 }

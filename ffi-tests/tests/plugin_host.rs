@@ -251,7 +251,7 @@ fn privileged_process_refuses_unsafe_module_files() {
     // group/world writable file
     std::fs::set_permissions(&m, std::fs::Permissions::from_mode(0o666)).unwrap();
     let e = host::CModule::open(&m).unwrap_err();
-    assert!(e.contains("writable by group or others"), "{e}");
+    assert!(e.contains("writable by group and others"), "{e}");
     std::fs::set_permissions(&m, std::fs::Permissions::from_mode(0o755)).unwrap();
     // not root-owned
     std::os::unix::fs::chown(&m, Some(4321), None).unwrap();
@@ -264,7 +264,10 @@ fn privileged_process_refuses_unsafe_module_files() {
     std::fs::copy(&m, dir.join("x.mod")).unwrap();
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
     let e = host::CModule::open(&dir.join("x.mod")).unwrap_err();
-    assert!(e.contains("module directory"), "{e}");
+    assert!(
+        e.contains(&format!("directory {} is writable", dir.display())),
+        "{e}"
+    );
     // and through the engine, with a clear message
     let err = engine(&format!(
         "x = \"{}\"\np:\n~x -> lcmaps_dummy_bad.mod\n",
@@ -272,7 +275,51 @@ fn privileged_process_refuses_unsafe_module_files() {
     ))
     .unwrap_err()
     .to_string();
-    assert!(err.contains("writable by group or others"), "{err}");
+    assert!(err.contains("writable by group and others"), "{err}");
+}
+
+/// True when the test can run (euid 0). Without root the test is skipped,
+/// except under `CI=true`, where it fails.
+fn root(test: &str) -> bool {
+    if nix::unistd::geteuid().is_root() {
+        return true;
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{test} needs root (CI=true: not skipping)"
+    );
+    skip(test, "needs root");
+    false
+}
+
+#[test]
+fn a_module_in_a_user_writable_directory_is_refused() {
+    let t = "a_module_in_a_user_writable_directory_is_refused";
+    if !root(t) {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    // tmp/user (uid 5001) / lib (root, 0755) / x.mod (root, 0755): the
+    // user can rename lib away and put a library of their own there.
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let user = tmp.path().join("user");
+    let lib = user.join("lib");
+    std::fs::create_dir_all(&lib).unwrap();
+    let m = plugin_all(&lib);
+    std::os::unix::fs::chown(&user, Some(5001), None).unwrap();
+    let e = host::CModule::open(&m).unwrap_err();
+    assert!(e.contains(&user.display().to_string()), "{e}");
+    assert!(e.contains("owned by uid 5001"), "{e}");
+    let e = lcmaps_capi::lcas::LcasCModule::open(&m).unwrap_err();
+    assert!(e.contains("owned by uid 5001"), "{e}");
+    let err = engine(&format!(
+        "x = \"{}\"\np:\n~x -> lcmaps_dummy_bad.mod\n",
+        m.display()
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("owned by uid 5001"), "{err}");
 }
 
 #[test]

@@ -10,12 +10,12 @@
 //!   framework's run variables (unknown pair: the run fails);
 //! * calls into C plugins are serialized by one process-wide lock, because C
 //!   plugins keep static state; the callbacks act on the calling thread's store;
-//! * when the process is privileged (euid 0, or euid != uid) a module file or
-//!   directory not owned by root, or writable by group or others, is refused.
+//! * when the process is privileged (euid 0, or euid != uid) a module file, or
+//!   a directory above it, not owned by root or writable by group or others
+//!   is refused ([`lcmaps_core::trust`]).
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::{c_char, c_int, CStr, CString};
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::ptr;
 use std::sync::Mutex;
@@ -191,48 +191,19 @@ fn intern(s: &str) -> &'static str {
     v
 }
 
-/// True when the process runs with privilege (euid 0 or set-uid).
+/// True when the process runs with privilege (euid 0 or set-uid):
+/// [`lcmaps_core::trust::privileged`].
 pub fn privileged() -> bool {
-    let (uid, euid) = (nix::unistd::getuid(), nix::unistd::geteuid());
-    euid.is_root() || euid != uid
+    lcmaps_core::trust::privileged()
 }
 
-fn check_owner(p: &Path, what: &str) -> Result<(), String> {
-    let m = std::fs::metadata(p).map_err(|e| format!("cannot stat {what} {}: {e}", p.display()))?;
-    if m.uid() != 0 {
-        return Err(format!(
-            "refusing {what} {}: owned by uid {}, not root, while running privileged",
-            p.display(),
-            m.uid()
-        ));
-    }
-    if m.mode() & 0o022 != 0 {
-        return Err(format!(
-            "refusing {what} {}: writable by group or others (mode {:o}) while running privileged",
-            p.display(),
-            m.mode() & 0o7777
-        ));
-    }
-    Ok(())
-}
-
-/// The privilege check on a module file: the file (and, for a symlink, its
-/// target) and the directories holding them must be root-owned and not
-/// group/world writable.
+/// The privilege check on a module file ([`lcmaps_core::trust::check`]):
+/// in a privileged process the file, every directory above it and, for a
+/// symbolic link, the link's directories and its target's must be
+/// root-owned and not writable by group or others (a sticky directory may
+/// be, above a root-owned entry). Does nothing when not privileged.
 pub fn check_module_file(path: &Path) -> Result<(), String> {
-    let mut paths = vec![path.to_path_buf()];
-    if let Ok(real) = std::fs::canonicalize(path) {
-        if real != path {
-            paths.push(real);
-        }
-    }
-    for p in &paths {
-        check_owner(p, "module file")?;
-        if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
-            check_owner(dir, "module directory")?;
-        }
-    }
-    Ok(())
+    lcmaps_core::trust::check(path).map_err(|e| format!("refusing module {}: {e}", path.display()))
 }
 
 /// `dlopen` a plugin module (LCMAPS or LCAS) as the C hosts do: with our
@@ -240,9 +211,7 @@ pub fn check_module_file(path: &Path) -> Result<(), String> {
 /// privileged, `RTLD_NOW | RTLD_LOCAL`.
 pub(crate) fn open_module(path: &Path) -> Result<Library, String> {
     keep_exports();
-    if privileged() {
-        check_module_file(path)?;
-    }
+    check_module_file(path)?;
     // SAFETY: loading a shared object runs its constructors; the module is
     // the one the administrator configured and passed the checks above.
     unsafe { Library::open(Some(path), libc::RTLD_NOW | libc::RTLD_LOCAL) }

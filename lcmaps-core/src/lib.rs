@@ -5,7 +5,8 @@
 //!   [`cred::Store`];
 //! * [`plugin`] is the in-process plugin interface with the built-ins;
 //! * [`env`] resolves LCMAPS's environment variables and defaults;
-//! * [`log`] writes LCMAPS-format log lines through the `log` facade.
+//! * [`log`] writes LCMAPS-format log lines through the `log` facade;
+//! * [`trust`] decides whether a privileged process may use a file.
 //!
 //! ```
 //! use lcmaps_core::{db, policy::{BuiltinLoader, Engine, Mode, RunOptions}, plugin::Request};
@@ -30,3 +31,4 @@ pub mod lcas;
 pub mod log;
 pub mod plugin;
 pub mod policy;
+pub mod trust;

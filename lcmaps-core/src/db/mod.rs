@@ -68,9 +68,19 @@ pub fn check_bytes(name: &str, bytes: &[u8], opts: &ValidateOptions) -> Checked 
     }
 }
 
-/// Read, parse and validate the file at `path`.
+/// Read, parse and validate the file at `path`. In a privileged process
+/// the file must be one only root can change ([`crate::trust::check`]).
 pub fn check_file(path: &Path, opts: &ValidateOptions) -> Checked {
     let name = path.display().to_string();
+    // A missing file is reported by the read below.
+    if std::fs::symlink_metadata(path).is_ok() {
+        if let Err(e) = crate::trust::check(path) {
+            return Checked {
+                config: None,
+                diagnostics: vec![Diagnostic::error(e.to_string())],
+            };
+        }
+    }
     match std::fs::read(path) {
         Ok(bytes) => check_bytes(&name, &bytes, opts),
         Err(e) => Checked {

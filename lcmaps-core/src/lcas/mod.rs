@@ -137,13 +137,23 @@ impl Checked {
     }
 }
 
-/// Read and check the lcas.db at `path`.
+/// Read and check the lcas.db at `path`. In a privileged process the file
+/// must be one only root can change ([`crate::trust::check`]).
 pub fn check_file(path: &Path, opts: &Options) -> Checked {
     let name = path.display().to_string();
     let etc_dir = path
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| ETC_HOME.into());
+    // A missing file is reported by the read below.
+    if std::fs::symlink_metadata(path).is_ok() {
+        if let Err(e) = crate::trust::check(path) {
+            return Checked {
+                config: None,
+                diagnostics: vec![Diagnostic::error(e.to_string())],
+            };
+        }
+    }
     match std::fs::read(path) {
         Ok(bytes) => check_bytes(&name, &bytes, &etc_dir, opts),
         Err(e) => Checked {

@@ -55,10 +55,13 @@ impl<T> Watched<T> {
     }
 
     /// The parsed contents, re-parsed with `parse` when the file changed.
+    /// In a privileged process the file must be one only root can change
+    /// ([`crate::trust::check`]), checked on every call.
     fn get(&mut self, parse: impl Fn(&str, &str) -> Result<T, String>) -> Result<&T, String> {
         use std::os::unix::fs::MetadataExt;
         let name = self.path.display().to_string();
         let meta = std::fs::metadata(&self.path).map_err(|e| format!("cannot read {name}: {e}"))?;
+        crate::trust::check(&self.path).map_err(|e| e.to_string())?;
         let stamp = (
             meta.ino(),
             meta.len(),

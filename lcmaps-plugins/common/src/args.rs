@@ -9,21 +9,39 @@ pub fn value<'a>(args: &'a [String], i: usize, what: &str) -> Result<&'a str, St
 }
 
 /// The file after option `args[i]`, resolved as upstream resolves file
-/// options ([`crate::files::resolve_file_option`]).
+/// options ([`crate::files::resolve_file_option`]). When it exists, a
+/// privileged process must be able to trust it ([`trusted`]), so a bad file
+/// fails `plugin_initialize`.
 pub fn file(args: &[String], i: usize) -> Result<std::path::PathBuf, String> {
-    crate::files::resolve_file_option(value(args, i, "valid filename")?)
+    let path = crate::files::resolve_file_option(value(args, i, "valid filename")?)?;
+    trusted(&path)?;
+    Ok(path)
 }
 
 /// The absolute directory after option `args[i]` (`-gridmapdir`,
-/// `-groupmapdir`).
+/// `-groupmapdir`); when it exists, checked as [`file()`] is.
 pub fn absolute_dir(args: &[String], i: usize) -> Result<std::path::PathBuf, String> {
     match args.get(i + 1) {
-        Some(v) if v.starts_with('/') => Ok(v.into()),
+        Some(v) if v.starts_with('/') => {
+            let path = std::path::PathBuf::from(v);
+            trusted(&path)?;
+            Ok(path)
+        }
         _ => Err(format!(
             "option {} needs to be followed by a valid absolute directory.",
             args[i]
         )),
     }
+}
+
+/// [`lcmaps_core::trust::check`] on a site file or directory a plugin
+/// option names, if it exists (a missing one is the reader's error, at
+/// the time it reads it).
+pub fn trusted(path: &std::path::Path) -> Result<(), String> {
+    if std::fs::symlink_metadata(path).is_err() {
+        return Ok(());
+    }
+    lcmaps_core::trust::check(path).map_err(|e| e.to_string())
 }
 
 /// `-max_mappings_per_credential <n>`, 1 to

@@ -22,7 +22,8 @@
 //!   lease and try the next free account, rescanning the directory up to
 //!   [`MAX_ROUNDS`] times; upstream backs off and fails. "No mapping" is only
 //!   reported when a scan finds no free account.
-//! * **Refusals.** A world-writable gridmapdir, and a lease name that does
+//! * **Refusals.** A world-writable gridmapdir (in a privileged process, one
+//!   anyone but root can change: [`lcmaps_core::trust`]), and a lease name that does
 //!   not start with `%` (a DN that does not start with `/`: its lease could
 //!   be the name of a pool account) or contains `/`, are refused.
 
@@ -260,13 +261,17 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 }
 
 impl Gridmapdir {
-    /// Check the directory: it must be a directory and not world-writable.
+    /// Check the directory: it must be a directory and not world-writable,
+    /// and in a privileged process one only root can change
+    /// ([`lcmaps_core::trust::check`]: root-owned, not writable by group or
+    /// others, nor any directory above it).
     pub fn open(dir: &Path) -> Result<Gridmapdir, String> {
         let m = fs::metadata(dir)
             .map_err(|e| format!("cannot use gridmapdir {}: {e}", dir.display()))?;
         if !m.is_dir() {
             return Err(format!("gridmapdir {} is not a directory", dir.display()));
         }
+        lcmaps_core::trust::check(dir).map_err(|e| format!("refusing gridmapdir: {e}"))?;
         if m.permissions().mode() & 0o002 != 0 {
             return Err(format!(
                 "gridmapdir {} is world-writable (mode {:o}): refusing it",

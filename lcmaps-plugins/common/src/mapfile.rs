@@ -58,6 +58,10 @@ pub enum MapfileError {
     /// A malformed line was reached.
     #[error(transparent)]
     Line(#[from] LineError),
+    /// A privileged process may not trust the file
+    /// ([`lcmaps_core::trust::check`]).
+    #[error(transparent)]
+    Untrusted(#[from] lcmaps_core::trust::TrustError),
 }
 
 /// A parsed mapfile: the entries up to the first malformed line, and that
@@ -376,7 +380,8 @@ fn cache() -> &'static Cache {
 /// The parsed mapfile at `path`, from the per-process cache when the file's
 /// device, inode, size, mtime and ctime are those of the cached version,
 /// otherwise read (once: the identity is taken from the open file) and
-/// parsed again.
+/// parsed again. In a privileged process the file must be one only root can
+/// change ([`lcmaps_core::trust::check`], on every call).
 pub fn load(path: &Path) -> Result<Arc<Mapfile>, MapfileError> {
     let io = |e: std::io::Error| {
         if e.kind() == std::io::ErrorKind::NotFound {
@@ -386,6 +391,7 @@ pub fn load(path: &Path) -> Result<Arc<Mapfile>, MapfileError> {
         }
     };
     let meta = std::fs::metadata(path).map_err(io)?;
+    lcmaps_core::trust::check(path)?;
     if let Some((stamp, parsed)) = cache().lock().unwrap_or_else(|e| e.into_inner()).get(path) {
         if *stamp == Stamp::of(&meta) {
             return Ok(parsed.clone());

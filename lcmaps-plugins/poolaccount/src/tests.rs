@@ -284,11 +284,11 @@ fn strict_prefix_and_candidates() {
 #[test]
 fn world_writable_gridmapdir_is_refused() {
     let s = site(&[("dteam", 2)], MAP);
+    // Made world-writable after initialization: a privileged process
+    // already refuses it at initialization (common/tests/trust.rs).
+    let mut p = s.plugin(&[]);
     std::fs::set_permissions(&s.dir, std::fs::Permissions::from_mode(0o777)).unwrap();
-    assert_eq!(
-        run(&mut s.plugin(&[]), &Request::with_dn(ALICE)).0,
-        Status::Failure
-    );
+    assert_eq!(run(&mut p, &Request::with_dn(ALICE)).0, Status::Failure);
     assert!(s.leases().is_empty());
 }
 
@@ -340,12 +340,15 @@ fn options() {
     assert!(bad(&["-max_mappings_per_credential", "5x"]).contains("Illegal"));
     assert!(bad(&["-strict_poolprefix_match", "maybe"]).contains("yes"));
     assert!(bad(&["-frobnicate"]).contains("-frobnicate"));
+    // A root-owned directory: /tmp (sticky, world-writable) is refused by a
+    // privileged process as a gridmapdir (issue #14 item 7).
+    let gmd = tempfile::tempdir().unwrap();
     let mut p = PoolAccount::default();
     p.initialize(
         &[
             "x",
             "-GRIDMAPDIR",
-            "/tmp",
+            gmd.path().to_str().unwrap(),
             "-GRIDMAP",
             "/nonexistent",
             "-no_wildcard",

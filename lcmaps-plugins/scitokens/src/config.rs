@@ -37,7 +37,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::https::{Client, Trust};
-use crate::jwks::{read_bounded, KeySet};
+use crate::jwks::{read_site_file, KeySet};
 use crate::remote::{self, Refresh, Source};
 
 /// Default clock skew.
@@ -116,9 +116,12 @@ struct Section {
 }
 
 impl Config {
-    /// Read and check `path`, loading each issuer's keys.
+    /// Read and check `path`, loading each issuer's keys. In a privileged
+    /// process the file, the keys, the key cache directory and the CA
+    /// files named must be ones only root can change
+    /// ([`lcmaps_core::trust`]).
     pub fn load(path: &Path) -> Result<Config, String> {
-        let text = read_bounded(path, MAX_CONFIG_BYTES)?;
+        let text = read_site_file(path, MAX_CONFIG_BYTES)?;
         let text = String::from_utf8(text).map_err(|_| format!("{}: not UTF-8", path.display()))?;
         Config::parse(path, &text)
     }
@@ -232,6 +235,8 @@ impl Config {
             Some((v, n)) => {
                 let d = base.join(v);
                 remote::check_cache_dir(&d)
+                    .map_err(|e| format!("{file}:{n}: jwks_cache_dir: {e}"))?;
+                lcmaps_core::trust::check(&d)
                     .map_err(|e| format!("{file}:{n}: jwks_cache_dir: {e}"))?;
                 Some(d)
             }

@@ -64,6 +64,7 @@ impl Client {
         } else {
             if let Some(f) = &trust.ca_file {
                 std::fs::metadata(f).map_err(|e| format!("ca_file {}: {e}", f.display()))?;
+                lcmaps_core::trust::check(f).map_err(|e| format!("ca_file: {e}"))?;
                 b.set_ca_file(f)
                     .map_err(|e| format!("ca_file {}: {e}", f.display()))?;
             }
@@ -71,6 +72,7 @@ impl Client {
                 if !std::fs::metadata(d).is_ok_and(|m| m.is_dir()) {
                     return Err(format!("capath {}: not a directory", d.display()));
                 }
+                lcmaps_core::trust::check_dir_entries(d).map_err(|e| format!("capath: {e}"))?;
                 b.load_verify_locations(None, Some(d))
                     .map_err(|e| format!("capath {}: {e}", d.display()))?;
             }

@@ -120,6 +120,7 @@ impl KeySet {
         let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let mut files = Vec::new();
         if meta.is_dir() {
+            lcmaps_core::trust::check(path).map_err(|e| e.to_string())?;
             let rd = std::fs::read_dir(path).map_err(|e| format!("{}: {e}", path.display()))?;
             for ent in rd {
                 let ent = ent.map_err(|e| format!("{}: {e}", path.display()))?;
@@ -135,7 +136,7 @@ impl KeySet {
         }
         let mut set = KeySet::default();
         for f in &files {
-            let text = read_bounded(f, MAX_JWKS_BYTES)?;
+            let text = read_site_file(f, MAX_JWKS_BYTES)?;
             let one = KeySet::parse(&text).map_err(|e| format!("{}: {e}", f.display()))?;
             for (kid, key) in one.keys {
                 if set.keys.insert(kid.clone(), key).is_some() {
@@ -151,6 +152,15 @@ impl KeySet {
         }
         Ok(set)
     }
+}
+
+/// [`read_bounded`] for a site file (configuration, mapfile, keys): in a
+/// privileged process one only root can change ([`lcmaps_core::trust`]).
+pub(crate) fn read_site_file(path: &Path, max: u64) -> Result<Vec<u8>, String> {
+    if std::fs::symlink_metadata(path).is_ok() {
+        lcmaps_core::trust::check(path).map_err(|e| e.to_string())?;
+    }
+    read_bounded(path, max)
 }
 
 /// Read at most `max` bytes; more is an error.

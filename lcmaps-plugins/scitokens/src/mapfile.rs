@@ -17,7 +17,7 @@
 use std::path::Path;
 
 use crate::config::MAX_CONFIG_BYTES;
-use crate::jwks::read_bounded;
+use crate::jwks::read_site_file;
 use crate::verify::Claims;
 
 /// What a rule matches on.
@@ -137,9 +137,10 @@ impl TokenMapfile {
         Ok(TokenMapfile { rules })
     }
 
-    /// Read and parse `path`.
+    /// Read and parse `path` (in a privileged process, a file only root
+    /// can change: [`lcmaps_core::trust`]).
     pub fn load(path: &Path) -> Result<TokenMapfile, String> {
-        let text = read_bounded(path, MAX_CONFIG_BYTES)?;
+        let text = read_site_file(path, MAX_CONFIG_BYTES)?;
         let text = String::from_utf8(text).map_err(|_| format!("{}: not UTF-8", path.display()))?;
         TokenMapfile::parse(path, &text)
     }

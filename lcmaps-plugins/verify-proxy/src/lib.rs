@@ -283,6 +283,13 @@ impl Plugin for VerifyProxy {
                 default_cert_dir().display()
             );
         }
+        // A privileged process trusts only a CA directory whose every file
+        // only root can change (OpenSSL reads them by name later; the
+        // directory itself is checked again at each verification).
+        let dir = self.cert_dir.clone().unwrap_or_else(default_cert_dir);
+        if dir.is_dir() {
+            lcmaps_core::trust::check_dir_entries(&dir).map_err(|e| err(e.to_string()))?;
+        }
         Ok(())
     }
 

@@ -55,6 +55,7 @@ fn existing(req: &Request<'_>) -> Result<Option<Lease>, String> {
             "refusing lease name \"{encoded}\": a lease must start with '%' and contain no '/'"
         ));
     }
+    gridmapdir::Gridmapdir::open(req.dir)?;
     let lpath = req.dir.join(&encoded);
     let m = match std::fs::symlink_metadata(&lpath) {
         Err(e) if e.kind() == ErrorKind::NotFound => {

@@ -296,6 +296,32 @@ mod tests {
     }
 
     #[test]
+    fn verifying_a_lease_in_a_user_owned_groupmapdir_is_refused() {
+        // Issue #14 item 7; the tests run as root in CI.
+        if !nix::unistd::geteuid().is_root() {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "needs root (CI=true: not skipping)"
+            );
+            return;
+        }
+        let s = site(MAP, &["group001", "group002"]);
+        let mut p = s.plugin(&[]);
+        let fqan = "/dteam/Role=NULL/Capability=NULL";
+        assert_eq!(run(&mut p, &request(&[fqan])).0, Status::Success);
+        let verify = |p: &mut VomsPoolGroup| {
+            p.verify(&mut RunContext {
+                request: &request(&[fqan]),
+                store: &mut Store::new(),
+            })
+        };
+        assert!(verify(&mut p).is_success());
+        std::os::unix::fs::chown(&s.dir, Some(5001), None).unwrap();
+        assert!(!verify(&mut p).is_success());
+        assert_ne!(run(&mut p, &request(&[fqan])).0, Status::Success);
+    }
+
+    #[test]
     fn secondary_groups_mapall_mapmin() {
         let s = site(MAP, &["group001", "group002"]);
         let fq = [
@@ -369,6 +395,9 @@ mod tests {
     fn options() {
         let s = site(MAP, &[]);
         let m = s.map.display().to_string();
+        // A root-owned directory: /tmp (sticky, world-writable) is refused
+        // by a privileged process as a gridmapdir (issue #14 item 7).
+        let d = s.dir.display().to_string();
         let init = |a: &[&str]| {
             let a: Vec<String> = a.iter().map(|s| s.to_string()).collect();
             VomsPoolGroup::with_groups(groups()).initialize(&argv("m", &a))
@@ -380,9 +409,9 @@ mod tests {
             "-groupmapfile",
             &m,
             "-groupmapdir",
-            "/tmp",
+            &d,
             "-GROUPMAPDIR",
-            "/tmp",
+            &d,
             "-mapmin",
             "0",
             "-mapall",
@@ -395,11 +424,11 @@ mod tests {
         .unwrap();
         assert!(init(&["-groupmapfile", &m, "-groupmapdir", "relative"]).is_err());
         assert!(init(&["-groupmapfile", &m, "-strict_poolprefix_match", "maybe"]).is_err());
-        assert!(init(&["-groupmapdir", "/tmp"])
+        assert!(init(&["-groupmapdir", &d])
             .unwrap_err()
             .0
             .contains("No group-mapfile"));
-        let e = init(&["-groupmapfile", &m, "-gridmapdir", "/tmp"])
+        let e = init(&["-groupmapfile", &m, "-gridmapdir", &d])
             .unwrap_err()
             .0;
         assert!(

@@ -26,6 +26,7 @@ pub fn check(cert: &X509Ref, issuer: &X509Ref, dir: &Path, now: i64) -> Result<(
         if meta.len() > MAX_CRL_LEN {
             return Err(format!("CRL {} is too large", path.display()));
         }
+        lcmaps_core::trust::check(&path).map_err(|e| e.to_string())?;
         let data =
             std::fs::read(&path).map_err(|e| format!("cannot read CRL {}: {e}", path.display()))?;
         let crl = X509Crl::from_pem(&data)

@@ -47,6 +47,10 @@ pub enum VerifyError {
     /// The CA directory cannot be used.
     #[error("cannot use CA directory {0}")]
     CaDir(String),
+    /// A privileged process may not trust the CA directory
+    /// ([`lcmaps_core::trust::check`]); the message says why.
+    #[error("{0}")]
+    Untrusted(String),
     /// The end-entity certificate's (or an intermediate's) issuer is not in the CA dir.
     #[error("issuer not found in {dir}: \"{issuer}\" (issuer of \"{subject}\")")]
     IssuerNotFound {
@@ -152,6 +156,10 @@ fn build_store(
     if !dir.is_dir() {
         return Err(cadir());
     }
+    // The directory and those above it; the files in it are checked by
+    // the plugins when they start (trust::check_dir_entries), CRLs of
+    // proxies when they are read (crate::crl).
+    lcmaps_core::trust::check(dir).map_err(|e| VerifyError::Untrusted(e.to_string()))?;
     let mut b = X509StoreBuilder::new().map_err(|_| cadir())?;
     b.add_lookup(X509Lookup::hash_dir())
         .map_err(|_| cadir())?

@@ -517,6 +517,11 @@ fn verify_ac(
     }
     // The .lsc file.
     let lsc_path: PathBuf = opts.voms_dir.join(vo).join(format!("{host}.lsc"));
+    // A privileged process trusts only an LSC file only root can change (a
+    // missing one is reported as unreadable, below).
+    if std::fs::symlink_metadata(&lsc_path).is_ok() {
+        lcmaps_core::trust::check(&lsc_path).map_err(|e| invalid(e.to_string()))?;
+    }
     let lsc = read_small(&lsc_path)
         .map_err(|e| invalid(format!("cannot read {}: {e}", lsc_path.display())))?;
     let mut expected = vec![server_dn.clone()];

@@ -262,6 +262,9 @@ fn account_gid_flags() {
 fn options() {
     let s = site();
     let m = s.map.display().to_string();
+    // A root-owned directory: /tmp (sticky, world-writable) is refused
+    // by a privileged process as a gridmapdir (issue #14 item 7).
+    let d = s.dir.display().to_string();
     let init = |a: &[&str]| {
         let a: Vec<String> = a.iter().map(|s| s.to_string()).collect();
         VomsPoolAccount::with_db(accounts(), groups()).initialize(&argv("m", &a))
@@ -287,9 +290,9 @@ fn options() {
     }
     init(&[
         "-gridmapdir",
-        "/tmp",
+        &d,
         "-GRIDMAPDIR",
-        "/tmp",
+        &d,
         "-max_mappings_per_credential",
         "9999",
         "-strict_poolprefix_match",

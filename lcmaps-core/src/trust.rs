@@ -1,0 +1,445 @@
+//! What a privileged process trusts (issue #14, item 7).
+//!
+//! A process running with privilege (effective uid 0, or an effective uid
+//! other than its real uid: glexec, a root gatekeeper loading
+//! `liblcmaps_rs.so`) must act only on files that only root can change:
+//! plugin modules, `lcmaps.db`, `lcas.db` and every file a built-in plugin
+//! reads (grid-mapfiles, ban files, the gridmapdir, the CA directory and its
+//! CRLs, the vomsdir's LSC files, the SciTokens configuration, keys and key
+//! cache). Otherwise whoever can change one of them, or rename a directory
+//! above it, chooses the account a credential maps to, or runs code as root.
+//!
+//! [`check`] is that test. It walks the path from `/` to the file, following
+//! symbolic links as the kernel does, and requires of every directory it
+//! passes, every directory holding a symbolic link it follows, and the file
+//! itself:
+//!
+//! * the owner is root (or the process's effective uid: the only other
+//!   account that can change what the process itself writes; when the
+//!   effective uid is 0 this is root alone);
+//! * not writable by group, whatever the group (root's group too: sites
+//!   give group 0 to people; the rule is OpenSSH's `safe_path()`), nor by
+//!   others;
+//! * except that a directory with the sticky bit (like `/tmp`, mode 1777)
+//!   may be writable by group and others when the entry looked up in it is
+//!   owned by root: in a sticky directory nobody but the entry's owner, the
+//!   directory's owner and root can rename or remove an entry, so others
+//!   cannot replace a root-owned one. The file itself gets no such
+//!   exception: a sticky world-writable gridmapdir is still refused.
+//!
+//! POSIX ACLs are not looked at (mode bits only). When the process is not
+//! privileged the check does nothing: an ordinary user running
+//! `lcmaps check` or a personal gatekeeper on their own files is not
+//! protected from themselves.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Component, Path, PathBuf};
+
+/// Symbolic links followed in one path before giving up (Linux's limit).
+const MAX_LINKS: usize = 40;
+
+/// True when the process runs with privilege: effective uid 0, or an
+/// effective uid other than the real uid (set-uid).
+pub fn privileged() -> bool {
+    let (uid, euid) = (nix::unistd::getuid(), nix::unistd::geteuid());
+    euid.is_root() || euid != uid
+}
+
+/// What is wrong with one element of a path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// It cannot be examined (missing, no permission, a loop, a file where
+    /// a directory is needed).
+    Unusable(String),
+    /// Owned by an account other than root (and the effective uid).
+    Owner,
+    /// Writable by its group, by others, or both.
+    Writable,
+}
+
+/// Why a path is not trusted: the element at fault, its owner and mode,
+/// and the path that was checked. The message names the element, says what
+/// is wrong with it and what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustError {
+    /// The path that was checked.
+    pub checked: PathBuf,
+    /// The file, directory or link at fault (`checked` itself, a directory
+    /// above it, or one on the way to a link's target).
+    pub path: PathBuf,
+    /// What is wrong.
+    pub problem: Problem,
+    /// Owner of `path` (0 for [`Problem::Unusable`]).
+    pub uid: u32,
+    /// Mode of `path` with the file type bits (0 for [`Problem::Unusable`]).
+    pub mode: u32,
+}
+
+impl TrustError {
+    fn new(checked: &Path, path: &Path, problem: Problem, m: Option<&std::fs::Metadata>) -> Self {
+        TrustError {
+            checked: checked.to_path_buf(),
+            path: path.to_path_buf(),
+            problem,
+            uid: m.map_or(0, MetadataExt::uid),
+            mode: m.map_or(0, MetadataExt::mode),
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        // S_IFMT, S_IFDIR, S_IFLNK
+        match self.mode & 0o170000 {
+            0o040000 => "directory",
+            0o120000 => "symbolic link",
+            _ => "file",
+        }
+    }
+}
+
+const WHY: &str = "a privileged process trusts only files that only root can change";
+
+impl fmt::Display for TrustError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let p = self.path.display();
+        let on_the_way = if self.path != self.checked {
+            format!(", on the way to {}", self.checked.display())
+        } else {
+            String::new()
+        };
+        let perms = self.mode & 0o7777;
+        match &self.problem {
+            Problem::Unusable(e) => write!(
+                f,
+                "cannot check {p}{on_the_way}: {e}; {WHY}, so it must exist and be readable"
+            ),
+            Problem::Owner => write!(
+                f,
+                "{} {p} is owned by uid {}, not root (mode {perms:04o}){on_the_way}: {WHY}; \
+                 make it root-owned and not group/other-writable (chown root {p})",
+                self.kind(),
+                self.uid
+            ),
+            Problem::Writable => {
+                let who = match (perms & 0o020 != 0, perms & 0o002 != 0) {
+                    (true, true) => "group and others",
+                    (true, false) => "group",
+                    _ => "others",
+                };
+                write!(
+                    f,
+                    "{} {p} is writable by {who} (mode {perms:04o}, owner {}){on_the_way}: {WHY}; \
+                     make it root-owned and not group/other-writable (chmod go-w {p})",
+                    self.kind(),
+                    self.uid
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for TrustError {}
+
+/// In a privileged process ([`privileged`]), check that only root can
+/// change `path` (a file or a directory): see the [module
+/// documentation](self) for the rules. Does nothing (`Ok`) otherwise.
+///
+/// A relative `path` is taken from the current directory, and the
+/// directories above that are checked as well.
+pub fn check(path: &Path) -> Result<(), TrustError> {
+    if !privileged() {
+        return Ok(());
+    }
+    check_always(path)
+}
+
+/// [`check`] on `dir` and on every entry directly in it (following
+/// symbolic links, whose targets are checked in full): for a directory
+/// whose files a library reads by name, such as a hashed CA directory.
+/// Does nothing when not [`privileged`].
+pub fn check_dir_entries(dir: &Path) -> Result<(), TrustError> {
+    if !privileged() {
+        return Ok(());
+    }
+    check_always(dir)?;
+    let unusable = |p: &Path, e: std::io::Error| {
+        TrustError::new(dir, p, Problem::Unusable(e.to_string()), None)
+    };
+    let mut names: Vec<OsString> = std::fs::read_dir(dir)
+        .and_then(|rd| rd.map(|e| e.map(|e| e.file_name())).collect())
+        .map_err(|e| unusable(dir, e))?;
+    names.sort();
+    for name in names {
+        let p = dir.join(&name);
+        let m = std::fs::symlink_metadata(&p).map_err(|e| unusable(&p, e))?;
+        if m.file_type().is_symlink() {
+            check_always(&p)?;
+        } else {
+            leaf(&p, &p, &m)?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether `uid` may own what a privileged process trusts.
+fn trusted_owner(uid: u32) -> bool {
+    uid == 0 || uid == nix::unistd::geteuid().as_raw()
+}
+
+fn writable(m: &std::fs::Metadata) -> bool {
+    m.mode() & 0o022 != 0
+}
+
+fn sticky(m: &std::fs::Metadata) -> bool {
+    m.mode() & 0o1000 != 0
+}
+
+/// The owner and mode rules for the last element of the path.
+fn leaf(checked: &Path, p: &Path, m: &std::fs::Metadata) -> Result<(), TrustError> {
+    if !trusted_owner(m.uid()) {
+        return Err(TrustError::new(checked, p, Problem::Owner, Some(m)));
+    }
+    if writable(m) {
+        return Err(TrustError::new(checked, p, Problem::Writable, Some(m)));
+    }
+    Ok(())
+}
+
+/// [`check`] without the privilege test.
+fn check_always(path: &Path) -> Result<(), TrustError> {
+    let unusable = |p: &Path, e: String| TrustError::new(path, p, Problem::Unusable(e), None);
+    let abs = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map_err(|e| unusable(path, format!("no current directory: {e}")))?
+            .join(path)
+    };
+    // The components still to walk, last first.
+    let mut todo: Vec<OsString> = Vec::new();
+    push_components(&mut todo, &abs);
+    let mut dir = PathBuf::from("/");
+    let mut dir_meta = stat_root(path)?;
+    let mut links = 0;
+    while let Some(name) = todo.pop() {
+        if name == ".." {
+            dir.pop();
+            dir_meta =
+                std::fs::symlink_metadata(&dir).map_err(|e| unusable(&dir, e.to_string()))?;
+            continue;
+        }
+        let next = dir.join(&name);
+        let m = std::fs::symlink_metadata(&next).map_err(|e| unusable(&next, e.to_string()))?;
+        // `dir` holds `name`: nobody but root may be able to replace it. In
+        // a sticky directory only the entry's owner (besides the
+        // directory's, checked already, and root) can.
+        if writable(&dir_meta) {
+            if !sticky(&dir_meta) {
+                return Err(TrustError::new(
+                    path,
+                    &dir,
+                    Problem::Writable,
+                    Some(&dir_meta),
+                ));
+            }
+            if !trusted_owner(m.uid()) {
+                return Err(TrustError::new(path, &next, Problem::Owner, Some(&m)));
+            }
+        }
+        if m.file_type().is_symlink() {
+            links += 1;
+            if links > MAX_LINKS {
+                return Err(unusable(&next, "too many levels of symbolic links".into()));
+            }
+            let target = std::fs::read_link(&next).map_err(|e| unusable(&next, e.to_string()))?;
+            if target.is_absolute() {
+                dir = PathBuf::from("/");
+                dir_meta = stat_root(path)?;
+            }
+            push_components(&mut todo, &target);
+            continue;
+        }
+        if todo.is_empty() {
+            return leaf(path, &next, &m);
+        }
+        if !trusted_owner(m.uid()) {
+            return Err(TrustError::new(path, &next, Problem::Owner, Some(&m)));
+        }
+        if !m.is_dir() {
+            return Err(unusable(&next, "not a directory".into()));
+        }
+        dir = next;
+        dir_meta = m;
+    }
+    // The path was `/` itself (or resolved to it).
+    leaf(path, &dir, &dir_meta)
+}
+
+/// `/`, checked as a directory above everything.
+fn stat_root(checked: &Path) -> Result<std::fs::Metadata, TrustError> {
+    let root = Path::new("/");
+    let m = std::fs::symlink_metadata(root)
+        .map_err(|e| TrustError::new(checked, root, Problem::Unusable(e.to_string()), None))?;
+    if !trusted_owner(m.uid()) {
+        return Err(TrustError::new(checked, root, Problem::Owner, Some(&m)));
+    }
+    Ok(m)
+}
+
+/// Push the components of `p` (not the root, not `.`) onto `todo` so that
+/// the first is popped first.
+fn push_components(todo: &mut Vec<OsString>, p: &Path) {
+    let names: Vec<OsString> = p
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(n.to_os_string()),
+            Component::ParentDir => Some("..".into()),
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => None,
+        })
+        .collect();
+    todo.extend(names.into_iter().rev());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::{symlink, PermissionsExt};
+
+    // These run as any user: files the test creates are owned by its
+    // effective uid, which `trusted_owner` accepts. Ownership by another
+    // account needs root and is tested in tests/trust.rs.
+
+    fn chmod(p: &Path, mode: u32) {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    fn tree() -> (tempfile::TempDir, PathBuf) {
+        let t = tempfile::tempdir().unwrap();
+        chmod(t.path(), 0o755);
+        let etc = t.path().join("etc");
+        std::fs::create_dir(&etc).unwrap();
+        let f = etc.join("lcmaps.db");
+        std::fs::write(&f, "").unwrap();
+        (t, f)
+    }
+
+    #[test]
+    fn a_tree_of_our_own_under_sticky_tmp_is_accepted() {
+        let (_t, f) = tree();
+        check_always(&f).unwrap();
+        check_always(f.parent().unwrap()).unwrap();
+        check_always(Path::new("/")).unwrap();
+    }
+
+    #[test]
+    fn the_message_names_the_directory_its_mode_owner_and_the_fix() {
+        let (_t, f) = tree();
+        let etc = f.parent().unwrap();
+        chmod(etc, 0o775);
+        let e = check_always(&f).unwrap_err();
+        assert_eq!(e.path, etc);
+        assert_eq!(e.problem, Problem::Writable);
+        let uid = nix::unistd::geteuid().as_raw();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "directory {0} is writable by group (mode 0775, owner {uid}), on the way to {1}: \
+                 a privileged process trusts only files that only root can change; make it \
+                 root-owned and not group/other-writable (chmod go-w {0})",
+                etc.display(),
+                f.display()
+            )
+        );
+        // The directory itself, checked as the last element.
+        let e = check_always(etc).unwrap_err().to_string();
+        assert!(
+            e.starts_with(&format!("directory {} is writable by group", etc.display())),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_sticky_world_writable_file_is_still_refused() {
+        let (_t, f) = tree();
+        chmod(&f, 0o1666);
+        let e = check_always(&f).unwrap_err().to_string();
+        assert!(
+            e.starts_with(&format!(
+                "file {} is writable by group and others (mode 1666",
+                f.display()
+            )),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_world_writable_sticky_directory_holding_our_files_is_accepted() {
+        let (t, f) = tree();
+        chmod(t.path(), 0o1777);
+        check_always(&f).unwrap();
+        chmod(t.path(), 0o0777);
+        let e = check_always(&f).unwrap_err();
+        assert_eq!(e.path, t.path());
+    }
+
+    #[test]
+    fn dot_dot_and_relative_links_are_resolved_and_their_directories_checked() {
+        let (t, f) = tree();
+        let etc = f.parent().unwrap();
+        let other = t.path().join("other");
+        std::fs::create_dir(&other).unwrap();
+        check_always(&other.join("../etc/lcmaps.db")).unwrap();
+        symlink("../etc/lcmaps.db", other.join("link")).unwrap();
+        check_always(&other.join("link")).unwrap();
+        // The directory holding the link is checked...
+        chmod(&other, 0o777);
+        let e = check_always(&other.join("link")).unwrap_err();
+        assert_eq!(e.path, other);
+        chmod(&other, 0o755);
+        // ...and so is the target's.
+        chmod(etc, 0o757);
+        let e = check_always(&other.join("link")).unwrap_err();
+        assert_eq!(
+            (e.path.as_path(), e.checked.as_path()),
+            (etc, other.join("link").as_path())
+        );
+        assert!(e.to_string().contains("writable by others"), "{e}");
+    }
+
+    #[test]
+    fn a_link_loop_and_a_missing_file_are_refused() {
+        let (t, _f) = tree();
+        symlink("b", t.path().join("a")).unwrap();
+        symlink("a", t.path().join("b")).unwrap();
+        let e = check_always(&t.path().join("a")).unwrap_err();
+        assert!(
+            e.to_string().contains("too many levels of symbolic links"),
+            "{e}"
+        );
+        let missing = t.path().join("missing");
+        let e = check_always(&missing).unwrap_err();
+        assert_eq!(e.path, missing);
+        assert!(matches!(e.problem, Problem::Unusable(_)));
+        let e = check_always(&t.path().join("etc/lcmaps.db/x")).unwrap_err();
+        assert!(e.to_string().contains("not a directory"), "{e}");
+    }
+
+    #[test]
+    fn every_entry_of_a_directory_is_checked() {
+        let (_t, f) = tree();
+        let etc = f.parent().unwrap();
+        std::fs::write(etc.join("b.0"), "").unwrap();
+        symlink("b.0", etc.join("a.0")).unwrap();
+        if privileged() {
+            check_dir_entries(etc).unwrap();
+        }
+        chmod(&etc.join("b.0"), 0o664);
+        if privileged() {
+            let e = check_dir_entries(etc).unwrap_err();
+            // Through the link first (sorted), which names the target.
+            assert_eq!(e.path, etc.join("b.0"));
+            assert_eq!(e.checked, etc.join("a.0"));
+        }
+    }
+}

@@ -135,25 +135,11 @@ pub fn have_debian_lcmaps() -> bool {
     Path::new(DEBIAN_LIB).exists() && Path::new(DEBIAN_INCLUDE).join("lcmaps.h").exists()
 }
 
-/// Print why a test is skipped.
-pub fn skip(test: &str, why: &str) {
-    eprintln!("SKIP {test}: {why}");
-}
-
-/// Whether the tests run under CI (`CI=true`, as CI systems set it).
-pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
-
-/// A requirement of `test` is missing (`why`): under CI ([`in_ci`]) the test
+/// A requirement of `test` is missing (`why`): under `CI=true` the test
 /// fails, so a CI image without gcc or Debian's LCMAPS cannot pass it
-/// unseen; elsewhere it is skipped with a note ([`skip`]).
-pub fn missing(test: &str, why: &str) {
-    assert!(
-        !in_ci(),
-        "{test}: {why}; CI=true makes a missing requirement a failure, not a skip"
-    );
-    skip(test, why);
+/// unseen; elsewhere it is skipped with a note (`lcmaps_core::testing`).
+pub fn skip(test: &str, why: &str) {
+    lcmaps_core::testing::requirement(test, false, why);
 }
 
 /// Is gcc on the PATH?

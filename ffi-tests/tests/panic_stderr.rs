@@ -92,7 +92,7 @@ fn has_location(line: &str) -> bool {
 fn a_panic_in_the_library_writes_nothing_to_the_hosts_stderr() {
     const TEST: &str = "a_panic_in_the_library_writes_nothing_to_the_hosts_stderr";
     if !have_gcc() {
-        missing(TEST, "gcc is not installed");
+        skip(TEST, "gcc is not installed");
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -176,7 +176,7 @@ fn panicking_mod(dir: &Path) -> PathBuf {
 fn a_panic_in_a_rust_plugin_writes_nothing_to_the_hosts_stderr() {
     const TEST: &str = "a_panic_in_a_rust_plugin_writes_nothing_to_the_hosts_stderr";
     if !have_gcc() {
-        missing(TEST, "gcc is not installed");
+        skip(TEST, "gcc is not installed");
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -210,7 +210,7 @@ fn a_panic_in_a_rust_plugin_writes_nothing_to_the_hosts_stderr() {
             None,
         ));
     } else {
-        missing(
+        skip(
             &format!("{TEST} (Debian's LCMAPS as the host)"),
             "liblcmaps0 / liblcmaps-dev are not installed",
         );

@@ -278,18 +278,9 @@ fn privileged_process_refuses_unsafe_module_files() {
     assert!(err.contains("writable by group and others"), "{err}");
 }
 
-/// True when the test can run (euid 0). Without root the test is skipped,
-/// except under `CI=true`, where it fails.
+/// True when the test can run (euid 0); see `lcmaps_core::testing`.
 fn root(test: &str) -> bool {
-    if nix::unistd::geteuid().is_root() {
-        return true;
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{test} needs root (CI=true: not skipping)"
-    );
-    skip(test, "needs root");
-    false
+    lcmaps_core::testing::root(test)
 }
 
 #[test]

@@ -28,20 +28,10 @@ pub fn root() -> bool {
             .unwrap_or(false)
 }
 
-/// Whether the test can run: root and `unshare -m`. Under `CI=true` a
-/// missing requirement fails the test (it never passes by skipping there);
-/// elsewhere the test says why it skips.
+/// Whether the test can run: root and `unshare -m` (a failure under
+/// `CI=true`, a recorded skip elsewhere: `lcmaps_core::testing`).
 pub fn require_root(test: &str) -> bool {
-    if root() {
-        return true;
-    }
-    let why = "needs root and unshare -m (CI runs as root)";
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{test}: {why}, and CI=true: failing instead of skipping"
-    );
-    eprintln!("skipped {test}: {why}");
-    false
+    lcmaps_core::testing::requirement(test, root(), "needs root and unshare -m")
 }
 
 /// Writes an executable file by a child process, never through a

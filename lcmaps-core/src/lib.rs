@@ -31,4 +31,6 @@ pub mod lcas;
 pub mod log;
 pub mod plugin;
 pub mod policy;
+#[doc(hidden)]
+pub mod testing;
 pub mod trust;

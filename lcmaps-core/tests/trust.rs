@@ -12,18 +12,9 @@ const USER: u32 = 5001;
 const DB: &str = "good = \"lcmaps_dummy_good.mod --dummy-uid 501 --dummy-gid 500\"\n\
                   standard:\ngood -> lcmaps_dummy_bad.mod\n";
 
-/// True when the test can run (euid 0). Without root the test is skipped,
-/// except under `CI=true`, where it fails.
+/// True when the test can run (euid 0); see `lcmaps_core::testing`.
 fn root(test: &str) -> bool {
-    if nix::unistd::geteuid().is_root() {
-        return true;
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{test} needs root (CI=true: not skipping)"
-    );
-    eprintln!("SKIP {test}: needs root");
-    false
+    lcmaps_core::testing::root(test)
 }
 
 fn chmod(p: &Path, mode: u32) {

@@ -174,14 +174,7 @@ mod tests {
             assert_eq!(SystemAccounts.by_name("pool999").unwrap(), None);
             return;
         }
-        let lib = [
-            "/usr/lib/x86_64-linux-gnu/libnss_wrapper.so",
-            "/usr/lib/libnss_wrapper.so",
-        ]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists());
-        let Some(lib) = lib else {
-            println!("skipped: libnss_wrapper.so not installed (package libnss-wrapper)");
+        let Some(lib) = lcmaps_core::testing::nss_wrapper(module_path!()) else {
             return;
         };
         let d = tempfile::tempdir().unwrap();

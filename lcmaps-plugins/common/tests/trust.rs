@@ -13,19 +13,11 @@ use lcmaps_plugin_common::{args, files};
 const USER: u32 = 5001;
 const MAP: &str = "\"/CN=Alice\" alice\n";
 
-/// True when the test can run (euid 0). Without root the test is skipped,
-/// except under `CI=true`, where it fails.
+/// True when the test can run (euid 0); see `lcmaps_core::testing`.
 fn root(test: &str) -> bool {
-    if nix::unistd::geteuid().is_root() {
-        assert!(files::is_privileged());
-        return true;
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{test} needs root (CI=true: not skipping)"
-    );
-    eprintln!("SKIP {test}: needs root");
-    false
+    let met = lcmaps_core::testing::root(test);
+    assert!(!met || files::is_privileged());
+    met
 }
 
 fn chmod(p: &Path, mode: u32) {

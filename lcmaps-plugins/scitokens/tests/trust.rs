@@ -11,18 +11,9 @@ use std::path::Path;
 use common::*;
 use lcmaps_scitokens::{Config, TokenMapfile};
 
-/// True when the test can run (euid 0). Without root the test is skipped,
-/// except under `CI=true`, where it fails.
+/// True when the test can run (euid 0); see `lcmaps_core::testing`.
 fn root(test: &str) -> bool {
-    if nix::unistd::geteuid().is_root() {
-        return true;
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{test} needs root (CI=true: not skipping)"
-    );
-    eprintln!("SKIP {test}: needs root");
-    false
+    lcmaps_core::testing::root(test)
 }
 
 fn chmod(p: &Path, mode: u32) {

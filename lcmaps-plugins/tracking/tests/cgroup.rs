@@ -13,14 +13,14 @@ static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// The parent to test under, or why the test cannot run here.
 fn usable() -> Option<std::path::PathBuf> {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipped: needs root (CI runs as root)");
+    if !lcmaps_core::testing::root("tracking cgroup tests") {
         return None;
     }
     match cgroup::probe(None) {
         Ok(p) => Some(p),
         Err(e) => {
-            eprintln!("skipped: cgroup v2 is not writable here: {e}");
+            let why = format!("cgroup v2 is not writable here: {e}");
+            lcmaps_core::testing::requirement("tracking cgroup tests", false, &why);
             None
         }
     }

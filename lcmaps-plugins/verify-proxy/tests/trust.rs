@@ -2,26 +2,16 @@
 //! run as root in CI) a CA directory holding a file that anyone but root
 //! can change fails `plugin_initialize`.
 
-use std::os::unix::fs::{chown, symlink, MetadataExt, PermissionsExt};
+use std::os::unix::fs::{chown, symlink, PermissionsExt};
 use std::path::Path;
 
 use lcmaps_core::plugin::Plugin;
 use lcmaps_verify_proxy::VerifyProxy;
 use lcmaps_x509::fixtures::*;
 
-/// True when the test can run (euid 0). Without root the test is skipped,
-/// except under `CI=true`, where it fails.
+/// True when the test can run (euid 0); see `lcmaps_core::testing`.
 fn root(test: &str) -> bool {
-    // The owner of a file we create is our effective uid.
-    if tempfile::tempfile().unwrap().metadata().unwrap().uid() == 0 {
-        return true;
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{test} needs root (CI=true: not skipping)"
-    );
-    eprintln!("SKIP {test}: needs root");
-    false
+    lcmaps_core::testing::root(test)
 }
 
 fn chmod(p: &Path, mode: u32) {

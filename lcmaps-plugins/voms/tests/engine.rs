@@ -74,14 +74,7 @@ fn localgroup_then_poolaccount_through_the_engine() {
         child(Path::new(&dir));
         return;
     }
-    let lib = [
-        "/usr/lib/x86_64-linux-gnu/libnss_wrapper.so",
-        "/usr/lib/libnss_wrapper.so",
-    ]
-    .into_iter()
-    .find(|p| Path::new(p).exists());
-    let Some(lib) = lib else {
-        println!("skipped: libnss_wrapper.so not installed (package libnss-wrapper)");
+    let Some(lib) = lcmaps_core::testing::nss_wrapper(module_path!()) else {
         return;
     };
     let d = tempfile::tempdir().unwrap();

@@ -13,21 +13,9 @@ use lcmaps_x509::{verify, Credential, VerifyOptions, VomsOptions};
 const USER: u32 = 5001;
 const HOST: &str = "voms.example.org";
 
-/// True when the test can run (euid 0). Without root the test is skipped,
-/// except under `CI=true`, where it fails.
+/// True when the test can run (euid 0); see `lcmaps_core::testing`.
 fn root(test: &str) -> bool {
-    // The owner of a file we create is our effective uid.
-    let t = tempfile::tempfile().unwrap();
-    use std::os::unix::fs::MetadataExt;
-    if t.metadata().unwrap().uid() == 0 {
-        return true;
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{test} needs root (CI=true: not skipping)"
-    );
-    eprintln!("SKIP {test}: needs root");
-    false
+    lcmaps_core::testing::root(test)
 }
 
 fn chmod(p: &Path, mode: u32) {

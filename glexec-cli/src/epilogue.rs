@@ -124,8 +124,13 @@ pub fn run(cfg: &Config, p: &Payload) -> Result<u8, Failure> {
 
 /// The epilogue must be a regular file owned by root or the epilogue user,
 /// writable by nobody else (its group only when that is root's or the
-/// epilogue group).
+/// epilogue group), in directories only root can change.
 fn check_program(path: &std::path::Path, uid: u32, gid: u32) -> Result<(), Failure> {
+    // Whoever can change a directory above it can swap the program.
+    if let Some(dir) = path.parent() {
+        lcmaps_core::trust::check(dir)
+            .map_err(|e| site(format!("the epilogue {}: {e}", path.display())))?;
+    }
     let m = std::fs::symlink_metadata(path)
         .map_err(|e| site(format!("cannot stat the epilogue {}: {e}", path.display())))?;
     let bad = !m.is_file()

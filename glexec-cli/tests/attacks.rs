@@ -435,3 +435,28 @@ fn a_token_never_makes_the_setuid_glexec_fetch_keys() {
     }
     assert!(w.log().contains("no key refresh"), "{}", w.log());
 }
+
+#[test]
+fn an_epilogue_in_a_directory_the_caller_owns_is_refused() {
+    need_root!();
+    // The root-owned epilogue sits in the pilot's own directory: the pilot
+    // could rename it away and put its own program there.
+    let w = World::new(
+        "",
+        Some(&format!("--dummy-uid {TARGET} --dummy-gid {TARGET}")),
+    );
+    let ran = w.path("epilogue.ran");
+    let epi = w.path("caller/epilogue");
+    write_executable(
+        &epi,
+        format!("#!/bin/sh\ntouch {}\n", ran.display()).as_bytes(),
+        0o755,
+    );
+    let conf = w.path("etc/glexec.conf");
+    let base = std::fs::read_to_string(&conf).unwrap();
+    std::fs::write(&conf, format!("{base}epilogue = {}\n", epi.display())).unwrap();
+    let o = w.run(&[], &["/bin/true"]);
+    assert_eq!(o.status.code(), Some(202), "{}\n{}", stderr(&o), w.log());
+    assert!(stderr(&o).contains("the epilogue"), "{}", stderr(&o));
+    assert!(!ran.exists(), "the epilogue must not run");
+}

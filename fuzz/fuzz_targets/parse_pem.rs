@@ -9,11 +9,15 @@ fuzz_target!(|data: &[u8]| {
         if let Ok(cred) = lcmaps_x509::Credential::from_pem(text) {
             let _ = cred.user_dn().len();
             let _ = cred.is_limited();
-            let _ = lcmaps_x509::voms::verify_acs(&cred, &lcmaps_x509::VomsOptions {
-                voms_dir: "/nonexistent".into(),
-                ca_dir: "/nonexistent".into(),
-                at: None,
-            });
+            let _ = lcmaps_x509::voms::verify_acs(
+                &cred,
+                &lcmaps_x509::VomsOptions {
+                    voms_dir: "/nonexistent".into(),
+                    ca_dir: "/nonexistent".into(),
+                    at: None,
+                    crl_mode: Default::default(),
+                },
+            );
         }
     }
 });

@@ -111,7 +111,11 @@ fn check(file: Option<PathBuf>, quiet: bool) -> ExitCode {
         Err(code) => return code,
     };
     let file = file.unwrap_or_else(|| settings.db_file.clone());
-    let checked = db::check_file(&file, &validate_options(&settings));
+    let mut checked = db::check_file(&file, &validate_options(&settings));
+    if let Some(c) = &checked.config {
+        let extra = plugin_warnings(&file, c);
+        checked.diagnostics.extend(extra);
+    }
     let shown: Vec<_> = checked
         .diagnostics
         .iter()
@@ -142,6 +146,27 @@ fn check(file: Option<PathBuf>, quiet: bool) -> ExitCode {
         );
         ExitCode::SUCCESS
     }
+}
+
+/// Warnings about what the plugins' arguments point at (a CA directory
+/// with CAs without a CRL), each at its plugin's declaration.
+fn plugin_warnings(file: &std::path::Path, c: &db::Config) -> Vec<diag::Diagnostic> {
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    lcmaps_builtins::check_warnings(&c.plugins)
+        .into_iter()
+        .map(|(d, w)| {
+            let line = text.lines().nth(d.line.saturating_sub(1)).unwrap_or("");
+            diag::Diagnostic::warning(w)
+                .at(diag::Location {
+                    file: file.display().to_string(),
+                    line: d.line,
+                    col: 1,
+                    len: line.chars().count(),
+                    source_line: line.to_string(),
+                })
+                .hint("run fetch-crl (or install the CA's CRL as <hash>.r0); docs/admin-guide.md, \"CRLs\"")
+        })
+        .collect()
 }
 
 fn check_lcas(file: Option<PathBuf>, quiet: bool) -> ExitCode {

@@ -16,6 +16,7 @@ fn lcmaps() -> Command {
         "LCMAPS_DEBUG_LEVEL",
         "LCMAPS_LOG_FILE",
         "LCMAPS_POLICY_NAME",
+        "X509_CERT_DIR",
     ] {
         c.env_remove(v);
     }
@@ -514,5 +515,83 @@ fn check_accepts_the_glexec_examples() {
         .success()
         .stdout(predicate::str::contains(
             "ok (2 plugins; 0 errors, 0 warnings)",
+        ));
+}
+
+/// A self-signed CA certificate `/CN=<cn>` (PEM) and its subject hash.
+fn ca_pem(cn: &str) -> (Vec<u8>, u32) {
+    use openssl::{asn1::Asn1Time, hash::MessageDigest, pkey::PKey, rsa::Rsa, x509};
+    let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
+    let mut name = x509::X509NameBuilder::new().unwrap();
+    name.append_entry_by_text("CN", cn).unwrap();
+    let name = name.build();
+    let mut b = x509::X509Builder::new().unwrap();
+    b.set_version(2).unwrap();
+    b.set_subject_name(&name).unwrap();
+    b.set_issuer_name(&name).unwrap();
+    b.set_pubkey(&key).unwrap();
+    b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+        .unwrap();
+    b.set_not_after(&Asn1Time::days_from_now(30).unwrap())
+        .unwrap();
+    b.sign(&key, MessageDigest::sha256()).unwrap();
+    let c = b.build();
+    (c.to_pem().unwrap(), c.subject_name_hash())
+}
+
+/// `lcmaps check` warns (exit 0) about each CA of verify_proxy's CA
+/// directory without a CRL, at the plugin's declaration, naming the CA and
+/// the file looked for.
+#[test]
+fn check_warns_about_a_ca_without_crl_in_the_verify_proxy_certdir() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = dir.path().join("certificates");
+    std::fs::create_dir(&certs).unwrap();
+    let (pem, hash) = ca_pem("No CRL CA");
+    std::fs::write(certs.join(format!("{hash:08x}.0")), pem).unwrap();
+    let db = write(
+        &dir,
+        "lcmaps.db",
+        format!(
+            "vp = \"lcmaps_verify_proxy.mod -certdir {}\"\n\
+             good = \"lcmaps_dummy_good.mod\"\n\
+             p:\n\
+             vp -> good\n",
+            certs.display()
+        ),
+    );
+    let looked_for = certs.join(format!("{hash:08x}.r0"));
+    lcmaps()
+        .arg("check")
+        .arg(&db)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("0 errors, 1 warning"))
+        .stderr(predicate::str::contains(format!(
+            "warning: plugin vp: CA \"/CN=No CRL CA\" in {} has no CRL (looked for {}): \
+             its certificates are accepted without a revocation check\n --> {}:1:1\n",
+            certs.display(),
+            looked_for.display(),
+            db.display()
+        )));
+    // With --crl-mode require the same CA refuses every proxy it issued.
+    let db = write(
+        &dir,
+        "require.db",
+        format!(
+            "vp = \"lcmaps_verify_proxy.mod -certdir {} --crl-mode require\"\n\
+             good = \"lcmaps_dummy_good.mod\"\n\
+             p:\n\
+             vp -> good\n",
+            certs.display()
+        ),
+    );
+    lcmaps()
+        .arg("check")
+        .arg(&db)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "--crl-mode require refuses every certificate it issued",
         ));
 }

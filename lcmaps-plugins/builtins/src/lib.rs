@@ -107,6 +107,26 @@ pub fn validate_options(modules_dir: Option<PathBuf>) -> ValidateOptions {
     }
 }
 
+/// The warnings `lcmaps check` adds about what the declared plugins'
+/// arguments point at: for each `lcmaps_verify_proxy.mod` (built in or a
+/// module file of that name), every CA of its CA directory without a CRL
+/// ([`lcmaps_verify_proxy::check_warnings`]). Each is (declaration, text).
+pub fn check_warnings(decls: &[PluginDecl]) -> Vec<(&PluginDecl, String)> {
+    decls
+        .iter()
+        .filter(|d| {
+            std::path::Path::new(&d.module)
+                .file_name()
+                .is_some_and(|f| f == "lcmaps_verify_proxy.mod")
+        })
+        .flat_map(|d| {
+            lcmaps_verify_proxy::check_warnings(&d.args)
+                .into_iter()
+                .map(move |w| (d, format!("plugin {}: {w}", d.name)))
+        })
+        .collect()
+}
+
 /// Loads built-ins for declarations marked `builtin`, everything else
 /// through the fallback (by default [`BuiltinLoader`], later the C `.mod`
 /// host).

@@ -25,7 +25,7 @@ use std::sync::OnceLock;
 use lcmaps_mod_tests::{
     debian_gatekeeper, have_debian_lcmaps, our_mods, result_line, skip, Ran, Setup, DEBIAN_MODS,
 };
-use lcmaps_x509::fixtures::{self, Ca, Kind, Spec, Tweak, HOUR};
+use lcmaps_x509::fixtures::{self, Ca, CrlFixture, Kind, Spec, Tweak, HOUR};
 use openssl::pkey::{PKey, Private};
 use openssl::x509::extension::KeyUsage;
 use openssl::x509::X509;
@@ -305,13 +305,43 @@ fn proxy_chains_match_debian() {
     std::fs::create_dir_all(&vomsdir).expect("mkdir");
     let ca = fixtures::ca("Test CA");
     fixtures::install_ca(&certs, &ca, &[66]);
-    // A trusted CA that publishes no CRL.
+    // A trusted CA that publishes no CRL, one whose CRL expired, one whose
+    // CRL has a bad signature, and two with several CRLs.
     let nocrl = fixtures::ca("No CRL CA");
+    fixtures::install_ca_with(&certs, &nocrl, CrlFixture::None);
+    let expired_crl = fixtures::ca("Expired CRL CA");
+    fixtures::install_ca_with(&certs, &expired_crl, CrlFixture::Expired(&[]));
+    let bad_crl = fixtures::ca("Bad CRL CA");
+    fixtures::install_ca_with(&certs, &bad_crl, CrlFixture::BadSignature(&[]));
+    let malformed_crl = fixtures::ca("Malformed CRL CA");
+    fixtures::install_ca_with(&certs, &malformed_crl, CrlFixture::None);
     std::fs::write(
-        certs.join(format!("{:08x}.0", nocrl.cert.subject_name_hash())),
-        nocrl.cert.to_pem().expect("pem"),
+        certs.join(format!("{:08x}.r0", malformed_crl.cert.subject_name_hash())),
+        "-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n",
     )
-    .expect("write CA");
+    .expect("write CRL");
+    // .r0 expired (revoking serial 5), .r1 current (revoking nothing).
+    let two_crls = fixtures::ca("Two CRLs CA");
+    let now = fixtures::now();
+    fixtures::install_ca_with(
+        &certs,
+        &two_crls,
+        CrlFixture::These(vec![
+            fixtures::crl(&two_crls, &[5], now - 48 * HOUR, now - 24 * HOUR),
+            fixtures::crl(&two_crls, &[], now - HOUR, now + 24 * HOUR),
+        ]),
+    );
+    // .r0 current and newer (revoking 6), .r1 current and older (revoking
+    // 5 and 6).
+    let newest_crl = fixtures::ca("Newest CRL CA");
+    fixtures::install_ca_with(
+        &certs,
+        &newest_crl,
+        CrlFixture::These(vec![
+            fixtures::crl(&newest_crl, &[6], now - HOUR, now + 24 * HOUR),
+            fixtures::crl(&newest_crl, &[5, 6], now - 3 * HOUR, now + 24 * HOUR),
+        ]),
+    );
     let trust = Trust {
         certs: certs.clone(),
         vomsdir,
@@ -595,16 +625,53 @@ fn proxy_chains_match_debian() {
         "rc=1",
         Ours::Same,
     );
-    let (nu, nk) = fixtures::user(&nocrl, "Jane Doe", 9);
-    let (p, pk) = proxy(&nu, &nk, Kind::Rfc, tw());
+    // CRL states of the user's CA: ours follow upstream by default
+    // (--crl-mode if-valid; docs/compatibility.md).
+    let user_of = |ca: &Ca, serial| {
+        let (u, k) = fixtures::user(ca, "Jane Doe", serial);
+        let (p, pk) = proxy(&u, &k, Kind::Rfc, tw());
+        pem(&[&p, &u], Some(&pk))
+    };
+    add("ca_without_crl", user_of(&nocrl, 9), MAPPED, Ours::Same);
     add(
-        "ca_without_crl",
-        pem(&[&p, &nu], Some(&pk)),
+        "ca_with_expired_crl",
+        user_of(&expired_crl, 9),
+        "rc=1",
+        Ours::Same,
+    );
+    add(
+        "ca_with_badly_signed_crl",
+        user_of(&bad_crl, 9),
+        "rc=1",
+        Ours::Same,
+    );
+    add(
+        "ca_with_malformed_crl",
+        user_of(&malformed_crl, 9),
         MAPPED,
         Ours::Rejects(
-            "a CA without a CRL in the CA directory is rejected: fail closed, a missing CRL \
-             hides revocations (docs/compatibility.md)",
+            "a CRL file that does not parse is refused (unless --crl-mode ignore); OpenSSL's \
+             directory lookup skips it and Debian's verify_proxy then accepts as for a missing \
+             CRL (docs/compatibility.md)",
         ),
+    );
+    add(
+        "listed_in_expired_r0_not_in_current_r1",
+        user_of(&two_crls, 5),
+        MAPPED,
+        Ours::Same,
+    );
+    add(
+        "newest_current_crl_decides_not_listed",
+        user_of(&newest_crl, 5),
+        MAPPED,
+        Ours::Same,
+    );
+    add(
+        "newest_current_crl_decides_listed",
+        user_of(&newest_crl, 6),
+        "rc=1",
+        Ours::Same,
     );
     add(
         "truncated_pem",
@@ -720,6 +787,39 @@ fn voms_proxies_match_debian() {
         "/DC=org/DC=example/CN=somebody else\n/DC=org/DC=example/CN=Test CA\n",
     )
     .expect("write lsc");
+    // Trusted servers whose CA has no CRL, an expired CRL, a badly signed
+    // CRL (ours follow libvomsapi by default; docs/compatibility.md).
+    let mut crl_servers = Vec::new();
+    for (cn, host, crls, name, debian) in [
+        (
+            "VOMS No CRL CA",
+            "nocrl.example.org",
+            CrlFixture::None,
+            "server_ca_without_crl",
+            "rc=0 uid=5001 pgid=7000",
+        ),
+        (
+            "VOMS Expired CRL CA",
+            "expiredcrl.example.org",
+            CrlFixture::Expired(&[]),
+            "server_ca_with_expired_crl",
+            BY_DN,
+        ),
+        (
+            "VOMS Bad CRL CA",
+            "badcrl.example.org",
+            CrlFixture::BadSignature(&[]),
+            "server_ca_with_badly_signed_crl",
+            BY_DN,
+        ),
+    ] {
+        let c = fixtures::ca(cn);
+        fixtures::install_ca_with(&certs, &c, crls);
+        let (srv, skey) = rsa_cert(&c, host, 80);
+        let (cp, kp) = write_pair(t, host, &srv, &skey);
+        fixtures::install_lsc(&vomsdir, "dteam", host, &srv);
+        crl_servers.push((cp, kp, host, name, debian));
+    }
     let trust = Trust {
         certs: certs.clone(),
         vomsdir,
@@ -899,6 +999,21 @@ fn voms_proxies_match_debian() {
         BY_DN,
         Ours::Same,
     );
+
+    for (cp, kp, host, name, debian) in crl_servers {
+        add(
+            name,
+            fake(
+                name,
+                (cp.as_path(), kp.as_path(), host),
+                "dteam",
+                &["/dteam/Role=NULL/Capability=NULL"],
+                &["-rfc"],
+            ),
+            debian,
+            Ours::Same,
+        );
+    }
 
     let stacks = Stacks::new(&trust);
     let (report, bad) = check(&stacks, &cases);

@@ -1,7 +1,10 @@
 //! `lcmaps_verify_proxy.mod` for lcmaps-rs: verifies the proxy chain given
 //! as a PEM string (`pem_string` run variable, `ctx.request.pem`) with
-//! upstream's options (lcmaps-plugins-verify-proxy 1.5.10). Adds nothing to
-//! the credential store; succeeds or fails, logging one line that says why.
+//! upstream's options (lcmaps-plugins-verify-proxy 1.5.10), plus
+//! `--crl-mode require|if-valid|ignore` (default `if-valid`, upstream's
+//! behaviour: a CA without a CRL is accepted with one warning per CA;
+//! [`lcmaps_x509::CrlMode`]). Adds nothing to the credential store;
+//! succeeds or fails, logging one line that says why.
 #![forbid(unsafe_code)]
 
 /// The `.mod` entry points (cdylib).
@@ -10,7 +13,7 @@ mod export;
 use std::path::PathBuf;
 
 use lcmaps_core::plugin::{ArgSpec, Plugin, PluginError, RunContext, Status};
-use lcmaps_x509::{voms, Credential, VerifyOptions, VomsOptions};
+use lcmaps_x509::{voms, Credential, CrlMode, VerifyOptions, VomsOptions};
 
 /// Environment variable that, when set at initialization, lets a missing
 /// private key pass (unless `--never_discard_private_key_absence`). It is
@@ -39,6 +42,7 @@ pub struct VerifyProxy {
     only_lifetime: bool,
     max_voms_ttl: Option<i64>,
     max_level_ttl: Vec<(Level, i64)>,
+    crl_mode: CrlMode,
 }
 
 /// Parses upstream's period format `[[D]Dd-]HH:MM` (also `H:MM`) into
@@ -78,6 +82,7 @@ impl VerifyProxy {
             require_limited: self.require_limited,
             require_private_key: !self.discard_private_key_absence,
             at: None,
+            crl_mode: self.crl_mode,
         }
     }
 
@@ -116,6 +121,7 @@ impl VerifyProxy {
         if let Some(max) = self.max_voms_ttl {
             let vopts = VomsOptions {
                 ca_dir: opts.ca_dir.clone(),
+                crl_mode: self.crl_mode,
                 ..VomsOptions::default()
             };
             for a in voms::verify_acs(&cred, &vopts).into_iter().flatten() {
@@ -172,6 +178,57 @@ fn period(s: i64) -> String {
     )
 }
 
+/// What `lcmaps check` says about a declaration of this plugin with the
+/// arguments `args` (`argv[1..]`): one warning per CA in its CA directory
+/// (`-certdir` & co., else `$X509_CERT_DIR`, else
+/// /etc/grid-security/certificates) without a CRL there, and one for
+/// `--crl-mode ignore`. Option errors are left to initialization.
+pub fn check_warnings(args: &[String]) -> Vec<String> {
+    let mut dir = None;
+    let mut mode = CrlMode::default();
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i].as_str();
+        let next = args.get(i + 1).filter(|v| !v.is_empty());
+        if ["-cadir", "-certdir", "-capath", "--capath"]
+            .iter()
+            .any(|p| starts_with_ci(a, p))
+            && next.is_some()
+        {
+            dir = next.map(PathBuf::from);
+            i += 2;
+        } else if a == "--crl-mode" && next.is_some() {
+            match next.and_then(|v| v.parse().ok()) {
+                Some(m) => mode = m,
+                None => return Vec::new(),
+            }
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    if mode == CrlMode::Ignore {
+        return vec![
+            "--crl-mode ignore: CRLs are not read, revoked certificates are accepted".into(),
+        ];
+    }
+    let dir = dir.unwrap_or_else(default_cert_dir);
+    lcmaps_x509::crl::cas_without_crl(&dir)
+        .into_iter()
+        .map(|(ca, file)| {
+            let effect = match mode {
+                CrlMode::Require => "--crl-mode require refuses every certificate it issued",
+                _ => "its certificates are accepted without a revocation check",
+            };
+            format!(
+                "CA \"{ca}\" in {} has no CRL (looked for {}): {effect}",
+                dir.display(),
+                file.display()
+            )
+        })
+        .collect()
+}
+
 fn default_cert_dir() -> PathBuf {
     std::env::var_os("X509_CERT_DIR")
         .filter(|v| !v.is_empty())
@@ -222,6 +279,14 @@ impl Plugin for VerifyProxy {
                 self.require_limited = true;
             } else if starts_with_ci(a, "--only-enforce-lifetime-checks") {
                 self.only_lifetime = true;
+            } else if a == "--crl-mode" {
+                // Ours (not in upstream, whose C plugin refuses it).
+                let v = next.ok_or_else(|| {
+                    err("--crl-mode needs a value: require, if-valid or ignore".into())
+                })?;
+                self.crl_mode = v.parse().map_err(|e| err(format!("--crl-mode: {e}")))?;
+                i += 2;
+                continue;
             } else if starts_with_ci(a, "--max-voms-ttl") && next.is_some() {
                 let v = next.unwrap_or_default();
                 let t = parse_period(v).ok_or_else(|| {
@@ -276,6 +341,11 @@ impl Plugin for VerifyProxy {
         }
         if never_discard {
             self.discard_private_key_absence = false;
+        }
+        if self.crl_mode == CrlMode::Ignore {
+            log::warn!(
+                "{LOG}: --crl-mode ignore: CRLs are not read, revoked certificates are accepted"
+            );
         }
         if self.cert_dir.is_none() {
             log::info!(
@@ -341,7 +411,7 @@ impl Plugin for VerifyProxy {
 }
 
 mod log {
-    pub use ::log::{error, info};
+    pub use ::log::{error, info, warn};
 
     /// Rejections are logged at warning level, one line.
     pub fn notice_or_warn(msg: &str) {

@@ -2,7 +2,7 @@
 
 use lcmaps_core::cred::Store;
 use lcmaps_core::plugin::{Plugin, Request, RunContext, Status};
-use lcmaps_verify_proxy::{parse_period, VerifyProxy};
+use lcmaps_verify_proxy::{check_warnings, parse_period, VerifyProxy};
 use lcmaps_x509::fixtures::*;
 use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
@@ -261,4 +261,70 @@ fn rejection_reasons_are_exact() {
         p.check(None).unwrap_err(),
         "no PEM string (proxy chain) given"
     );
+}
+
+/// A CA without a CRL: accepted by default (upstream's behaviour), refused
+/// with `--crl-mode require`; a revoked user passes only with `ignore`.
+#[test]
+fn crl_mode_option_decides_about_a_ca_without_crl() {
+    let dir = tempfile::tempdir().unwrap();
+    let nocrl = ca("Plugin No CRL CA");
+    install_ca_with(dir.path(), &nocrl, CrlFixture::None);
+    let revoking = ca("Plugin Revoking CA");
+    install_ca_with(dir.path(), &revoking, CrlFixture::Current(&[66]));
+    let s = S {
+        dir,
+        user: nocrl.cert.clone(),
+        user_key: nocrl.key.clone(),
+    };
+    let chain = |ca: &Ca, serial| {
+        let (u, uk) = user(ca, "Jane Doe", serial);
+        let (p, k) = proxy(&u, &uk, Kind::Rfc, Tweak::default());
+        Some(pem(&[&p, &u], Some(&k)))
+    };
+    let outcomes = |extra: &[&str]| {
+        let mut p = plugin(&s, extra).unwrap();
+        (
+            run(&mut p, chain(&nocrl, 7)),
+            run(&mut p, chain(&revoking, 66)),
+        )
+    };
+    use Status::{Failure, Success};
+    assert_eq!(outcomes(&[]), (Success, Failure));
+    assert_eq!(outcomes(&["--crl-mode", "if-valid"]), (Success, Failure));
+    assert_eq!(outcomes(&["--crl-mode", "require"]), (Failure, Failure));
+    assert_eq!(outcomes(&["--crl-mode", "ignore"]), (Success, Success));
+    for bad in [&["--crl-mode"][..], &["--crl-mode", "strict"]] {
+        let e = plugin(&s, bad).unwrap_err();
+        assert!(e.contains("--crl-mode"), "{e}");
+    }
+}
+
+#[test]
+fn check_warns_about_each_ca_without_crl_in_the_certdir() {
+    let dir = tempfile::tempdir().unwrap();
+    let nocrl = ca("Check No CRL CA");
+    install_ca_with(dir.path(), &nocrl, CrlFixture::None);
+    install_ca_with(dir.path(), &ca("Check CRL CA"), CrlFixture::Current(&[]));
+    let d = dir.path().display().to_string();
+    let args = |extra: &[&str]| {
+        let mut v = vec!["-certdir".to_string(), d.clone()];
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let w = check_warnings(&args(&[]));
+    assert_eq!(w.len(), 1, "{w:?}");
+    let file = format!("{d}/{:08x}.r0", nocrl.cert.subject_name_hash());
+    assert!(
+        w[0].contains("CN=Check No CRL CA") && w[0].contains(&file),
+        "{w:?}"
+    );
+    assert!(
+        w[0].contains("accepted without a revocation check"),
+        "{w:?}"
+    );
+    let w = check_warnings(&args(&["--crl-mode", "require"]));
+    assert!(w[0].contains("refuses"), "{w:?}");
+    let w = check_warnings(&args(&["--crl-mode", "ignore"]));
+    assert!(w[0].contains("revoked certificates are accepted"), "{w:?}");
 }

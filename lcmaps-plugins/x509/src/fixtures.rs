@@ -164,12 +164,66 @@ pub fn crl(ca: &Ca, serials: &[u32], last: i64, next: i64) -> X509Crl {
     b.build().unwrap()
 }
 
-/// Installs `ca` as `<hash>.0` in `dir` with a current CRL revoking `revoked`.
+/// Installs `ca` as `<hash>.0` in `dir` with a current CRL revoking
+/// `revoked` as `<hash>.r0` (both replaced if there).
 pub fn install_ca(dir: &Path, ca: &Ca, revoked: &[u32]) {
-    let hash = ca.cert.issuer_name_hash();
+    let hash = ca.cert.subject_name_hash();
     std::fs::write(dir.join(format!("{hash:08x}.0")), ca.cert.to_pem().unwrap()).unwrap();
     let c = crl(ca, revoked, now() - HOUR, now() + 24 * HOUR);
     std::fs::write(dir.join(format!("{hash:08x}.r0")), c.to_pem().unwrap()).unwrap();
+}
+
+/// What [`install_ca_with`] puts next to the CA certificate.
+pub enum CrlFixture<'a> {
+    /// No CRL file at all (a node before fetch-crl's first run).
+    None,
+    /// A current CRL revoking these serials.
+    Current(&'a [u32]),
+    /// A CRL revoking these serials whose nextUpdate passed an hour ago.
+    Expired(&'a [u32]),
+    /// A current CRL revoking these serials, with its signature broken.
+    BadSignature(&'a [u32]),
+    /// These CRLs, as `<hash>.r0`, `<hash>.r1`, ...
+    These(Vec<X509Crl>),
+}
+
+/// The first free `<hash>.<n>` (certificates) or `<hash>.r<n>` (CRLs,
+/// `crl` true) in `dir`.
+pub fn next_hash_file(dir: &Path, hash: u32, crl: bool) -> std::path::PathBuf {
+    let r = if crl { "r" } else { "" };
+    (0..)
+        .map(|n| dir.join(format!("{hash:08x}.{r}{n}")))
+        .find(|p| !p.exists())
+        .unwrap()
+}
+
+/// Adds `ca` to `dir` as the next free `<hash>.<n>`, with the CRL(s)
+/// `crls` as the next free `<hash>.r<n>` (two CAs of one name, each with
+/// its CRL, make `.0`, `.1`, `.r0`, `.r1`).
+pub fn install_ca_with(dir: &Path, ca: &Ca, crls: CrlFixture<'_>) {
+    let hash = ca.cert.subject_name_hash();
+    std::fs::write(next_hash_file(dir, hash, false), ca.cert.to_pem().unwrap()).unwrap();
+    let crls = match crls {
+        CrlFixture::None => vec![],
+        CrlFixture::Current(r) => vec![crl(ca, r, now() - HOUR, now() + 24 * HOUR)],
+        CrlFixture::Expired(r) => vec![crl(ca, r, now() - 25 * HOUR, now() - HOUR)],
+        CrlFixture::BadSignature(r) => {
+            vec![bad_signature(&crl(ca, r, now() - HOUR, now() + 24 * HOUR))]
+        }
+        CrlFixture::These(v) => v,
+    };
+    for c in crls {
+        std::fs::write(next_hash_file(dir, hash, true), c.to_pem().unwrap()).unwrap();
+    }
+}
+
+/// `crl` with the last byte of its signature changed: well-formed, issued
+/// by the same name, but its signature does not verify.
+pub fn bad_signature(crl: &X509Crl) -> X509Crl {
+    let mut der = crl.to_der().unwrap();
+    let last = der.len() - 1;
+    der[last] ^= 0x01;
+    X509Crl::from_der(&der).unwrap()
 }
 
 /// A user certificate `/DC=org/DC=example/CN=<cn>` issued by `ca`.

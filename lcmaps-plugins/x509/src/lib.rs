@@ -10,7 +10,8 @@
 //!    certificate and renders its DN in LCMAPS's one-line form.
 //! 2. [`verify::verify`] checks the chain: OpenSSL verifies the CA-issued part
 //!    (end-entity certificate and any intermediate CAs) against the CA
-//!    directory with CRLs; our own code checks every proxy link (issuer,
+//!    directory, [`crl::check_ca_issued`] the CRLs of that path under a
+//!    [`CrlMode`]; our own code checks every proxy link (issuer,
 //!    signature, subject, CA bit, path length, lifetime, CRL, limited-proxy
 //!    policy, private key), and for chains of RFC 3820 proxies OpenSSL
 //!    re-verifies the whole chain with `X509_V_FLAG_ALLOW_PROXY_CERTS` as a
@@ -33,6 +34,7 @@ pub mod voms;
 pub mod fixtures;
 
 pub use cred::{CertKind, CredError, Credential, Link, PolicyLanguage, ProxyType};
+pub use crl::CrlMode;
 pub use verify::{verify, VerifyError, VerifyOptions};
 pub use voms::{VomsAttributes, VomsError, VomsOptions};
 

@@ -12,6 +12,7 @@ use crate::cred::{
     CertKind, Credential, Link, PolicyLanguage, ProxyType, OID_BASIC_CONSTRAINTS, OID_GT3_PROXY,
     OID_RFC_PROXY,
 };
+use crate::crl::{CrlError, CrlMode};
 use crate::time::format;
 
 /// What to check.
@@ -27,6 +28,9 @@ pub struct VerifyOptions {
     pub require_private_key: bool,
     /// Verification time (Unix seconds); `None` = now.
     pub at: Option<i64>,
+    /// How the CRLs of the CA directory are used for the CA-issued part of
+    /// the chain (default: as upstream, [`CrlMode::IfValid`]).
+    pub crl_mode: CrlMode,
 }
 
 impl Default for VerifyOptions {
@@ -37,6 +41,7 @@ impl Default for VerifyOptions {
             require_limited: false,
             require_private_key: true,
             at: None,
+            crl_mode: CrlMode::default(),
         }
     }
 }
@@ -64,7 +69,7 @@ pub enum VerifyError {
     /// A CA-issued certificate is revoked.
     #[error("certificate \"{0}\" is revoked")]
     Revoked(String),
-    /// No CRL for a CA in the path.
+    /// No CRL for a CA in the path (CRL mode `require`).
     #[error("no CRL in {dir} for \"{issuer}\" (needed for \"{subject}\")")]
     NoCrl {
         /// CA directory.
@@ -74,6 +79,11 @@ pub enum VerifyError {
         /// Certificate to check.
         subject: String,
     },
+    /// The CRL that decides for a CA in the path cannot be used (expired,
+    /// not yet valid, bad signature, malformed); the message says which
+    /// file and why.
+    #[error("{0}")]
+    Crl(String),
     /// A certificate (CA-issued) outside its validity.
     #[error("certificate \"{subject}\" expired at {at}")]
     Expired {
@@ -175,13 +185,14 @@ fn build_store(
     Ok(b.build())
 }
 
-/// Runs OpenSSL's verification of `target` with `untrusted`; on failure
-/// returns (error, subject at error depth, issuer at error depth).
+/// Runs OpenSSL's verification of `target` with `untrusted`: the chain
+/// OpenSSL built (target first, trust anchor last), or on failure (error,
+/// message, certificate at the error depth).
 fn openssl_verify(
     store: &openssl::x509::store::X509StoreRef,
     target: &X509Ref,
     untrusted: &[&Link],
-) -> Result<(), (i32, String, X509)> {
+) -> Result<Vec<X509>, (i32, String, X509)> {
     let mut stack =
         Stack::new().map_err(|_| (-1, "internal error".to_owned(), target.to_owned()))?;
     for l in untrusted {
@@ -197,11 +208,16 @@ fn openssl_verify(
             .current_cert()
             .map(|c| c.to_owned())
             .unwrap_or_else(|| target.to_owned());
-        Ok((ok, c.error(), cur))
+        let chain: Vec<X509> = c
+            .chain()
+            .map(|s| s.iter().map(|x| x.to_owned()).collect())
+            .unwrap_or_default();
+        Ok((ok, c.error(), cur, chain))
     });
     match r {
-        Ok((true, _, _)) => Ok(()),
-        Ok((false, e, cur)) => Err((e.as_raw(), openssl_msg(e), cur)),
+        Ok((true, _, _, chain)) if !chain.is_empty() => Ok(chain),
+        Ok((true, _, _, _)) => Err((-1, "internal error".to_owned(), target.to_owned())),
+        Ok((false, e, cur, _)) => Err((e.as_raw(), openssl_msg(e), cur)),
         Err(_) => Err((-1, "internal error".to_owned(), target.to_owned())),
     }
 }
@@ -251,17 +267,46 @@ fn known_critical(oid: &der::asn1::ObjectIdentifier) -> bool {
         || *oid == KEY_USAGE
 }
 
+/// The CRL check of every certificate of `chain` (as OpenSSL built it:
+/// end-entity certificate first, self-signed trust anchor last, which is
+/// checked against its own CRL), from the end-entity certificate up, as
+/// OpenSSL's `X509_V_FLAG_CRL_CHECK_ALL` does.
+fn check_crls(chain: &[X509], dir: &Path, now: i64, mode: CrlMode) -> Result<(), VerifyError> {
+    for (i, cert) in chain.iter().enumerate() {
+        let issuer = chain.get(i + 1).unwrap_or(cert);
+        crate::crl::check_ca_issued(cert, issuer, dir, now, mode).map_err(|e| match e {
+            CrlError::Missing {
+                dir,
+                issuer,
+                subject,
+                ..
+            } => VerifyError::NoCrl {
+                dir,
+                issuer,
+                subject,
+            },
+            CrlError::Revoked { subject, .. } => VerifyError::Revoked(subject),
+            CrlError::Unusable(m) => VerifyError::Crl(m),
+        })?;
+    }
+    Ok(())
+}
+
 /// Verifies `cred` under `opts`. `Ok(())` only if every check passed.
 pub fn verify(cred: &Credential, opts: &VerifyOptions) -> Result<(), VerifyError> {
     let now = opts.at.unwrap_or_else(crate::time::now);
     let dir = opts.ca_dir.as_path();
-    let crl_flags = X509VerifyFlags::CRL_CHECK | X509VerifyFlags::CRL_CHECK_ALL;
-    let store = build_store(dir, crl_flags, opts.at)?;
+    // OpenSSL builds and checks the chain; the CRLs are ours (check_crls),
+    // so that the CRL mode decides what a missing CRL means.
+    let store = build_store(dir, X509VerifyFlags::empty(), opts.at)?;
 
-    // 1. The CA-issued part: the end-entity certificate up to a trusted CA.
+    // 1. The CA-issued part: the end-entity certificate up to a trusted CA,
+    //    then the CRLs of every CA on that path.
     let eec = cred.eec();
     let cas: Vec<&Link> = cred.chain[cred.eec_index + 1..].iter().collect();
-    openssl_verify(&store, &eec.cert, &cas).map_err(|(c, m, cur)| map_openssl(dir, c, m, &cur))?;
+    let ca_chain = openssl_verify(&store, &eec.cert, &cas)
+        .map_err(|(c, m, cur)| map_openssl(dir, c, m, &cur))?;
+    check_crls(&ca_chain, dir, now, opts.crl_mode)?;
 
     // 2. Every proxy link, from the first delegation to the leaf.
     let mut countdown: Option<u32> = None;
@@ -362,7 +407,9 @@ pub fn verify(cred: &Credential, opts: &VerifyOptions) -> Result<(), VerifyError
                 at: format(l.not_after),
             });
         }
-        crate::crl::check(&l.cert, &issuer.cert, dir, now).map_err(fail)?;
+        if opts.crl_mode != CrlMode::Ignore {
+            crate::crl::check(&l.cert, &issuer.cert, dir, now).map_err(fail)?;
+        }
         if ptype.is_limited() && !opts.allow_limited {
             return Err(VerifyError::LimitedNotAllowed(level));
         }
@@ -378,7 +425,7 @@ pub fn verify(cred: &Credential, opts: &VerifyOptions) -> Result<(), VerifyError
         .iter()
         .all(|l| matches!(l.kind, CertKind::Proxy(ProxyType::Rfc3820(_))));
     if cred.eec_index > 0 && all_rfc {
-        let store = build_store(dir, crl_flags | X509VerifyFlags::ALLOW_PROXY_CERTS, opts.at)?;
+        let store = build_store(dir, X509VerifyFlags::ALLOW_PROXY_CERTS, opts.at)?;
         let rest: Vec<&Link> = cred.chain[1..].iter().collect();
         openssl_verify(&store, &cred.leaf().cert, &rest)
             .map_err(|(c, m, cur)| map_openssl(dir, c, m, &cur))?;

@@ -171,6 +171,11 @@ pub struct VomsOptions {
     pub ca_dir: PathBuf,
     /// Verification time; `None` = now.
     pub at: Option<i64>,
+    /// How the CRLs of the CA directory are used for the VOMS server's
+    /// certificate chain. The default ([`VomsOptions::default`]) is
+    /// `$LCMAPS_VOMS_CRL_MODE`, else as upstream (libvomsapi):
+    /// [`crate::crl::CrlMode::IfValid`].
+    pub crl_mode: crate::crl::CrlMode,
 }
 
 impl Default for VomsOptions {
@@ -179,6 +184,7 @@ impl Default for VomsOptions {
             voms_dir: crate::voms_dir_from_env(),
             ca_dir: crate::cert_dir_from_env(),
             at: None,
+            crl_mode: crate::crl::CrlMode::voms_from_env(),
         }
     }
 }
@@ -541,7 +547,7 @@ fn verify_ac(
         )));
     }
     // The server certificate chains to a trusted CA.
-    verify_server(signer, &certs[1..], &opts.ca_dir, opts.at)
+    verify_server(signer, &certs[1..], opts)
         .map_err(|e| invalid(format!("VOMS server certificate: {e}")))?;
     // The signature.
     let md = digest_for(&ac.signature_algorithm.oid).ok_or_else(|| {
@@ -609,24 +615,20 @@ fn read_small(p: &Path) -> std::io::Result<String> {
     Ok(s)
 }
 
-fn verify_server(
-    signer: &X509,
-    rest: &[X509],
-    ca_dir: &Path,
-    at: Option<i64>,
-) -> Result<(), String> {
+fn verify_server(signer: &X509, rest: &[X509], opts: &VomsOptions) -> Result<(), String> {
     let mut chain = vec![signer.clone()];
     chain.extend(rest.iter().cloned());
     let cred = Credential::from_chain(chain, None).map_err(|e| e.to_string())?;
     if cred.eec_index != 0 {
         return Err("the VOMS server certificate is a proxy".into());
     }
-    let opts = crate::VerifyOptions {
-        ca_dir: ca_dir.to_owned(),
+    let vopts = crate::VerifyOptions {
+        ca_dir: opts.ca_dir.clone(),
         allow_limited: false,
         require_limited: false,
         require_private_key: false,
-        at,
+        at: opts.at,
+        crl_mode: opts.crl_mode,
     };
-    crate::verify(&cred, &opts).map_err(|e| e.to_string())
+    crate::verify(&cred, &vopts).map_err(|e| e.to_string())
 }

@@ -59,6 +59,7 @@ impl S {
             require_limited: false,
             require_private_key: true,
             at: None,
+            crl_mode: Default::default(),
         }
     }
     fn vopts(&self) -> VomsOptions {
@@ -66,6 +67,7 @@ impl S {
             voms_dir: self.vomsdir.path().to_owned(),
             ca_dir: self.certs.path().to_owned(),
             at: None,
+            crl_mode: Default::default(),
         }
     }
     /// A PEM chain whose RFC 3820 proxy carries `extra`.

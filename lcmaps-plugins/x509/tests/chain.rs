@@ -243,13 +243,18 @@ fn revoked_user_rejected() {
 }
 
 #[test]
-fn missing_crl_rejected() {
+fn missing_crl_accepted_by_default_and_rejected_with_crl_mode_require() {
     let s = setup();
     let hash = s.ca.cert.issuer_name_hash();
     std::fs::remove_file(s.dir.path().join(format!("{hash:08x}.r0"))).unwrap();
     let (p, k) = s.proxy(Kind::Rfc);
     let c = Credential::from_pem(&pem(&[&p, &s.user], Some(&k))).unwrap();
-    let e = verify(&c, &s.opts()).unwrap_err();
+    verify(&c, &s.opts()).unwrap();
+    let require = VerifyOptions {
+        crl_mode: lcmaps_x509::CrlMode::Require,
+        ..s.opts()
+    };
+    let e = verify(&c, &require).unwrap_err();
     assert!(matches!(e, VerifyError::NoCrl { .. }), "{e}");
 }
 

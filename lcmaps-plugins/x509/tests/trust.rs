@@ -97,6 +97,7 @@ impl World {
             voms_dir: self.vomsdir.clone(),
             ca_dir: self.certs.clone(),
             at: None,
+            crl_mode: Default::default(),
         };
         let r = verify_acs(cred, &opts);
         assert_eq!(r.len(), 1);

@@ -19,10 +19,15 @@ struct V {
 const HOST: &str = "voms.example.org";
 
 fn setup() -> V {
+    setup_with(CrlFixture::Current(&[]))
+}
+
+/// With the CA's CRL as `crls` says.
+fn setup_with(crls: CrlFixture<'_>) -> V {
     let certs = tempfile::tempdir().unwrap();
     let vomsdir = tempfile::tempdir().unwrap();
     let ca = ca("Test CA");
-    install_ca(certs.path(), &ca, &[]);
+    install_ca_with(certs.path(), &ca, crls);
     let (user, user_key) = user(&ca, "Jane Doe", 100);
     let (server, server_key) = voms_server(&ca, HOST);
     install_lsc(vomsdir.path(), "dteam", HOST, &server);
@@ -42,6 +47,7 @@ impl V {
             voms_dir: self.vomsdir.path().to_owned(),
             ca_dir: self.certs.path().to_owned(),
             at: None,
+            crl_mode: Default::default(),
         }
     }
     fn spec(&self) -> AcSpec<'_> {
@@ -285,6 +291,70 @@ fn mutated_acs_never_panic() {
                 r.iter().all(|r| r.is_err()) || r.is_empty(),
                 "mutation at {pos} accepted"
             );
+        }
+    }
+}
+
+/// The VOMS server's CA has a current CRL, none, an expired one or one
+/// with a bad signature: as libvomsapi by default (FQANs kept, kept,
+/// dropped, dropped), and under every CRL mode.
+#[test]
+fn voms_server_crl_states_under_each_crl_mode() {
+    use lcmaps_x509::CrlMode::{self, IfValid, Ignore, Require};
+    /// (what, the CRL, per mode: `None` accepted, `Some(text)` refused).
+    type Case = (
+        &'static str,
+        fn() -> CrlFixture<'static>,
+        [(CrlMode, Option<&'static str>); 3],
+    );
+    let cases: [Case; 4] = [
+        (
+            "current",
+            || CrlFixture::Current(&[]),
+            [(Require, None), (IfValid, None), (Ignore, None)],
+        ),
+        (
+            "missing",
+            || CrlFixture::None,
+            [
+                (Require, Some("no CRL in")),
+                (IfValid, None),
+                (Ignore, None),
+            ],
+        ),
+        (
+            "expired",
+            || CrlFixture::Expired(&[]),
+            [
+                (Require, Some("expired at")),
+                (IfValid, Some("expired at")),
+                (Ignore, None),
+            ],
+        ),
+        (
+            "bad signature",
+            || CrlFixture::BadSignature(&[]),
+            [
+                (Require, Some("bad signature")),
+                (IfValid, Some("bad signature")),
+                (Ignore, None),
+            ],
+        ),
+    ];
+    for (what, crls, modes) in cases {
+        let v = setup_with(crls());
+        let cred = v.cred(vec![ac(&v.spec())]);
+        for (mode, want) in modes {
+            let opts = VomsOptions {
+                crl_mode: mode,
+                ..v.opts()
+            };
+            let r = verify_acs(&cred, &opts);
+            match (want, &r[0]) {
+                (None, Ok(_)) => {}
+                (Some(w), Err(e)) if e.to_string().contains(w) => {}
+                (_, got) => panic!("{what} CRL, mode {mode}: want {want:?}, got {got:?}"),
+            }
         }
     }
 }

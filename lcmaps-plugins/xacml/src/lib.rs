@@ -22,7 +22,9 @@
 //! `--timeout <seconds>` (total per endpoint, default 30),
 //! `--connect-timeout <seconds>` (default 10), `-authorization-only`,
 //! `--issuer <DN>` (the `saml:Issuer`; default the client certificate's
-//! subject).
+//! subject), `--crl-mode require|if-valid|ignore` (how the CRLs in
+//! `--capath` are used for the server's chain; default `if-valid`, see
+//! [`transport`]).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -84,6 +86,7 @@ pub struct XacmlClient {
     endpoints: Vec<(String, Url)>,
     strategy: Strategy,
     capath: Option<PathBuf>,
+    crl_mode: lcmaps_x509::CrlMode,
     cert: Option<PathBuf>,
     key: Option<PathBuf>,
     cert_owner: Option<String>,
@@ -112,6 +115,7 @@ impl XacmlClient {
             endpoints: Vec::new(),
             strategy: Strategy::RoundRobin,
             capath: None,
+            crl_mode: lcmaps_x509::CrlMode::default(),
             cert: None,
             key: None,
             cert_owner: None,
@@ -334,6 +338,7 @@ impl XacmlClient {
                 .capath
                 .clone()
                 .unwrap_or_else(lcmaps_x509::cert_dir_from_env),
+            crl_mode: self.crl_mode,
             cert,
             key,
             expected_hostname: self.expected_hostname.clone(),
@@ -438,6 +443,12 @@ impl Plugin for XacmlClient {
                 }
                 "capath" => {
                     self.capath = Some(value()?.into());
+                    i += 1;
+                }
+                "crl-mode" => {
+                    self.crl_mode = value()?
+                        .parse()
+                        .map_err(|e| err(format!("option {o}: {e}")))?;
                     i += 1;
                 }
                 "cert" => {

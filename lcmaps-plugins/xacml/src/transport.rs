@@ -7,16 +7,19 @@
 //! The server must prove itself with a server certificate from a CA in
 //! `--capath`: no proxy certificate anywhere in its chain (a proxy can be
 //! signed by anyone holding a certificate, with any CN), the X.509 purpose
-//! `sslserver` (an extendedKeyUsage without serverAuth is refused), not
-//! revoked by a CRL in `--capath` (a CA without a CRL there is accepted, as
-//! Globus/VOMS-style verification does; an expired CRL is refused).
+//! `sslserver` (an extendedKeyUsage without serverAuth is refused), and
+//! CRLs in `--capath` used as `--crl-mode` says ([`CrlMode`]; by default
+//! a CA without a CRL there is accepted with one warning per CA, as
+//! upstream's Globus/VOMS-style verification does, and an expired or badly
+//! signed CRL or a revoked certificate is refused).
 
 use std::io::Write;
 use std::net::{TcpStream, ToSocketAddrs};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use lcmaps_x509::CrlMode;
 use openssl::ssl::{
     Ssl, SslContext, SslFiletype, SslMethod, SslOptions, SslVerifyMode, SslVersion,
 };
@@ -56,6 +59,8 @@ pub use lcmaps_plugin_common::https_url::Url;
 pub struct TlsSettings {
     /// CA (and CRL) directory to verify the server.
     pub capath: PathBuf,
+    /// How the CRLs in `capath` are used.
+    pub crl_mode: CrlMode,
     /// Client certificate chain (PEM; a proxy file with its chain works).
     pub cert: PathBuf,
     /// Client private key (PEM).
@@ -93,10 +98,12 @@ fn context(t: &TlsSettings) -> Result<SslContext, String> {
     // This store verifies the *server*: no ALLOW_PROXY_CERTS (our own
     // client certificate may be a host proxy; we send it, we do not verify
     // it). CRLs in the CA directory (`<hash>.r0`) are checked for every
-    // certificate of the chain.
-    b.cert_store_mut()
-        .set_flags(X509VerifyFlags::CRL_CHECK | X509VerifyFlags::CRL_CHECK_ALL)
-        .map_err(setup)?;
+    // certificate of the chain, unless the CRL mode is `ignore`.
+    if t.crl_mode != CrlMode::Ignore {
+        b.cert_store_mut()
+            .set_flags(X509VerifyFlags::CRL_CHECK | X509VerifyFlags::CRL_CHECK_ALL)
+            .map_err(setup)?;
+    }
     Ok(b.build())
 }
 
@@ -132,8 +139,14 @@ fn is_proxy(c: &X509Ref) -> Result<bool, String> {
 /// OpenSSL's checks: no certificate of the chain is a proxy, and the leaf's
 /// extendedKeyUsage (if any) allows serverAuth. Of OpenSSL's errors, only
 /// "unable to get certificate CRL" (a CA without a CRL in the directory) is
-/// forgiven.
-fn verify_server(ok: bool, x: &mut X509StoreContextRef, why: &Mutex<Option<String>>) -> bool {
+/// forgiven, unless the CRL mode is `require`.
+fn verify_server(
+    ok: bool,
+    x: &mut X509StoreContextRef,
+    why: &Mutex<Option<String>>,
+    capath: &Path,
+    mode: CrlMode,
+) -> bool {
     let depth = x.error_depth();
     let subject = x
         .current_cert()
@@ -173,8 +186,17 @@ fn verify_server(ok: bool, x: &mut X509StoreContextRef, why: &Mutex<Option<Strin
     }
     let e = x.error();
     match e.as_raw() {
+        UNABLE_TO_GET_CRL if mode == CrlMode::Require => {
+            reject("no CRL in the CA directory for its issuer (--crl-mode require)")
+        }
         UNABLE_TO_GET_CRL => {
-            log::debug!("no CRL in the CA directory for the issuer of {subject}");
+            if let Some(c) = x.current_cert() {
+                let looked_for = capath.join(format!("{:08x}.r0", c.issuer_name_hash()));
+                lcmaps_x509::crl::warn_missing_crl(
+                    &looked_for,
+                    &lcmaps_x509::name::oneline(c.issuer_name()),
+                );
+            }
             true
         }
         PROXY_CERTIFICATES_NOT_ALLOWED => reject(PROXY_IN_CHAIN),
@@ -187,7 +209,13 @@ fn verify_server(ok: bool, x: &mut X509StoreContextRef, why: &Mutex<Option<Strin
 /// One connection's TLS state: SNI `sni` (unless an address), the server
 /// certificate must name `name` (DNS name, or IP address literal) and pass
 /// [`verify_server`], which records why it did not in `why`.
-fn ssl(ctx: &SslContext, sni: &str, name: &str, why: Rejection) -> Result<Ssl, String> {
+fn ssl(
+    ctx: &SslContext,
+    sni: &str,
+    name: &str,
+    why: Rejection,
+    t: &TlsSettings,
+) -> Result<Ssl, String> {
     let setup = |e: openssl::error::ErrorStack| format!("TLS setup: {e}");
     let mut ssl = Ssl::new(ctx).map_err(setup)?;
     if sni.parse::<std::net::IpAddr>().is_err() {
@@ -200,7 +228,10 @@ fn ssl(ctx: &SslContext, sni: &str, name: &str, why: Rejection) -> Result<Ssl, S
         Ok(ip) => p.set_ip(ip).map_err(setup)?,
         Err(_) => p.set_host(name).map_err(setup)?,
     }
-    ssl.set_verify_callback(SslVerifyMode::PEER, move |ok, x| verify_server(ok, x, &why));
+    let (capath, mode) = (t.capath.clone(), t.crl_mode);
+    ssl.set_verify_callback(SslVerifyMode::PEER, move |ok, x| {
+        verify_server(ok, x, &why, &capath, mode)
+    });
     Ok(ssl)
 }
 
@@ -266,7 +297,7 @@ fn post_inner(
     set(&tcp, connect_deadline, "TLS handshake").map_err(tx)?;
     let name = t.expected_hostname.as_deref().unwrap_or(&url.host);
     let why = Rejection::default();
-    let ssl = ssl(&ctx, &url.host, name, why.clone()).map_err(|m| tx(Failure::Transport(m)))?;
+    let ssl = ssl(&ctx, &url.host, name, why.clone(), t).map_err(|m| tx(Failure::Transport(m)))?;
     let mut tls = ssl.connect(tcp).map_err(|e| {
         // Our callback's reason first: it says what was wrong.
         let rejected = why.lock().ok().and_then(|w| w.clone());

@@ -74,6 +74,45 @@ fn a_revoked_pdp_certificate_is_refused() {
     accepted(&w, &s);
 }
 
+/// `--crl-mode`: `require` refuses a PDP whose CA has no CRL, `if-valid`
+/// (the default) accepts it with one warning naming the CA and the file,
+/// refuses a badly signed CRL; `ignore` accepts a revoked PDP certificate.
+#[test]
+fn crl_mode_option_decides_about_the_pdp_certificate() {
+    let w = World::new();
+    let s = w.pdp(
+        MAP,
+        cert(&w.ca, "localhost", 77, vec![san("localhost")]),
+        vec![],
+    );
+    std::fs::remove_file(w.crl_path()).unwrap();
+    accepted_with(&w, &s, &["--crl-mode", "if-valid"]);
+    accepted(&w, &s);
+    let warned = logs_with(&w.crl_path().display().to_string());
+    assert_eq!(warned.len(), 1, "{warned:?}");
+    assert!(warned[0].contains("no CRL for CA \"/DC=org/DC=example/CN=Test CA\""));
+    refused_with(
+        &w,
+        &s,
+        &["--crl-mode", "require"],
+        "no CRL in the CA directory",
+    );
+    accepted_with(&w, &s, &["--crl-mode", "ignore"]);
+    // A badly signed CRL revoking nothing: refused unless ignored.
+    let good = fixtures::crl(&w.ca, &[], fixtures::now() - 3600, fixtures::now() + 3600);
+    std::fs::write(
+        w.crl_path(),
+        fixtures::bad_signature(&good).to_pem().unwrap(),
+    )
+    .unwrap();
+    refused(&w, &s, "CRL signature failure");
+    accepted_with(&w, &s, &["--crl-mode", "ignore"]);
+    // A CRL revoking the PDP's certificate: only `ignore` lets it answer.
+    fixtures::install_ca(&w.capath, &w.ca, &[77]);
+    refused_with(&w, &s, &["--crl-mode", "require"], "certificate revoked");
+    accepted_with(&w, &s, &["--crl-mode", "ignore"]);
+}
+
 /// A certificate whose extendedKeyUsage allows client authentication only
 /// (a user's or a host's client certificate) is no server certificate.
 #[test]

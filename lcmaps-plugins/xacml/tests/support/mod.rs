@@ -146,6 +146,11 @@ impl World {
     }
 
     pub fn client(&self, url: &str) -> XacmlClient {
+        self.client_with(url, &[])
+    }
+
+    /// [`World::client`] with `extra` options.
+    pub fn client_with(&self, url: &str, extra: &[&str]) -> XacmlClient {
         let mut p = XacmlClient::with_accounts(
             Flavour::Gums,
             Arc::new(StaticAccounts::new(&[("alice", 5100, 5100, &[5200])])),
@@ -162,6 +167,7 @@ impl World {
             argv.push(v.display().to_string());
         }
         argv.extend(["--connect-timeout", "2", "--timeout", "5"].map(String::from));
+        argv.extend(extra.iter().map(|a| a.to_string()));
         p.initialize(&argv).unwrap();
         p
     }
@@ -186,7 +192,12 @@ pub fn url(s: &Server) -> String {
 
 /// The callout to `s` maps ALICE as the real PDP would.
 pub fn accepted(w: &World, s: &Server) {
-    let (st, store) = run(&mut w.client(&url(s)));
+    accepted_with(w, s, &[]);
+}
+
+/// [`accepted`] with `extra` client options.
+pub fn accepted_with(w: &World, s: &Server, extra: &[&str]) {
+    let (st, store) = run(&mut w.client_with(&url(s), extra));
     assert_eq!(st, Status::Success, "{:?}", logs_with(&url(s)));
     assert_eq!(
         (store.uids.as_slice(), store.pri_gids.as_slice()),
@@ -197,9 +208,14 @@ pub fn accepted(w: &World, s: &Server) {
 /// The callout to `s` fails before any request is sent, with `reason` in
 /// a log line naming the endpoint.
 pub fn refused(w: &World, s: &Server, reason: &str) {
+    refused_with(w, s, &[], reason);
+}
+
+/// [`refused`] with `extra` client options.
+pub fn refused_with(w: &World, s: &Server, extra: &[&str], reason: &str) {
     let before = s.requests();
     let logged = LOGS.lock().unwrap().len();
-    let (st, store) = run(&mut w.client(&url(s)));
+    let (st, store) = run(&mut w.client_with(&url(s), extra));
     assert_eq!(
         (st, store.uids.as_slice(), store.pri_gids.as_slice()),
         (Status::Failure, &[][..], &[][..]),

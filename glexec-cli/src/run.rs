@@ -400,7 +400,7 @@ fn authorize_and_map(
     if cfg.use_lcas {
         let checked = lcas::check_file(&cfg.lcas_db_file, &lcas::Options::from_env());
         for d in &checked.diagnostics {
-            ::log::error!("{}", d.one_line());
+            d.log();
         }
         let lcas_cfg = checked.config.ok_or_else(|| {
             system(
@@ -428,7 +428,7 @@ fn authorize_and_map(
     let opts = lcmaps_builtins::validate_options(settings.modules_dir.clone());
     let checked = db::check_file(&cfg.lcmaps_db_file, &opts);
     for d in &checked.diagnostics {
-        ::log::error!("{}", d.one_line());
+        d.log();
     }
     let lcmaps_cfg = checked.config.ok_or_else(|| {
         system(

@@ -308,7 +308,7 @@ fn explain_bad(src: &Source<'_>, span: Span) -> Diagnostic {
             let found = match found {
                 Some(c) if c.is_control() => format!("character U+{:04X}", c as u32),
                 Some(c) => format!("`{c}`"),
-                None => "the end of the line".into(),
+                None => "end of line".into(),
             };
             let message = if expected.is_empty() || at == span.start {
                 format!("unexpected {found}: this is not a declaration, a label or a rule")

@@ -7,10 +7,8 @@
 
 #![forbid(unsafe_code)]
 
-mod config;
 mod env;
 mod epilogue;
-mod log;
 mod privs;
 mod proxy;
 mod run;
@@ -18,6 +16,11 @@ mod tracking;
 
 use std::io::Write;
 use std::process::ExitCode;
+
+// The configuration parser and the log helpers are in the library part of
+// the package (src/lib.rs), so that they can be fuzzed; the other modules
+// reach them as `crate::config` and `crate::log`.
+use glexec_cli::{config, log};
 
 /// The classes of failure and their exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

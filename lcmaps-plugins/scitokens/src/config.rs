@@ -127,8 +127,145 @@ impl Config {
     }
 
     /// Check `text` (read from `path`, which relative `jwks` paths are
-    /// relative to), loading each issuer's keys.
+    /// relative to), loading each issuer's keys: [`Settings::parse`], then
+    /// [`Config::from_settings`].
     pub fn parse(path: &Path, text: &str) -> Result<Config, String> {
+        Config::from_settings(path, Settings::parse(path, text)?)
+    }
+
+    /// Load what `settings` (of the file at `path`) name: check the key
+    /// cache directory, build each issuer's HTTPS client, read its keys.
+    pub fn from_settings(path: &Path, settings: Settings) -> Result<Config, String> {
+        let file = path.display();
+        let base = path.parent().unwrap_or(Path::new("/"));
+        let cache_dir = match &settings.jwks_cache_dir {
+            None => None,
+            Some((v, n)) => {
+                let d = base.join(v);
+                remote::check_cache_dir(&d)
+                    .map_err(|e| format!("{file}:{n}: jwks_cache_dir: {e}"))?;
+                lcmaps_core::trust::check(&d)
+                    .map_err(|e| format!("{file}:{n}: jwks_cache_dir: {e}"))?;
+                Some(d)
+            }
+        };
+        let mut out = BTreeMap::new();
+        for sec in settings.issuers {
+            let iss = sec.issuer;
+            let refresh = match sec.refresh {
+                None => None,
+                Some(r) => {
+                    let trust = Trust {
+                        ca_file: r.ca_file.as_ref().map(|v| base.join(v)),
+                        capath: r.capath.as_ref().map(|v| base.join(v)),
+                    };
+                    let client =
+                        Client::new(&trust).map_err(|e| format!("{file}:{}: {e}", r.trust_line))?;
+                    Some(Refresh::new(
+                        &iss,
+                        r.source,
+                        r.ttl,
+                        r.grace,
+                        client,
+                        cache_dir.as_deref(),
+                    ))
+                }
+            };
+            let (jwks_path, keys) = match &sec.jwks {
+                Some((jwks, jwks_line)) => {
+                    let p = base.join(jwks);
+                    let keys =
+                        KeySet::load(&p).map_err(|e| format!("{file}:{jwks_line}: jwks: {e}"))?;
+                    (Some(p), keys)
+                }
+                None => (None, KeySet::default()),
+            };
+            out.insert(
+                iss.clone(),
+                Issuer {
+                    name: sec.name,
+                    issuer: iss,
+                    jwks_path,
+                    keys,
+                    refresh,
+                    audiences: sec.audiences,
+                    mode: sec.mode,
+                    required_scopes: sec.required_scopes,
+                },
+            );
+        }
+        Ok(Config {
+            clock_skew: settings.clock_skew,
+            max_token_size: settings.max_token_size,
+            issuers: out,
+            cache_dir,
+        })
+    }
+}
+
+/// What the configuration file says, checked without reading any other
+/// file: every rule of the format but the files and directories it names.
+/// Values are as written (paths not yet joined to the file's directory);
+/// `line` fields say where (1-based), for the errors of
+/// [`Config::from_settings`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// `clock_skew` (default [`DEFAULT_SKEW`]).
+    pub clock_skew: i64,
+    /// `max_token_size` (default [`DEFAULT_MAX_TOKEN`]).
+    pub max_token_size: usize,
+    /// `[Global]` `audience`, the default of issuers without one.
+    pub audience: Option<Vec<String>>,
+    /// `jwks_cache_dir` and its line.
+    pub jwks_cache_dir: Option<(String, usize)>,
+    /// The issuers in file order; no `iss` twice.
+    pub issuers: Vec<IssuerSettings>,
+}
+
+/// One `[Issuer NAME]` section of [`Settings`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuerSettings {
+    /// `NAME`.
+    pub name: String,
+    /// Line of the section header.
+    pub line: usize,
+    /// `issuer`, not empty.
+    pub issuer: String,
+    /// `jwks` and its line; required without `refresh`.
+    pub jwks: Option<(String, usize)>,
+    /// `jwks_refresh` and what goes with it.
+    pub refresh: Option<RefreshSettings>,
+    /// `audience`, or the `[Global]` one; not empty.
+    pub audiences: Vec<String>,
+    /// `mode`.
+    pub mode: Mode,
+    /// `required_scopes`: not empty for authorize-and-map, empty for map.
+    pub required_scopes: Vec<String>,
+}
+
+/// `jwks_refresh` of an [`IssuerSettings`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshSettings {
+    /// `jwks_refresh` as written.
+    pub value: String,
+    /// What it means.
+    pub source: Source,
+    /// `jwks_ttl`.
+    pub ttl: i64,
+    /// `jwks_grace`.
+    pub grace: i64,
+    /// `ca_file` as written.
+    pub ca_file: Option<String>,
+    /// `capath` as written.
+    pub capath: Option<String>,
+    /// The line of `ca_file`, else of `capath`, else of `jwks_refresh`.
+    pub trust_line: usize,
+}
+
+impl Settings {
+    /// Check `text`, the configuration file `path` (named in errors as
+    /// `file:line: ...`), reading nothing else.
+    pub fn parse(path: &Path, text: &str) -> Result<Settings, String> {
         let file = path.display();
         let mut global = Section::default();
         let mut issuers: Vec<Section> = Vec::new();
@@ -228,20 +365,9 @@ impl Config {
             1 << 20,
         )? as usize;
         let default_aud = global.kv.get("audience").map(|(v, _)| list(v));
+        let jwks_cache_dir = global.kv.get("jwks_cache_dir").cloned();
 
-        let base = path.parent().unwrap_or(Path::new("/"));
-        let cache_dir = match global.kv.get("jwks_cache_dir") {
-            None => None,
-            Some((v, n)) => {
-                let d = base.join(v);
-                remote::check_cache_dir(&d)
-                    .map_err(|e| format!("{file}:{n}: jwks_cache_dir: {e}"))?;
-                lcmaps_core::trust::check(&d)
-                    .map_err(|e| format!("{file}:{n}: jwks_cache_dir: {e}"))?;
-                Some(d)
-            }
-        };
-        let mut out = BTreeMap::new();
+        let mut out: Vec<IssuerSettings> = Vec::new();
         for sec in issuers {
             let at = sec.line;
             let name = &sec.name;
@@ -278,32 +404,20 @@ impl Config {
                         0,
                         remote::MAX_GRACE,
                     )?;
-                    let trust = Trust {
-                        ca_file: get("ca_file").map(|(v, _)| base.join(v)),
-                        capath: get("capath").map(|(v, _)| base.join(v)),
-                    };
-                    let client = Client::new(&trust).map_err(|e| {
-                        let n = get("ca_file").or(get("capath")).map_or(n, |(_, n)| n);
-                        format!("{file}:{n}: {e}")
-                    })?;
-                    Some(Refresh::new(
-                        iss,
+                    Some(RefreshSettings {
+                        value: v.to_string(),
                         source,
                         ttl,
                         grace,
-                        client,
-                        cache_dir.as_deref(),
-                    ))
+                        ca_file: get("ca_file").map(|(v, _)| v.to_string()),
+                        capath: get("capath").map(|(v, _)| v.to_string()),
+                        trust_line: get("ca_file").or(get("capath")).map_or(n, |(_, n)| n),
+                    })
                 }
             };
-            let (jwks_path, keys) = match get("jwks") {
-                Some((jwks, jwks_line)) => {
-                    let p = base.join(jwks);
-                    let keys =
-                        KeySet::load(&p).map_err(|e| format!("{file}:{jwks_line}: jwks: {e}"))?;
-                    (Some(p), keys)
-                }
-                None if refresh.is_some() => (None, KeySet::default()),
+            let jwks = match get("jwks") {
+                Some((jwks, jwks_line)) => Some((jwks.to_string(), jwks_line)),
+                None if refresh.is_some() => None,
                 None => {
                     return Err(format!(
                         "{file}:{at}: [Issuer {name}] has no jwks (a JWKS file or directory) \
@@ -346,31 +460,29 @@ impl Config {
                     ))
                 }
             };
-            if out.contains_key(iss) {
+            if out.iter().any(|o| o.issuer == iss) {
                 return Err(format!("{file}:{iss_line}: issuer {iss} configured twice"));
             }
-            out.insert(
-                iss.to_string(),
-                Issuer {
-                    name: name.clone(),
-                    issuer: iss.to_string(),
-                    jwks_path,
-                    keys,
-                    refresh,
-                    audiences,
-                    mode,
-                    required_scopes,
-                },
-            );
+            out.push(IssuerSettings {
+                name: name.clone(),
+                line: at,
+                issuer: iss.to_string(),
+                jwks,
+                refresh,
+                audiences,
+                mode,
+                required_scopes,
+            });
         }
         if out.is_empty() {
             return Err(format!("{file}: no [Issuer NAME] section"));
         }
-        Ok(Config {
+        Ok(Settings {
             clock_skew,
             max_token_size,
+            audience: default_aud,
+            jwks_cache_dir,
             issuers: out,
-            cache_dir,
         })
     }
 }

@@ -149,56 +149,102 @@ impl Client {
             .and_then(|()| tls.flush())
             .map_err(|e| io_error("sending", &e))?;
 
-        let mut buf = Vec::with_capacity(8192);
-        let mut chunk = [0u8; 16384];
-        let mut head: Option<(usize, Option<usize>)> = None;
-        loop {
+        let mut got = false;
+        let read = read_until_done(|chunk| {
             set_deadline(tls.get_ref(), deadline, "reading the answer")?;
-            let n = match tls.read(&mut chunk) {
-                Ok(n) => n,
+            match tls.read(chunk) {
+                Ok(n) => {
+                    got |= n > 0;
+                    Ok(n)
+                }
                 // Servers that close without close_notify: the length
-                // checks below catch a truncated body.
-                Err(e) if !buf.is_empty() && e.kind() == std::io::ErrorKind::UnexpectedEof => 0,
-                Err(e) => return Err(io_error("reading the answer", &e)),
-            };
-            if n == 0 {
+                // checks catch a truncated body.
+                Err(e) if got && e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(0),
+                Err(e) => Err(io_error("reading the answer", &e)),
+            }
+        });
+        let (buf, head) = read?;
+        let _ = tls.shutdown();
+        body_of(buf, head)
+    }
+}
+
+/// What [`read_until_done`] read: the bytes, and where the body starts and
+/// its Content-Length once the headers were seen.
+type Answer = (Vec<u8>, Option<(usize, Option<usize>)>);
+
+/// Read an answer with `read` (which fills a buffer as [`std::io::Read`]
+/// does, `Ok(0)` at the end, a message on error) until its end: the end of
+/// the stream, or the whole body given by Content-Length. Headers are
+/// checked as soon as they are there.
+fn read_until_done(
+    mut read: impl FnMut(&mut [u8]) -> Result<usize, String>,
+) -> Result<Answer, String> {
+    let mut buf = Vec::with_capacity(8192);
+    let mut chunk = [0u8; 16384];
+    let mut head: Option<(usize, Option<usize>)> = None;
+    loop {
+        let n = read(&mut chunk)?;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        // The limits are on the headers (with the blank line after them) and
+        // on the body, whatever else came in the same read: the answer does
+        // not depend on how the bytes arrive.
+        if head.is_none() {
+            match buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                Some(end) if end + 4 <= MAX_HEAD => {
+                    head = Some((end + 4, parse_head(&buf[..end])?));
+                }
+                None if buf.len() < MAX_HEAD => {}
+                _ => return Err(format!("answer headers larger than {MAX_HEAD} bytes")),
+            }
+        }
+        if let Some((start, len)) = head {
+            let body = buf.len() - start;
+            // Content-Length is at most MAX_BODY (parse_head).
+            if len.is_some_and(|l| body >= l) {
                 break;
             }
-            buf.extend_from_slice(&chunk[..n]);
-            if head.is_none() {
-                if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                    head = Some((end + 4, parse_head(&buf[..end])?));
-                } else if buf.len() > MAX_HEAD {
-                    return Err(format!("answer headers larger than {MAX_HEAD} bytes"));
-                }
-            }
-            if let Some((start, len)) = head {
-                let body = buf.len() - start;
-                if body > MAX_BODY {
-                    return Err(format!("answer larger than {MAX_BODY} bytes"));
-                }
-                if len.is_some_and(|l| body >= l) {
-                    break;
-                }
+            if body > MAX_BODY {
+                return Err(format!("answer larger than {MAX_BODY} bytes"));
             }
         }
-        let _ = tls.shutdown();
-        let Some((start, len)) = head else {
-            return Err(if buf.is_empty() {
-                "connection closed without an answer".into()
-            } else {
-                "not an HTTP answer".into()
-            });
-        };
-        let mut body = buf.split_off(start);
-        if let Some(l) = len {
-            if body.len() < l {
-                return Err(format!("truncated answer ({} of {l} bytes)", body.len()));
-            }
-            body.truncate(l);
-        }
-        Ok(body)
     }
+    Ok((buf, head))
+}
+
+/// The body of what [`read_until_done`] read.
+fn body_of(mut buf: Vec<u8>, head: Option<(usize, Option<usize>)>) -> Result<Vec<u8>, String> {
+    let Some((start, len)) = head else {
+        return Err(if buf.is_empty() {
+            "connection closed without an answer".into()
+        } else {
+            "not an HTTP answer".into()
+        });
+    };
+    let mut body = buf.split_off(start);
+    if let Some(l) = len {
+        if body.len() < l {
+            return Err(format!("truncated answer ({} of {l} bytes)", body.len()));
+        }
+        body.truncate(l);
+    }
+    Ok(body)
+}
+
+/// The body of the answer `read` returns, read and checked as
+/// [`Client::get`] reads one from the server (`read` fills a buffer as
+/// [`std::io::Read`] does, `Ok(0)` at the end, a message on error): a 200
+/// answer, no Transfer-Encoding, at most [`MAX_BODY`] bytes, all the bytes
+/// its Content-Length announces (what follows is ignored) or everything up
+/// to the end. For tests and fuzzing (`fuzz/fuzz_targets/read_https_answer.rs`).
+pub fn read_answer(
+    read: impl FnMut(&mut [u8]) -> Result<usize, String>,
+) -> Result<Vec<u8>, String> {
+    let (buf, head) = read_until_done(read)?;
+    body_of(buf, head)
 }
 
 /// Check status line and headers: 200 only, no transfer encoding; the
@@ -292,5 +338,44 @@ mod tests {
         assert!(parse_head(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked").is_err());
         assert!(parse_head(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2").is_err());
         assert!(parse_head(b"SSH-2.0-OpenSSH").is_err());
+    }
+
+    /// [`read_answer`] over `stream` in reads of `step` bytes (at most the
+    /// reader's buffer).
+    fn read_in(stream: &[u8], step: usize) -> Result<Vec<u8>, String> {
+        let mut at = 0;
+        read_answer(|buf| {
+            let n = step.min(buf.len()).min(stream.len() - at);
+            buf[..n].copy_from_slice(&stream[at..at + n]);
+            at += n;
+            Ok(n)
+        })
+    }
+
+    #[test]
+    fn the_answer_does_not_depend_on_how_the_bytes_arrive() {
+        // Headers longer than MAX_HEAD are refused, also when they come in
+        // one read with their end.
+        let mut long = b"HTTP/1.0 200 OK\r\nX: ".to_vec();
+        long.resize(MAX_HEAD + 100, b'x');
+        long.extend_from_slice(b"\r\n\r\n{}");
+        for step in [1, 4096, 16384] {
+            assert_eq!(
+                read_in(&long, step),
+                Err(format!("answer headers larger than {MAX_HEAD} bytes")),
+                "reads of {step}"
+            );
+        }
+        // A body of exactly Content-Length = MAX_BODY is read whole, also
+        // when bytes after it arrive in the same read.
+        let mut full =
+            format!("HTTP/1.0 200 OK\r\nContent-Length: {MAX_BODY}\r\n\r\n").into_bytes();
+        let start = full.len();
+        full.resize(start + MAX_BODY, b'a');
+        full.extend_from_slice(b"trailing garbage");
+        for step in [1000, 16384] {
+            let body = read_in(&full, step).unwrap_or_else(|e| panic!("reads of {step}: {e}"));
+            assert_eq!(body.len(), MAX_BODY);
+        }
     }
 }

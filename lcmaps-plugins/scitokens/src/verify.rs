@@ -73,6 +73,42 @@ pub struct Verifier {
     config: Config,
 }
 
+/// What a token's header (its first part) says, once checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    /// The algorithm: RS256 or ES256, never anything else.
+    pub alg: Algorithm,
+    /// The key id, not empty.
+    pub kid: String,
+}
+
+/// Check a token's header, its first part (base64url JSON), as
+/// [`Verifier::verify_at`] does: `alg` RS256 or ES256, no `crit`, a `kid`.
+pub fn parse_header(part: &str) -> Result<Header, TokenError> {
+    let header = b64_json(part, "header")?;
+    let alg_name = match header.get("alg") {
+        Some(Value::String(s)) => s.clone(),
+        Some(_) => return Err(TokenError::Malformed("alg is not a string".into())),
+        None => return Err(TokenError::Malformed("header has no alg".into())),
+    };
+    let alg = match alg_name.as_str() {
+        "RS256" => Algorithm::RS256,
+        "ES256" => Algorithm::ES256,
+        _ => return Err(TokenError::AlgorithmNotAllowed(alg_name)),
+    };
+    if header.contains_key("crit") {
+        return Err(TokenError::Malformed(
+            "header has crit, no extension is understood".into(),
+        ));
+    }
+    let kid = match header.get("kid") {
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        Some(Value::String(_)) | None => return Err(TokenError::NoKeyId),
+        Some(_) => return Err(TokenError::Malformed("kid is not a string".into())),
+    };
+    Ok(Header { alg, kid })
+}
+
 fn b64_json(part: &str, what: &str) -> Result<Map<String, Value>, TokenError> {
     let bytes = URL_SAFE_NO_PAD
         .decode(part)
@@ -188,38 +224,12 @@ impl Verifier {
                 parts.len()
             )));
         }
-        let header = b64_json(parts[0], "header")?;
-        let alg_name = match header.get("alg") {
-            Some(Value::String(s)) => s.clone(),
-            Some(_) => return Err(TokenError::Malformed("alg is not a string".into())),
-            None => return Err(TokenError::Malformed("header has no alg".into())),
-        };
-        let alg = match alg_name.as_str() {
-            "RS256" => Algorithm::RS256,
-            "ES256" => Algorithm::ES256,
-            _ => return Err(TokenError::AlgorithmNotAllowed(alg_name)),
-        };
-        if header.contains_key("crit") {
-            return Err(TokenError::Malformed(
-                "header has crit, no extension is understood".into(),
-            ));
-        }
-        let kid = match header.get("kid") {
-            Some(Value::String(s)) if !s.is_empty() => s.clone(),
-            Some(Value::String(_)) | None => return Err(TokenError::NoKeyId),
-            Some(_) => return Err(TokenError::Malformed("kid is not a string".into())),
-        };
+        let Header { alg, kid } = parse_header(parts[0])?;
         if parts[2].is_empty() {
             return Err(TokenError::Malformed("empty signature".into()));
         }
         let payload = b64_json(parts[1], "payload")?;
-        let iss = match opt_str(&payload, "iss")? {
-            Some(i) => i,
-            None => return Err(TokenError::NoIssuer),
-        };
-        let Some(issuer) = self.config.issuers.get(&iss) else {
-            return Err(TokenError::UnknownIssuer(iss));
-        };
+        let (iss, issuer) = self.issuer_of(&payload)?;
         // Local keys first; then the keys fetched from the issuer, when
         // configured (refreshed here when stale or lacking `kid`).
         let remote;
@@ -241,7 +251,7 @@ impl Verifier {
                 kid,
                 issuer: iss,
                 key_alg: format!("{:?}", key.alg),
-                alg: alg_name,
+                alg: format!("{alg:?}"),
             });
         }
         let signed = &token[..parts[0].len() + 1 + parts[1].len()];
@@ -259,6 +269,29 @@ impl Verifier {
             issuer_name: issuer.name.clone(),
             mode: issuer.mode,
         })
+    }
+
+    /// The `iss` of a decoded payload and its configured issuer.
+    fn issuer_of(&self, payload: &Map<String, Value>) -> Result<(String, &Issuer), TokenError> {
+        let iss = match opt_str(payload, "iss")? {
+            Some(i) => i,
+            None => return Err(TokenError::NoIssuer),
+        };
+        let Some(issuer) = self.config.issuers.get(&iss) else {
+            return Err(TokenError::UnknownIssuer(iss));
+        };
+        Ok((iss, issuer))
+    }
+
+    /// The checks [`Verifier::verify_at`] makes of a token's payload (its
+    /// second part, base64url JSON) once the signature verified: issuer,
+    /// then the claims at unix time `now`. No key is looked at; for tests
+    /// and fuzzing (`fuzz/fuzz_targets/parse_jwt.rs`) of the claim checks
+    /// on their own.
+    pub fn check_claims(&self, payload: &str, now: i64) -> Result<Claims, TokenError> {
+        let payload = b64_json(payload, "payload")?;
+        let (iss, issuer) = self.issuer_of(&payload)?;
+        self.claims(&payload, iss, issuer, now)
     }
 
     fn claims(

@@ -391,8 +391,9 @@ fn header_end(buf: &[u8]) -> Option<usize> {
 
 /// Whether nothing more need be read: a whole message with
 /// `Content-Length` is in `buf`, or its headers are bad (so we need not wait
-/// for the server to close).
-fn complete(buf: &[u8]) -> bool {
+/// for the server to close). Once it is true, [`parse_response`] gives the
+/// same answer whatever follows in the stream.
+pub fn complete(buf: &[u8]) -> bool {
     let Some(h) = header_end(buf) else {
         return false;
     };

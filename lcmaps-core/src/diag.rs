@@ -125,36 +125,76 @@ impl Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{}: {}", self.severity, self.message)?;
+        writeln!(f, "{}: {}", self.severity, escape(&self.message))?;
         if let Some(loc) = &self.location {
             let num = loc.line.to_string();
             let pad = " ".repeat(num.len());
-            writeln!(f, "{pad}--> {}:{}:{}", loc.file, loc.line, loc.col)?;
+            writeln!(f, "{pad}--> {}:{}:{}", escape(&loc.file), loc.line, loc.col)?;
             writeln!(f, "{pad} |")?;
-            // Tabs are shown as single spaces so the caret lines up.
-            let shown: String = loc
-                .source_line
-                .chars()
-                .map(|c| if c == '\t' { ' ' } else { c })
-                .collect();
-            writeln!(f, "{num} | {shown}")?;
-            let line_chars = loc.source_line.chars().count();
+            // Each character as shown (see `shown`), and how many columns
+            // it takes, so that the caret lines up under the marked text.
+            let shown: Vec<String> = loc.source_line.chars().map(shown).collect();
+            let width = |c: &String| c.chars().count();
+            writeln!(f, "{num} | {}", shown.concat())?;
+            let line_chars = shown.len();
             let max_len = (line_chars + 1).saturating_sub(loc.col).max(1);
             let len = loc.len.clamp(1, max_len);
+            let before = loc.col.saturating_sub(1);
+            // A column past the end of the line counts one per character.
+            let indent: usize = shown.iter().take(before).map(width).sum::<usize>()
+                + before.saturating_sub(line_chars);
+            let marked: usize = shown.iter().skip(before).take(len).map(width).sum();
             writeln!(
                 f,
                 "{pad} | {}{}",
-                " ".repeat(loc.col.saturating_sub(1)),
-                "^".repeat(len)
+                " ".repeat(indent),
+                "^".repeat(marked.max(1))
             )?;
             if let Some(h) = &self.hint {
-                writeln!(f, "{pad} = hint: {h}")?;
+                writeln!(f, "{pad} = hint: {}", escape(h))?;
             }
         } else if let Some(h) = &self.hint {
-            writeln!(f, "  = hint: {h}")?;
+            writeln!(f, "  = hint: {}", escape(h))?;
         }
         Ok(())
     }
+}
+
+/// Whether `c` must not reach a terminal as it is: control characters
+/// (C0, DEL, C1: terminal escape sequences start with them) and the
+/// invisible marks and overrides of bidirectional text, which make a line
+/// show something else than what it holds.
+fn hostile(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// How a character of a source line is shown: a tab as one space, a
+/// [`hostile`] character escaped (`\x1b`, `\u{202e}`), anything else as
+/// it is.
+fn shown(c: char) -> String {
+    match c {
+        '\t' => " ".into(),
+        c if hostile(c) && (c as u32) < 0x80 => format!("\\x{:02x}", c as u32),
+        c if hostile(c) => format!("\\u{{{:x}}}", c as u32),
+        c => c.into(),
+    }
+}
+
+/// `s` with its [`hostile`] characters escaped as in source lines (tabs
+/// and newlines kept), for the message, the hint and the file name, which
+/// may quote the file too.
+fn escape(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(|c| hostile(c) && c != '\t' && c != '\n') {
+        return s.into();
+    }
+    s.chars()
+        .map(|c| match c {
+            '\t' | '\n' => c.to_string(),
+            c => shown(c),
+        })
+        .collect::<String>()
+        .into()
 }
 
 /// Source text with a line index, to turn byte offsets into locations.
@@ -270,6 +310,44 @@ mod tests {
             d.to_string(),
             "error: oops\n --> x.db:2:5\n  |\n2 | foo -> bar\n  |     ^^\n  = hint: fix it\n"
         );
+    }
+
+    #[test]
+    fn control_characters_are_escaped_and_the_caret_stays_aligned() {
+        // A hostile file: an escape sequence that would clear the screen and
+        // retitle the terminal, a bell, C1 CSI, a right-to-left override.
+        let text = "\x1b[2J\x1b]0;pwned\x07x = \"\u{9b}31m\u{202e}y\" oops\n";
+        let src = Source::new("x.db", text);
+        let start = text.find("oops").unwrap();
+        let d = Diagnostic::error("unexpected `oops\x1b[0m`")
+            .at(src.location(start, start + 4))
+            .hint("remove \x1b[1m it");
+        let r = d.to_string();
+        assert!(!r.chars().any(|c| c != '\n' && hostile(c)), "{r:?}");
+        let lines: Vec<&str> = r.lines().collect();
+        assert_eq!(lines[0], "error: unexpected `oops\\x1b[0m`");
+        assert_eq!(
+            lines[3],
+            "1 | \\x1b[2J\\x1b]0;pwned\\x07x = \"\\u{9b}31m\\u{202e}y\" oops"
+        );
+        // The caret is under `oops` as shown.
+        let at = lines[3].find("oops").unwrap();
+        assert_eq!(lines[4], format!("  | {}^^^^", " ".repeat(at - 4)));
+        assert_eq!(lines[5], "  = hint: remove \\x1b[1m it");
+        // The marked text itself escaped: one caret per column shown.
+        let d = Diagnostic::error("e").at(src.location(0, 1));
+        assert_eq!(d.to_string().lines().nth(4), Some("  | ^^^^"));
+        // The location keeps the text as it is; only rendering escapes.
+        assert_eq!(src.location(0, 1).source_line, text.trim_end_matches('\n'));
+    }
+
+    #[test]
+    fn tabs_show_as_one_space_and_a_column_past_the_end() {
+        let src = Source::new("t", "\ta\tb");
+        let d = Diagnostic::error("e").at(src.location(4, 4));
+        assert_eq!(d.location.as_ref().map(|l| l.col), Some(5));
+        assert_eq!(d.to_string().lines().nth(3), Some("1 |  a b"));
+        assert_eq!(d.to_string().lines().nth(4), Some("  |     ^"));
     }
 
     #[test]

@@ -20,8 +20,34 @@
 //! * **Losing a race.** When, after our `link`, the account file has more than
 //!   two names (another lease grabbed it at the same time), we remove our
 //!   lease and try the next free account, rescanning the directory up to
-//!   [`MAX_ROUNDS`] times; upstream backs off and fails. "No mapping" is only
-//!   reported when a scan finds no free account.
+//!   [`MAX_ROUNDS`] times, after a short random pause when every free
+//!   account of a round was lost; upstream backs off and fails. "No
+//!   mapping" is only reported when a scan finds no free account.
+//! * **An account removed meanwhile.** After our `link` the account name must
+//!   still name the file we linked; if an administrator removed the account
+//!   (and perhaps created it again) in between, our link is no lease and is
+//!   removed like a lost race. Upstream only counts links, and two names
+//!   are also what two leases of one removed account file have: both
+//!   processes would win it.
+//! * **Removing a stale lease** (solitary, or to an account of another pool
+//!   with `-override_inconsistency`). Upstream unlinks the lease name; but
+//!   between looking at the lease and unlinking it, another process working
+//!   for the same DN may have replaced it by a fresh lease, which the unlink
+//!   would destroy: that process then runs the DN as an account the
+//!   gridmapdir calls free, and the next DN gets it too. Here the lease is
+//!   first renamed aside to a private name (atomic), looked at again there,
+//!   and unlinked only if it is still the file that was judged stale;
+//!   otherwise it is put back and the lease is looked at again. Should yet
+//!   another lease have been made in that instant, the one put aside stays
+//!   under its private name ([`ASIDE_PREFIX`]), so that its account stays
+//!   taken (an error is logged: remove it when no job of that DN runs).
+//! * **A file with more than two names** (an account two racers linked at
+//!   once, or a lease to it) is looked at again after a short pause: the
+//!   racers remove their extra names at once. Upstream fails the mapping.
+//!   Only a link count that stays above two for [`MAX_ROUNDS`] rounds
+//!   (under a second) is an error. Likewise a requested account lost to a
+//!   racer is looked at again (taken by the racer: no mapping; free again:
+//!   tried again).
 //! * **Refusals.** A world-writable gridmapdir (in a privileged process, one
 //!   anyone but root can change: [`lcmaps_core::trust`]), and a lease name that does
 //!   not start with `%` (a DN that does not start with `/`: its lease could
@@ -65,6 +91,10 @@ pub fn lease_dir(
         Some(v) => crate::files::resolve_file_option(&v),
     }
 }
+/// Names a process gives a lease it moves aside to remove it (see the module
+/// documentation); never a pool account nor a lease.
+pub const ASIDE_PREFIX: &str = ".lcmaps-aside~";
+
 /// How often the directory is rescanned after losing races.
 pub const MAX_ROUNDS: usize = 16;
 /// How many pool accounts (in directory order) one lease attempt spreads
@@ -211,7 +241,8 @@ pub fn lookup(req: &Request<'_>) -> Result<Option<Lease>, String> {
 enum Link {
     /// The lease is ours: exactly two names, the account's inode.
     Won,
-    /// Another lease grabbed the account at the same time; ours is removed.
+    /// Another lease grabbed the account at the same time (ours is
+    /// removed), or the account file is gone.
     Lost,
     /// The lease name changed under us (a process with the same DN): look
     /// at the existing lease again.
@@ -229,8 +260,49 @@ fn other_link_cache() -> &'static Mutex<HashMap<(u64, u64), OsString>> {
     C.get_or_init(Default::default)
 }
 
+/// Result of removing a lease name only if it is the file judged removable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Removal {
+    /// Removed, or already gone.
+    Removed,
+    /// The name held another file (now put back): look at the lease again.
+    Changed,
+}
+
+/// What identifies the version of a lease that was judged stale: a fresh
+/// lease is another inode, or has another link count, or was touched.
+fn same_version(a: &Metadata, b: &Metadata) -> bool {
+    a.dev() == b.dev()
+        && a.ino() == b.ino()
+        && a.nlink() == b.nlink()
+        && (a.mtime(), a.mtime_nsec()) == (b.mtime(), b.mtime_nsec())
+}
+
+fn aside_name() -> String {
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{ASIDE_PREFIX}{}~{n}", std::process::id())
+}
+
+/// A pause before looking again at a file other processes are linking, or
+/// before trying again after losing every race of a round: about 0.2 ms,
+/// doubling up to 100 ms (a racer may be descheduled between its `link`
+/// and its `unlink`), between half and all of that at random so that
+/// racers fall out of step; [`MAX_ROUNDS`] of them add up to under a second.
+fn pause(round: usize) {
+    let micros = (200u64 << round.min(9)).min(100_000);
+    let clock = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::from(d.subsec_nanos()));
+    let seed = clock ^ (u64::from(std::process::id()) << 32);
+    let jitter = fnv1a(&seed.to_le_bytes()) % (micros / 2 + 1);
+    std::thread::sleep(std::time::Duration::from_micros(micros / 2 + jitter));
+}
+
 /// Result of looking for the second name of a lease.
 enum Other {
+    /// The other name has more than two links: a race in progress.
+    Busy(String),
     /// The other name (link count 2).
     Name(String),
     /// Only the lease itself was found: solitary.
@@ -239,15 +311,20 @@ enum Other {
     Vanished,
 }
 
-fn touch(path: &Path) -> Result<(), String> {
-    utimensat(
+/// Set the times of `path` to now. `Ok(false)`: it is gone (for a moment,
+/// perhaps: another process may have it aside; look again).
+fn touch(path: &Path) -> Result<bool, String> {
+    match utimensat(
         None,
         path,
         &TimeSpec::UTIME_NOW,
         &TimeSpec::UTIME_NOW,
         UtimensatFlags::NoFollowSymlink,
-    )
-    .map_err(|e| format!("touching \"{}\" failed: {e}", path.display()))
+    ) {
+        Ok(()) => Ok(true),
+        Err(nix::errno::Errno::ENOENT) => Ok(false),
+        Err(e) => Err(format!("touching \"{}\" failed: {e}", path.display())),
+    }
 }
 
 fn lstat(path: &Path) -> std::io::Result<Metadata> {
@@ -319,6 +396,9 @@ impl Gridmapdir {
                 found_first = true;
                 continue;
             }
+            if name.as_bytes().starts_with(ASIDE_PREFIX.as_bytes()) {
+                continue;
+            }
             let Ok(m) = lstat(&self.path(&name)) else {
                 continue;
             };
@@ -336,10 +416,10 @@ impl Gridmapdir {
                     ))
                 }
                 1 => Ok(Other::Vanished),
-                n => Err(format!(
+                n => Ok(Other::Busy(format!(
                     "found other link {} but its link count is {n}",
                     name.to_string_lossy()
-                )),
+                ))),
             };
         }
         Ok(if found_first {
@@ -353,14 +433,20 @@ impl Gridmapdir {
     fn link(&self, account: &str, ino: u64, lease: &str) -> Result<Link, String> {
         let apath = self.path(account);
         let lpath = self.path(lease);
-        OpenOptions::new()
+        // An account removed meanwhile (by an administrator) is lost.
+        match OpenOptions::new()
             .append(true)
             .custom_flags(OFlag::O_NOFOLLOW.bits())
             .open(&apath)
-            .map_err(|e| format!("no write-access to \"{}\": {e}", apath.display()))?;
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Link::Lost),
+            Err(e) => return Err(format!("no write-access to \"{}\": {e}", apath.display())),
+        }
         match fs::hard_link(&apath, &lpath) {
             Ok(()) => {}
             Err(e) if e.kind() == ErrorKind::AlreadyExists => return Ok(Link::Recheck),
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Link::Lost),
             Err(e) => return Err(format!("cannot link {account} to \"{lease}\": {e}")),
         }
         let m = match lstat(&lpath) {
@@ -368,50 +454,118 @@ impl Gridmapdir {
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Link::Recheck),
             Err(e) => return Err(format!("stat of \"{lease}\" failed: {e}")),
         };
-        if m.ino() != ino {
+        // Whether `f` is (still) the file the account name names: an
+        // administrator may have removed the account, or removed and created
+        // it again, since it was looked at or even since it was linked. A
+        // link to an account file that is gone is no lease, and its link
+        // count says nothing about who else holds the account.
+        let is_account =
+            |f: &Metadata| lstat(&apath).is_ok_and(|a| a.ino() == f.ino() && a.dev() == f.dev());
+        let current = is_account(&m);
+        if !current && m.ino() != ino {
             // Replaced by a process working for the same DN.
             return Ok(Link::Recheck);
         }
         match m.nlink() {
-            2 => {
-                touch(&lpath)?;
+            2 if current => {
+                if !touch(&lpath)? {
+                    return Ok(Link::Recheck);
+                }
                 // The next lookup of this lease finds its account at once.
                 other_link_cache()
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .insert((m.dev(), ino), OsString::from(account));
+                    .insert((m.dev(), m.ino()), OsString::from(account));
                 Ok(Link::Won)
             }
             n => {
-                // 1: the account file went away; >2: two leases grabbed it.
+                // >2: two leases grabbed it; 1 or not `current`: the account
+                // file went away.
                 log::warn!(
-                    "{} has {n} links after linking \"{lease}\": backing off to the next account",
-                    account
+                    "{account} has {n} links after linking \"{lease}\": backing off to the next account"
                 );
-                match fs::remove_file(&lpath) {
-                    Ok(()) => Ok(Link::Lost),
-                    Err(e) if e.kind() == ErrorKind::NotFound => Ok(Link::Lost),
-                    Err(e) => Err(format!("cannot unlink \"{lease}\": {e}")),
+                // Removed if it is still our link and not, now that the
+                // racer has backed off, the account's only lease (then it
+                // is put back and looked at again, as is a lease another
+                // process made meanwhile).
+                let ours = (m.dev(), m.ino());
+                let sole_lease = |f: &Metadata| f.nlink() == 2 && is_account(f);
+                match self
+                    .remove_lease_if(lease, |f| (f.dev(), f.ino()) == ours && !sole_lease(f))?
+                {
+                    Removal::Removed => Ok(Link::Lost),
+                    Removal::Changed => Ok(Link::Recheck),
                 }
             }
         }
     }
 
-    fn unlink_lease(&self, lease: &str) -> Result<(), String> {
-        match fs::remove_file(self.path(lease)) {
-            Err(e) if e.kind() != ErrorKind::NotFound => {
-                Err(format!("cannot unlink \"{lease}\": {e}"))
-            }
-            _ => Ok(()),
+    /// Remove the lease name `lease` if the file it names is one
+    /// `removable` accepts: the file is renamed aside (atomically), looked
+    /// at under its private name, and unlinked, or put back when it is not
+    /// removable (see the module documentation).
+    fn remove_lease_if(
+        &self,
+        lease: &str,
+        removable: impl Fn(&Metadata) -> bool,
+    ) -> Result<Removal, String> {
+        let lpath = self.path(lease);
+        // Most leases replaced meanwhile are seen here, without taking them
+        // away for a moment.
+        match lstat(&lpath) {
+            Ok(m) if !removable(&m) => return Ok(Removal::Changed),
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Removal::Removed),
+            Err(e) => return Err(format!("cannot stat lease \"{}\": {e}", lpath.display())),
         }
+        let aside = self.path(aside_name());
+        match fs::rename(&lpath, &aside) {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Removal::Removed),
+            Err(e) => return Err(format!("cannot move lease \"{lease}\" aside: {e}")),
+        }
+        let unlink_aside = || {
+            fs::remove_file(&aside)
+                .map_err(|e| format!("cannot unlink \"{}\": {e}", aside.display()))
+        };
+        let m =
+            lstat(&aside).map_err(|e| format!("stat of \"{}\" failed: {e}", aside.display()))?;
+        if removable(&m) {
+            unlink_aside()?;
+            return Ok(Removal::Removed);
+        }
+        match fs::hard_link(&aside, &lpath) {
+            Ok(()) => {
+                log::info!("lease \"{lease}\" was renewed by another process; left in place");
+                unlink_aside()?;
+            }
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => log::error!(
+                "lease \"{lease}\" was renewed twice by other processes while being replaced; \
+                 the earlier one is kept as \"{}\" so that its account is not given to \
+                 anyone else: remove it when no job of that DN runs",
+                aside.display()
+            ),
+            Err(e) => {
+                return Err(format!(
+                    "cannot put lease \"{lease}\" back from \"{}\": {e}",
+                    aside.display()
+                ))
+            }
+        }
+        Ok(Removal::Changed)
     }
 
     /// `get_pool_mapping()`: reuse the lease of `lease` or take a free
     /// account of `pool`. `Ok(None)`: no mapping.
     pub fn pool(&self, lease: &str, pool: &str, opts: Options) -> Result<Option<String>, String> {
         let lpath = self.path(lease);
-        'rounds: for _ in 0..MAX_ROUNDS {
-            let mut remove_lease = false;
+        // Why the last round ended without an answer, if a link count
+        // above two was the reason.
+        let mut busy: Option<String> = None;
+        'rounds: for round in 0..MAX_ROUNDS {
+            busy = None;
+            // The lease as it was judged stale, to be removed before linking.
+            let mut stale: Option<Metadata> = None;
             match lstat(&lpath) {
                 Err(e) if e.kind() == ErrorKind::NotFound => {}
                 Err(e) => return Err(format!("cannot stat lease \"{}\": {e}", lpath.display())),
@@ -422,20 +576,27 @@ impl Gridmapdir {
                     match m.nlink() {
                         1 => {
                             log::info!("will remove solitary lease \"{lease}\"");
-                            remove_lease = true;
+                            stale = Some(m);
                         }
                         2 => match self.other_link(lease, m.dev(), m.ino())? {
                             Other::Vanished => continue 'rounds,
+                            Other::Busy(why) => {
+                                busy = Some(why);
+                                pause(round);
+                                continue 'rounds;
+                            }
                             Other::Solitary => {
                                 log::info!(
                                     "no other link in {}, will remove solitary lease \"{lease}\"",
                                     self.dir.display()
                                 );
-                                remove_lease = true;
+                                stale = Some(m);
                             }
                             Other::Name(other) if pool_match(&other, pool, opts.strict_prefix) => {
                                 log::debug!("reusing existing lease \"{lease}\" to {other}");
-                                touch(&lpath)?;
+                                if !touch(&lpath)? {
+                                    continue 'rounds;
+                                }
                                 return Ok(Some(other));
                             }
                             Other::Name(other) => {
@@ -444,10 +605,14 @@ impl Gridmapdir {
                                     return Ok(None);
                                 }
                                 log::info!("will remove inconsistent lease \"{lease}\" to {other}");
-                                remove_lease = true;
+                                stale = Some(m);
                             }
                         },
-                        n => return Err(format!("too many links (={n}) to \"{lease}\"")),
+                        n => {
+                            busy = Some(format!("too many links (={n}) to \"{lease}\""));
+                            pause(round);
+                            continue 'rounds;
+                        }
                     }
                 }
             }
@@ -489,9 +654,12 @@ impl Gridmapdir {
                         continue;
                     }
                     saw_free = true;
-                    if remove_lease {
-                        self.unlink_lease(lease)?;
-                        remove_lease = false;
+                    if let Some(old) = stale.take() {
+                        if self.remove_lease_if(lease, |m| same_version(m, &old))?
+                            == Removal::Changed
+                        {
+                            continue 'rounds;
+                        }
                     }
                     match self.link(name, m.ino(), lease)? {
                         Link::Won => {
@@ -514,10 +682,14 @@ impl Gridmapdir {
                 return Ok(None);
             }
             // Every free account tried was taken by a racer: scan again.
+            pause(round);
         }
-        Err(format!(
-            "giving up on lease \"{lease}\" in pool {pool} after {MAX_ROUNDS} rounds of lost races"
-        ))
+        Err(match busy {
+            Some(why) => format!("{why}, still after {MAX_ROUNDS} rounds"),
+            None => format!(
+                "giving up on lease \"{lease}\" in pool {pool} after {MAX_ROUNDS} rounds of lost races"
+            ),
+        })
     }
 
     /// `get_req_pool_mapping()`: make or verify the lease of `lease` to the
@@ -528,17 +700,21 @@ impl Gridmapdir {
         }
         let lpath = self.path(lease);
         let apath = self.path(account);
-        for _ in 0..MAX_ROUNDS {
+        let mut busy: Option<String> = None;
+        for round in 0..MAX_ROUNDS {
+            busy = None;
             let lease_st = match lstat(&lpath) {
                 Ok(m) => {
                     if !m.file_type().is_file() {
                         return Err(format!("lease is not a regular file: \"{lease}\""));
                     }
                     if m.nlink() > 2 {
-                        return Err(format!(
+                        busy = Some(format!(
                             "too many ({}) hard-links for lease \"{lease}\"",
                             m.nlink()
                         ));
+                        pause(round);
+                        continue;
                     }
                     Some(m)
                 }
@@ -558,17 +734,19 @@ impl Gridmapdir {
                 return Err(format!("pool-entry {account} is not a regular file"));
             }
             if acc.nlink() > 2 {
-                return Err(format!(
+                busy = Some(format!(
                     "too many ({}) hard-links for pool-entry {account}",
                     acc.nlink()
                 ));
+                pause(round);
+                continue;
             }
             let lease_links = lease_st.as_ref().map_or(0, |m| m.nlink());
             if acc.nlink() == 2 {
                 if lease_links == 2 && lease_st.as_ref().is_some_and(|m| m.ino() == acc.ino()) {
                     log::debug!("reusing existing lease \"{lease}\" to {account}");
-                    if !opts.only_existing {
-                        touch(&apath)?;
+                    if !opts.only_existing && !touch(&apath)? {
+                        continue;
                     }
                     return Ok(true);
                 }
@@ -594,20 +772,201 @@ impl Gridmapdir {
                     remove = true;
                 }
             }
-            if remove {
-                self.unlink_lease(lease)?;
+            if let Some(old) = lease_st.as_ref().filter(|_| remove) {
+                if self.remove_lease_if(lease, |m| same_version(m, old))? == Removal::Changed {
+                    continue;
+                }
             }
             match self.link(account, acc.ino(), lease)? {
                 Link::Won => return Ok(true),
                 Link::Lost => {
-                    log::info!("requested pool-entry {account} was taken by another lease");
-                    return Ok(false);
+                    // Taken by a racer, or both backed off: look again.
+                    log::info!("requested pool-entry {account} was contended; looking again");
+                    pause(round);
+                    continue;
                 }
                 Link::Recheck => continue,
             }
         }
-        Err(format!(
-            "giving up on lease \"{lease}\" for {account}: it keeps changing"
-        ))
+        Err(match busy {
+            Some(why) => format!("{why}, still after {MAX_ROUNDS} rounds"),
+            None => format!("giving up on lease \"{lease}\" for {account}: it keeps changing"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A gridmapdir a privileged process accepts (root-owned 0755 under a
+    /// 0755 directory), with pool accounts `pool1` and `pool2`.
+    fn dir() -> (tempfile::TempDir, Gridmapdir) {
+        let t = tempfile::tempdir().unwrap();
+        fs::set_permissions(t.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        let d = t.path().join("gridmapdir");
+        fs::create_dir(&d).unwrap();
+        fs::set_permissions(&d, fs::Permissions::from_mode(0o755)).unwrap();
+        for a in ["pool1", "pool2"] {
+            fs::write(d.join(a), "").unwrap();
+        }
+        let g = Gridmapdir::open(&d).unwrap();
+        (t, g)
+    }
+
+    fn names(g: &Gridmapdir) -> Vec<String> {
+        let mut n: Vec<String> = g
+            .names()
+            .unwrap()
+            .into_iter()
+            .map(|n| n.into_string().unwrap())
+            .collect();
+        n.sort();
+        n
+    }
+
+    const LEASE: &str = "%2fcn%3dx";
+
+    /// Found by the property test `leases_hold_under_threads`: a process
+    /// judged a lease stale (solitary: its account was removed) and, once
+    /// it had found a free account, unlinked the lease name; meanwhile a
+    /// process for the same DN had replaced the stale lease by a fresh one,
+    /// which the unlink destroyed. That process went on as an account the
+    /// gridmapdir then called free. Now the fresh lease stays.
+    #[test]
+    fn a_stale_lease_replaced_meanwhile_is_not_removed() {
+        let (_t, g) = dir();
+        fs::hard_link(g.path("pool1"), g.path(LEASE)).unwrap();
+        fs::remove_file(g.path("pool1")).unwrap();
+        fs::write(g.path("pool1"), "").unwrap();
+        let stale = lstat(&g.path(LEASE)).unwrap();
+        assert_eq!(stale.nlink(), 1);
+        // The other process: removes the stale lease, links pool2.
+        fs::remove_file(g.path(LEASE)).unwrap();
+        fs::hard_link(g.path("pool2"), g.path(LEASE)).unwrap();
+        assert_eq!(
+            g.remove_lease_if(LEASE, |m| same_version(m, &stale))
+                .unwrap(),
+            Removal::Changed
+        );
+        let now = lstat(&g.path(LEASE)).unwrap();
+        assert_eq!(now.ino(), lstat(&g.path("pool2")).unwrap().ino());
+        assert_eq!(now.nlink(), 2);
+        assert_eq!(names(&g), [LEASE, "pool1", "pool2"], "nothing left aside");
+        // And the lease, looked at again, is reused.
+        assert_eq!(
+            g.pool(LEASE, "pool", Options::default())
+                .unwrap()
+                .as_deref(),
+            Some("pool2")
+        );
+    }
+
+    /// The same, when the lease is replaced between the look and the
+    /// removal: it is moved aside, found fresh there, and put back.
+    #[test]
+    fn a_stale_lease_replaced_at_the_last_moment_is_put_back() {
+        let (_t, g) = dir();
+        fs::write(g.path(LEASE), "").unwrap();
+        let stale = lstat(&g.path(LEASE)).unwrap();
+        let calls = std::cell::Cell::new(0);
+        let r = g
+            .remove_lease_if(LEASE, |m| {
+                calls.set(calls.get() + 1);
+                if calls.get() == 1 {
+                    // The other process, just after the look.
+                    fs::remove_file(g.path(LEASE)).unwrap();
+                    fs::hard_link(g.path("pool2"), g.path(LEASE)).unwrap();
+                }
+                same_version(m, &stale)
+            })
+            .unwrap();
+        assert_eq!((r, calls.get()), (Removal::Changed, 2));
+        let now = lstat(&g.path(LEASE)).unwrap();
+        assert_eq!(now.ino(), lstat(&g.path("pool2")).unwrap().ino());
+        assert_eq!(now.nlink(), 2);
+        assert_eq!(names(&g), [LEASE, "pool1", "pool2"], "nothing left aside");
+    }
+
+    #[test]
+    fn a_stale_lease_still_stale_is_removed() {
+        let (_t, g) = dir();
+        fs::write(g.path(LEASE), "").unwrap();
+        let stale = lstat(&g.path(LEASE)).unwrap();
+        assert_eq!(
+            g.remove_lease_if(LEASE, |m| same_version(m, &stale))
+                .unwrap(),
+            Removal::Removed
+        );
+        assert_eq!(names(&g), ["pool1", "pool2"]);
+        assert_eq!(
+            g.remove_lease_if(LEASE, |_| true).unwrap(),
+            Removal::Removed,
+            "already gone"
+        );
+    }
+
+    /// When yet another lease was made while one was aside, the one aside
+    /// keeps its account taken.
+    #[test]
+    fn a_lease_renewed_twice_stays_aside() {
+        let (_t, g) = dir();
+        fs::hard_link(g.path("pool1"), g.path(LEASE)).unwrap();
+        let calls = std::cell::Cell::new(0);
+        let r = g
+            .remove_lease_if(LEASE, |_| {
+                calls.set(calls.get() + 1);
+                if calls.get() == 1 {
+                    return true; // looks stale
+                }
+                // Aside, it is not; and a third process has made a lease to
+                // pool2 meanwhile.
+                fs::hard_link(g.path("pool2"), g.path(LEASE)).unwrap();
+                false
+            })
+            .unwrap();
+        assert_eq!(r, Removal::Changed);
+        let n = names(&g);
+        assert_eq!(n.len(), 4, "{n:?}");
+        assert!(n.iter().any(|n| n.starts_with(ASIDE_PREFIX)), "{n:?}");
+        assert_eq!(
+            lstat(&g.path("pool1")).unwrap().nlink(),
+            2,
+            "pool1 stays taken"
+        );
+        assert_eq!(lstat(&g.path("pool2")).unwrap().nlink(), 2);
+        // Neither is offered as free.
+        assert_eq!(
+            g.pool("%2fcn%3dy", "pool", Options::default()).unwrap(),
+            None
+        );
+    }
+
+    /// Found by the property tests: a lease whose account another process
+    /// has just linked too (three names, for a moment) made a re-lease fail
+    /// with "too many links". Now it is looked at again after a pause.
+    #[test]
+    fn a_moment_of_three_links_is_waited_out() {
+        let (_t, g) = dir();
+        fs::hard_link(g.path("pool1"), g.path(LEASE)).unwrap();
+        let racer = g.path("%2fcn%3dracer");
+        fs::hard_link(g.path("pool1"), &racer).unwrap();
+        let backs_off = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            fs::remove_file(racer).unwrap();
+        });
+        assert_eq!(
+            g.pool(LEASE, "pool", Options::default())
+                .unwrap()
+                .as_deref(),
+            Some("pool1")
+        );
+        backs_off.join().unwrap();
+        // A third name that stays is still an error, after the rounds.
+        fs::hard_link(g.path("pool1"), g.path("%2fcn%3dstuck")).unwrap();
+        let e = g.pool(LEASE, "pool", Options::default()).unwrap_err();
+        assert!(e.contains("still after 16 rounds"), "{e}");
+        let e = g.requested(LEASE, "pool1", Options::default()).unwrap_err();
+        assert!(e.contains("still after 16 rounds"), "{e}");
     }
 }

@@ -3,7 +3,10 @@
  *   lcas_client pem FILE [REQUEST]   lcas_init_and_log, lcas_pem, lcas_term
  *   lcas_client null                 every entry point with NULLs and out
  *                                    of order; must not crash
- * Prints "rc=N" for the authorization and "version=M.m.p". */
+ * Prints "rc=N" for the authorization and "version=M.m.p".
+ * lcas.h declares lcas_get_fabric_authorization as the library is built
+ * (DN, credential, request) only with ALLOW_EMPTY_CREDENTIALS. */
+#define ALLOW_EMPTY_CREDENTIALS 1
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +26,9 @@ int main(int argc, char **argv)
         }
         printf("pem-null=%d\n", lcas_pem(NULL, NULL));
         printf("pem-garbage=%d\n", lcas_pem("not a certificate", NULL));
-        printf("gss-null=%d\n", lcas_get_fabric_authorization(NULL, NULL));
+        printf("gss-null=%d\n", lcas_get_fabric_authorization(NULL, NULL, NULL));
+        printf("gss-dn-only=%d\n",
+               lcas_get_fabric_authorization("/DC=org/DC=example/CN=Jane Doe", NULL, "RSL"));
         printf("init-again=%d\n", lcas_init(NULL));
         printf("term=%d\n", lcas_term());
         printf("term-again=%d\n", lcas_term());

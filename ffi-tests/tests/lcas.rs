@@ -255,6 +255,7 @@ fn bad_configuration_and_bad_calls_fail_cleanly() {
     assert_eq!(
         r.stdout,
         "pem-before-init=1\nterm-before-init=0\npem-null=1\npem-garbage=1\ngss-null=1\n\
+         gss-dn-only=1\n\
          init-again=0\nterm=0\nterm-again=0\n"
     );
     // A malformed lcas.db: init fails with file:line:col.
@@ -301,4 +302,171 @@ fn bad_configuration_and_bad_calls_fail_cleanly() {
     let r = w.run(true, &db, &["pem", jane.to_str().unwrap()]);
     assert_eq!(r.code, 3, "{}{}", r.stdout, r.stderr);
     assert!(r.stderr.contains("no_such_file.db"), "{}", r.stderr);
+}
+
+/// Issue #16: Debian's `lcas-lcmaps-gt4-interface` (the GSI authorization
+/// callout of globus-gridftp-server and globus-gatekeeper) dlopens liblcas
+/// and calls `lcas_get_fabric_authorization(client_name, user_cred, "RSL")`,
+/// the three-argument form Debian's liblcas 1.3.19 is built with. Ours took
+/// two arguments, read the DN string as a GSS credential and the server
+/// child died with SIGSEGV. `c/lcas_gt4.c` makes that call (with a real
+/// Globus credential, with a NULL DN, with a NULL credential, with a DN that
+/// is not the credential's) on Debian's liblcas and on ours, built against
+/// Debian's headers and against ours: no crash, and the same decisions and
+/// the same plugin calls as Debian's, whose rule is: the credential's DN
+/// decides (the DN argument is not used when there is a credential), and no
+/// credential is refused before any plugin runs.
+#[test]
+fn the_gt4_interface_three_argument_call_does_not_crash_and_decides_as_debian() {
+    let t = "the_gt4_interface_three_argument_call_does_not_crash_and_decides_as_debian";
+    let Some(cflags) = lcas_cflags() else {
+        return skip(
+            t,
+            "liblcas-dev or libglobus-gssapi-gsi-dev is not installed",
+        );
+    };
+    let w = World::new(&cflags);
+    let d = w.dir.as_path();
+    // The interface's call, type-checked against Debian's lcas.h and ours
+    // as the interface is built (-DALLOW_EMPTY_CREDENTIALS).
+    let gt4 = |name: &str, include: &str| {
+        let mut flags = vec![
+            format!("-I{include}"),
+            "-DALLOW_EMPTY_CREDENTIALS".to_string(),
+        ];
+        flags.extend(cflags.iter().skip(1).cloned());
+        build_program(
+            d,
+            &c_source("lcas_gt4.c"),
+            name,
+            &flags,
+            None,
+            &["-lglobus_gssapi_gsi"],
+        )
+    };
+    let on_debians_header = gt4("gt4_debian_h", LCAS_INCLUDE);
+    let on_our_header = gt4("gt4_our_h", &include_dir().display().to_string());
+    // Globus credentials (certificate, key, CA) for Jane and for evil Eve.
+    let ca = fixtures::ca("Test CA");
+    fixtures::install_ca(d, &ca, &[]);
+    let cred = |file: &str, cn: &str, serial: u32| {
+        use std::os::unix::fs::PermissionsExt;
+        let (user, key) = fixtures::user(&ca, cn, serial);
+        let p = d.join(file);
+        std::fs::write(&p, fixtures::pem(&[&user, &ca.cert], Some(&key))).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+        p
+    };
+    let jane = cred("jane.cred", "Jane Doe", 3);
+    let eve = cred("eve.cred", "evil Eve", 4);
+    const JANE: &str = "/DC=org/DC=example/CN=Jane Doe";
+    const EVE: &str = "/DC=org/DC=example/CN=evil Eve";
+    let trace = d.join("trace");
+    let c_plugin_db = w.db(
+        "lcas.db",
+        &format!(
+            "pluginname=\"{}\",pluginargs=\"evil {}\"\n",
+            w.plugin.display(),
+            trace.display()
+        ),
+    );
+    // (credential, mode, DN argument, permitted, the plugin's trace)
+    let confirm = |dn: &str| format!("init argc=3\nconfirm {dn} RSL\nterm\n");
+    let cases: Vec<(&Path, &str, Option<&str>, bool, String)> = vec![
+        (&jane, "both", Some(JANE), true, confirm(JANE)),
+        (&eve, "both", Some(EVE), false, confirm(EVE)),
+        (&jane, "cred", None, true, confirm(JANE)),
+        (&eve, "cred", None, false, confirm(EVE)),
+        // No credential: refused before any plugin, whatever the DN.
+        (&jane, "dn", Some(JANE), false, "init argc=3\nterm\n".into()),
+        (&eve, "dn", Some(EVE), false, "init argc=3\nterm\n".into()),
+        // The DN argument is not the credential's: the credential decides.
+        (&eve, "both", Some(JANE), false, confirm(EVE)),
+        (&jane, "both", Some(EVE), true, confirm(JANE)),
+    ];
+    let ours_lib = w.clib.join("liblcas.so.0");
+    let mut runs: Vec<(&str, &Path, &Path)> = vec![
+        ("ours (Debian's lcas.h)", &on_debians_header, &ours_lib),
+        ("ours (our lcas.h)", &on_our_header, &ours_lib),
+    ];
+    if Path::new(DEBIAN_LCAS).exists() {
+        runs.push(("Debian's", &on_debians_header, Path::new(DEBIAN_LCAS)));
+    } else {
+        skip(t, "Debian's liblcas0 is not installed: our library only");
+    }
+    let call = |exe: &Path, lib: &Path, db: &Path, cred: &Path, mode: &str, dn: Option<&str>| {
+        let mut cmd = Command::new(exe);
+        cmd.arg(lib)
+            .arg(mode)
+            .args(dn)
+            .env("X509_USER_PROXY", cred)
+            .env("X509_CERT_DIR", d)
+            .env("LCAS_DB_FILE", db)
+            .env("LCAS_DEBUG_LEVEL", "5")
+            .env_remove("LCAS_MODULES_DIR")
+            .env_remove("LD_LIBRARY_PATH");
+        run(&mut cmd)
+    };
+    for (which, exe, lib) in &runs {
+        for (cred, mode, dn, permitted, plugin_saw) in &cases {
+            let _ = std::fs::remove_file(&trace);
+            let r = call(exe, lib, &c_plugin_db, cred, mode, *dn);
+            let what = format!("{which}, {mode} {} {dn:?}", cred.display());
+            assert_eq!(
+                r.code, 0,
+                "{what}: the caller died (-1: a signal)\n{}{}",
+                r.stdout, r.stderr
+            );
+            let rc = r
+                .stdout
+                .lines()
+                .find_map(|l| l.strip_prefix("rc="))
+                .unwrap_or_else(|| panic!("{what}: {}{}", r.stdout, r.stderr));
+            assert_eq!(rc == "0", *permitted, "{what}: rc={rc}\n{}", r.stderr);
+            assert!(r.stdout.ends_with("term=0\n"), "{what}: {}", r.stdout);
+            assert_eq!(&w.trace(), plugin_saw, "{what}: the plugin's calls");
+            if which.starts_with("Debian") && *mode == "dn" {
+                // Debian's names the missing credential.
+                assert_eq!(rc, "4", "{what}");
+                assert!(
+                    r.stderr
+                        .contains("could not get X509 cred from gss credential"),
+                    "{what}: {}",
+                    r.stderr
+                );
+            }
+            if which.starts_with("ours") && *mode == "dn" {
+                assert!(
+                    r.stderr.contains("no GSS credential given"),
+                    "{what}: {}",
+                    r.stderr
+                );
+            }
+        }
+    }
+    // Our built-in lcas_userban.mod through the same call: Eve is banned.
+    std::fs::write(d.join("ban_users.db"), format!("\"{EVE}\"\n")).unwrap();
+    let ban_db = w.db(
+        "ban.db",
+        "pluginname=\"lcas_userban.mod\",pluginargs=\"ban_users.db\"\n",
+    );
+    for (cred, mode, dn, permitted) in [
+        (&jane, "both", Some(JANE), true),
+        (&jane, "cred", None, true),
+        (&eve, "both", Some(EVE), false),
+        (&eve, "cred", None, false),
+        (&eve, "both", Some(JANE), false),
+        (&jane, "dn", Some(JANE), false),
+    ] {
+        let r = call(&on_debians_header, &ours_lib, &ban_db, cred, mode, dn);
+        let what = format!("lcas_userban, {mode} {} {dn:?}", cred.display());
+        assert_eq!(r.code, 0, "{what}: {}{}", r.stdout, r.stderr);
+        assert_eq!(
+            r.stdout.starts_with("rc=0\n"),
+            permitted,
+            "{what}: {}{}",
+            r.stdout,
+            r.stderr
+        );
+    }
 }

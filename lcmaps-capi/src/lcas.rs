@@ -395,23 +395,36 @@ pub unsafe extern "C" fn lcas_pem(pem_string: *mut c_char, request: *mut c_char)
     })
 }
 
-/// `int lcas_get_fabric_authorization(gss_cred_id_t user_cred, lcas_request_t
-/// request)` (the two-argument form Debian's liblcas is built with): the DN
-/// comes from the GSS credential, through the Globus GSI libraries loaded
-/// at run time (see `lcmaps_run`).
+/// `int lcas_get_fabric_authorization(char *user_dn, gss_cred_id_t
+/// user_cred, lcas_request_t request)`: the three-argument form Debian's
+/// liblcas 1.3.19 is built with (LCAS's lcas.h declares it under
+/// `ALLOW_EMPTY_CREDENTIALS`; its two-argument declaration does not match
+/// the library) and which lcas-lcmaps-gt4-interface calls. As liblcas: the
+/// DN is the credential's, through the Globus GSI libraries loaded at run
+/// time (see `lcmaps_run`); `user_dn` is not used when there is a
+/// credential, and without one the request is refused before any plugin
+/// runs, whatever the DN (liblcas cannot take the certificate out of a
+/// NULL credential). `user_dn` is never read as a credential.
 #[no_mangle]
 pub unsafe extern "C" fn lcas_get_fabric_authorization(
+    user_dn: *mut c_char,
     user_cred: *mut c_void,
     request: *mut c_char,
 ) -> c_int {
     const NAME: &str = "lcas_get_fabric_authorization";
     ffi_boundary!(NAME, 1, {
         clog::install();
+        // SAFETY: NULL or a C string (the caller's DN).
+        let given_dn = unsafe { cstring_lossy(user_dn) };
         if user_cred.is_null() {
-            log::error!("{NAME}(): no user credential given (NULL)");
+            log::error!(
+                "{NAME}(): no GSS credential given (NULL){}: refused, as LCAS \
+                 does not authorize on a DN alone",
+                given_dn.map_or_else(String::new, |d| format!(" for {d}"))
+            );
             return 1;
         }
-        // SAFETY: a GSS credential handle of the caller.
+        // SAFETY: a non-NULL GSS credential handle of the caller.
         let dn = match unsafe { crate::gss::dn_from_cred(user_cred) } {
             Ok(d) => d,
             Err(e) => {
@@ -419,6 +432,12 @@ pub unsafe extern "C" fn lcas_get_fabric_authorization(
                 return 1;
             }
         };
+        if let Some(g) = given_dn.filter(|g| *g != dn) {
+            log::debug!(
+                "{NAME}(): the DN given ({g}) is not the credential's; deciding on the \
+                 credential's, as LCAS does"
+            );
+        }
         // SAFETY: NULL or a C string.
         let job = unsafe { cstring_lossy(request) };
         let req = AuthzRequest {

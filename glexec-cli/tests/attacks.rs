@@ -10,25 +10,9 @@ mod tokens;
 mod world;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use world::*;
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-macro_rules! need_root {
-    () => {
-        if !require_root(module_path!()) {
-            return;
-        }
-    };
-}
 
 const VERIFY: (&str, &str) = ("GLEXEC_MODE", "lcmaps_verify_account");
 
@@ -188,21 +172,8 @@ fn a_malformed_environment_entry_is_201_without_a_backtrace() {
 fn the_callers_file_size_limit_does_not_break_tracking() {
     need_root!();
     let w = World::new("", None);
+    tracking_policy(&w, 5300, 5300, "-cgroup off");
     let state = w.path("tracking-state");
-    std::fs::create_dir(&state).unwrap();
-    std::fs::write(
-        w.path("etc/lcmaps-glexec.db"),
-        format!(
-            "verifyproxy = \"lcmaps_verify_proxy.mod\" \"-certdir {}\"\n\
-             gridmap = \"lcmaps_localaccount.mod\" \"-gridmapfile {}\"\n\
-             track = \"lcmaps_glexec_tracking.mod\" \"-min-gid 5300 -max-gid 5300 -statedir {} -cgroup off\"\n\
-             glexec:\nverifyproxy -> gridmap\ngridmap -> track\n",
-            w.path("certs").display(),
-            w.path("grid-mapfile").display(),
-            state.display()
-        ),
-    )
-    .unwrap();
     // Twice in a row with `ulimit -f 0` (whose first run used to leave an
     // empty lock that was never reclaimed, exhausting a range of one).
     for _ in 0..2 {
@@ -267,21 +238,7 @@ fn a_mapped_group_inside_the_tracking_range_is_refused() {
     let group = w.path("etc/group");
     let g = std::fs::read_to_string(&group).unwrap();
     std::fs::write(&group, format!("{g}shared:x:5105:dteam001\n")).unwrap();
-    let state = w.path("tracking-state");
-    std::fs::create_dir(&state).unwrap();
-    std::fs::write(
-        w.path("etc/lcmaps-glexec.db"),
-        format!(
-            "verifyproxy = \"lcmaps_verify_proxy.mod\" \"-certdir {}\"\n\
-             gridmap = \"lcmaps_localaccount.mod\" \"-gridmapfile {}\"\n\
-             track = \"lcmaps_glexec_tracking.mod\" \"-min-gid 5100 -max-gid 5109 -statedir {} -cgroup off\"\n\
-             glexec:\nverifyproxy -> gridmap\ngridmap -> track\n",
-            w.path("certs").display(),
-            w.path("grid-mapfile").display(),
-            state.display()
-        ),
-    )
-    .unwrap();
+    tracking_policy(&w, 5100, 5109, "-cgroup off");
     let o = w.run(&[], &["/bin/sh", "-c", "echo ran"]);
     assert_eq!(o.status.code(), Some(202), "{}\n{}", stderr(&o), w.log());
     assert!(!stdout(&o).contains("ran"));

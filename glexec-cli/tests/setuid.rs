@@ -14,26 +14,10 @@ mod world;
 
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use lcmaps_x509::fixtures::{self, Kind, Tweak};
 use world::*;
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-macro_rules! need_root {
-    () => {
-        if !require_root(module_path!()) {
-            return;
-        }
-    };
-}
 
 #[test]
 fn maps_switches_and_runs_the_payload() {
@@ -401,26 +385,6 @@ fn legacy_verify_account_mode() {
         &[&t, &t, "/usr/bin/id"],
     );
     assert_eq!(o.status.code(), Some(203), "{}", stderr(&o));
-}
-
-/// A policy with the tracking plugin (range `min`-`max`, more options in
-/// `extra`) after the grid-mapfile.
-fn tracking_policy(w: &World, min: u32, max: u32, extra: &str) {
-    let state = w.path("tracking-state");
-    let _ = std::fs::create_dir(&state);
-    std::fs::write(
-        w.path("etc/lcmaps-glexec.db"),
-        format!(
-            "verifyproxy = \"lcmaps_verify_proxy.mod\" \"-certdir {}\"\n\
-             gridmap = \"lcmaps_localaccount.mod\" \"-gridmapfile {}\"\n\
-             track = \"lcmaps_glexec_tracking.mod\" \"-min-gid {min} -max-gid {max} -statedir {} {extra}\"\n\
-             glexec:\nverifyproxy -> gridmap\ngridmap -> track\n",
-            w.path("certs").display(),
-            w.path("grid-mapfile").display(),
-            state.display()
-        ),
-    )
-    .unwrap();
 }
 
 /// The payload double-forks a process into a session of its own (which

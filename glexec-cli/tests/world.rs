@@ -226,3 +226,41 @@ impl World {
         std::fs::read_to_string(self.path("glexec.log")).unwrap_or_default()
     }
 }
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Returns from the test unless it can run ([`require_root`]).
+#[macro_export]
+macro_rules! need_root {
+    () => {
+        if !require_root(module_path!()) {
+            return;
+        }
+    };
+}
+
+/// A policy with the tracking plugin (range `min`-`max`, more options in
+/// `extra`) after the grid-mapfile.
+pub fn tracking_policy(w: &World, min: u32, max: u32, extra: &str) {
+    let state = w.path("tracking-state");
+    let _ = std::fs::create_dir(&state);
+    std::fs::write(
+        w.path("etc/lcmaps-glexec.db"),
+        format!(
+            "verifyproxy = \"lcmaps_verify_proxy.mod\" \"-certdir {}\"\n\
+             gridmap = \"lcmaps_localaccount.mod\" \"-gridmapfile {}\"\n\
+             track = \"lcmaps_glexec_tracking.mod\" \"-min-gid {min} -max-gid {max} -statedir {} {extra}\"\n\
+             glexec:\nverifyproxy -> gridmap\ngridmap -> track\n",
+            w.path("certs").display(),
+            w.path("grid-mapfile").display(),
+            state.display()
+        ),
+    )
+    .unwrap();
+}

@@ -103,16 +103,8 @@ pub fn from_config(config: &Config, sec_gids: &[u32]) -> Result<Option<Tracking>
 
 /// Whether process `pid` carries `gid` among its supplementary groups.
 fn carries(pid: i32, gid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("Groups:")).map(|l| {
-                l["Groups:".len()..]
-                    .split_whitespace()
-                    .any(|g| g == gid.to_string())
-            })
-        })
-        .unwrap_or(false)
+    lcmaps_plugin_glexec_tracking::groups(std::path::Path::new(&format!("/proc/{pid}")))
+        .contains(&gid)
 }
 
 /// Pids of the processes whose supplementary groups contain `gid`.

@@ -118,21 +118,28 @@ pub fn gids_in_use(procdir: &Path, min: u32, max: u32) -> Result<BTreeSet<u32>, 
         if !name.to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
             continue;
         }
-        // Processes come and go: a vanished one holds nothing.
-        let Ok(status) = std::fs::read_to_string(ent.path().join("status")) else {
-            continue;
-        };
-        for line in status.lines() {
-            if let Some(g) = line.strip_prefix("Groups:") {
-                used.extend(
-                    g.split_whitespace()
-                        .filter_map(|x| x.parse::<u32>().ok())
-                        .filter(|x| (min..=max).contains(x)),
-                );
-            }
-        }
+        used.extend(
+            groups(&ent.path())
+                .into_iter()
+                .filter(|x| (min..=max).contains(x)),
+        );
     }
     Ok(used)
+}
+
+/// The supplementary groups of the process whose `/proc` directory is
+/// `proc_pid` (none when it is gone).
+pub fn groups(proc_pid: &Path) -> Vec<u32> {
+    let status = std::fs::read_to_string(proc_pid.join("status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Groups:"))
+        .map(|g| {
+            g.split_whitespace()
+                .filter_map(|x| x.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// A tracking gid this process holds: the lock is kept for as long as the

@@ -437,22 +437,7 @@ pub fn cas_without_crl(dir: &Path) -> Vec<(String, PathBuf)> {
 /// current, and must not list `cert`.
 pub fn check(cert: &X509Ref, issuer: &X509Ref, dir: &Path, now: i64) -> Result<(), String> {
     let hash = cert.issuer_name_hash();
-    for n in 0..MAX_CRL_FILES {
-        let path = dir.join(format!("{hash:08x}.r{n}"));
-        let meta = match std::fs::metadata(&path) {
-            Ok(m) => m,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
-            Err(e) => return Err(format!("cannot read CRL {}: {e}", path.display())),
-        };
-        if meta.len() > MAX_CRL_LEN {
-            return Err(format!("CRL {} is too large", path.display()));
-        }
-        lcmaps_core::trust::check(&path).map_err(|e| e.to_string())?;
-        let data =
-            std::fs::read(&path).map_err(|e| format!("cannot read CRL {}: {e}", path.display()))?;
-        let crl = X509Crl::from_pem(&data)
-            .or_else(|_| X509Crl::from_der(&data))
-            .map_err(|_| format!("malformed CRL {}", path.display()))?;
+    for (crl, path) in read_crls(dir, hash)? {
         // A different name with the same hash is someone else's CRL.
         if crl.issuer_name().try_cmp(issuer.subject_name()).ok() != Some(std::cmp::Ordering::Equal)
         {

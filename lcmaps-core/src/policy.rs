@@ -241,6 +241,8 @@ impl Engine {
         let budget: usize = self.config.policies.iter().map(|p| p.rules.len() + 1).sum();
         let mut steps = 0usize;
         let mut any_allowed = false;
+        // The plugin that ended each failed policy, for the refusal line.
+        let mut refused_by: Vec<String> = Vec::new();
         'policies: for policy in &self.config.policies {
             if !allowed(&policy.name) {
                 continue;
@@ -299,6 +301,12 @@ impl Engine {
                 });
                 out.status = status;
                 let rule = policy.rule_for(pi);
+                if !status.is_success() && rule.map_or(true, |r| r.on_failure.is_none()) {
+                    refused_by.push(format!(
+                        "policy \"{}\" failed at plugin \"{}\" ({})",
+                        policy.name, decl.name, decl.module
+                    ));
+                }
                 next = match (status, rule) {
                     (Status::Success, Some(r)) => r.on_success,
                     (Status::Failure, Some(r)) if r.on_failure.is_some() => r.on_failure,
@@ -319,6 +327,18 @@ impl Engine {
                     opts.policies.join(", ")
                 )
             });
+        }
+        if !out.status.is_success() && out.error.is_none() && !refused_by.is_empty() {
+            // At LOG_ERR, so that it is in every log: which plugin refused;
+            // its own log lines above say why.
+            log::error!(
+                "{}: {} (the plugin's log lines above give its reason)",
+                match mode {
+                    Mode::Run => "no policy mapped the credential",
+                    Mode::Verify => "no policy verified the requested account",
+                },
+                refused_by.join("; ")
+            );
         }
         out.store.log_final();
         out

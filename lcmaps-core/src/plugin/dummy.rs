@@ -113,6 +113,7 @@ impl Plugin for DummyBad {
     }
 
     fn verify(&mut self, _ctx: &mut RunContext<'_>) -> Status {
+        log::info!("lcmaps_dummy_bad-plugin_verify(): bad plugin successfully failed by design");
         Status::Failure
     }
 }

@@ -127,6 +127,61 @@ fn init_on_a_broken_lcmaps_db_fails_with_file_line_col() {
     assert_eq!(r.code, 3);
 }
 
+/// Issue #16 item 3: a refused `lcmaps_run_*_and_return_account` names, at
+/// the default LCMAPS_DEBUG_LEVEL, the plugin that refused and its reason,
+/// also for a C plugin that logs nothing itself.
+#[test]
+fn a_refused_mapping_names_the_plugin_and_its_reason_at_the_default_level() {
+    let tmp = tempfile::tempdir().unwrap();
+    let clib = clib_dir(tmp.path());
+    let gk = gatekeeper(
+        tmp.path(),
+        "gk",
+        &include_dir().display().to_string(),
+        Some(&clib),
+    );
+    let silent = build_plugin(
+        tmp.path(),
+        "plugin_bad.c",
+        "silent.mod",
+        &["-DRETURN_CODE=42"],
+    );
+    let db = tmp.path().join("lcmaps.db");
+    std::fs::write(
+        &db,
+        format!(
+            "silent = \"{}\"\nfirst:\nsilent -> lcmaps_dummy_good.mod\nsecond:\nlcmaps_dummy_bad.mod -> lcmaps_dummy_good.mod\n",
+            silent.display()
+        ),
+    )
+    .unwrap();
+    let log = tmp.path().join("lcmaps.log");
+    let r = run(Command::new(&gk)
+        .args(["account", "/CN=x"])
+        .env("LD_LIBRARY_PATH", &clib)
+        .env("LCMAPS_DB_FILE", &db)
+        .env("LCMAPS_LOG_FILE", &log)
+        .env_remove("LCMAPS_DEBUG_LEVEL"));
+    assert_ne!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let log = format!(
+        "{}{}",
+        r.stderr,
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    for needle in [
+        // The silent C plugin: its return code.
+        "silent.mod plugin_run() returned 42: failure",
+        // The built-in: its own reason.
+        "lcmaps_dummy_bad-plugin_run(): bad plugin successfully failed by design",
+        // Which plugin ended each policy, at LOG_ERR.
+        "LOG_ERR",
+        "policy \"first\" failed at plugin \"silent\"",
+        "policy \"second\" failed at plugin \"lcmaps_dummy_bad.mod\" (lcmaps_dummy_bad.mod)",
+    ] {
+        assert!(log.contains(needle), "{needle}: {log}");
+    }
+}
+
 #[test]
 fn bad_input_null_pointers_init_order_pem_and_helper_libraries() {
     let tmp = tempfile::tempdir().unwrap();

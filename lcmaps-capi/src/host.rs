@@ -396,8 +396,10 @@ impl CModule {
             // SAFETY: the plugin's own entry point with its own argument
             // array, all values bound to live framework storage.
             let rc = unsafe { f(argc, args) };
-            if rc != 0 && rc != 1 {
-                log::debug!("{} {what} returned {rc}, taken as failure", path.display());
+            if rc != 0 {
+                // The plugin's own lines (if it wrote any) give its reason;
+                // this one is there even when it wrote none.
+                log::info!("{} {what} returned {rc}: failure", path.display());
             }
             Status::from_code(rc)
         })

@@ -385,6 +385,13 @@ fn legacy_verify_account_mode() {
         &[&t, &t, "/usr/bin/id"],
     );
     assert_eq!(o.status.code(), Some(203), "{}", stderr(&o));
+    // At the default log_level the log names the plugin and its reason.
+    let log = w.log();
+    assert!(
+        log.contains("lcmaps_dummy_bad-plugin_verify(): bad plugin successfully failed by design")
+            && log.contains("policy \"glexec\" failed at plugin \"lcmaps_dummy_bad.mod\""),
+        "{log}"
+    );
 }
 
 /// The payload double-forks a process into a session of its own (which

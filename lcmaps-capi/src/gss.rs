@@ -3,11 +3,14 @@
 //! lcmaps-rs does not link against Globus. When it is not installed, the GSS
 //! entry points fail with a log line saying so.
 //!
-//! From a credential, the certificate chain is taken with `gss_export_cred`
-//! (Globus GSI exports the credential as PEM; the private key in it is
-//! dropped), so the run sees the chain's DN, its VOMS attributes and the
-//! chain itself, as LCMAPS's GSI build does. From a security context only
-//! the peer's DN is taken (`gss_inquire_context` + `gss_display_name`).
+//! From a credential, the certificate and its chain are taken from the
+//! credential's Globus GSI handle (`globus_gsi_cred_get_cert` and
+//! `globus_gsi_cred_get_cert_chain` of `libglobus_gsi_credential.so.1`), as
+//! LCMAPS's GSI build does, so the run sees the chain's DN, its VOMS
+//! attributes and the chain itself. That works for a delegated credential,
+//! which has no private key (`gss_export_cred` refuses those). From a
+//! security context only the peer's DN is taken (`gss_inquire_context` +
+//! `gss_display_name`).
 
 use std::ffi::{c_int, c_void, CStr};
 use std::ptr;
@@ -46,16 +49,15 @@ type DisplayName =
     unsafe extern "C" fn(*mut OmUint32, *mut c_void, *mut GssBuffer, *mut *mut c_void) -> OmUint32;
 type ReleaseName = unsafe extern "C" fn(*mut OmUint32, *mut *mut c_void) -> OmUint32;
 type ReleaseBuffer = unsafe extern "C" fn(*mut OmUint32, *mut GssBuffer) -> OmUint32;
-type ExportCred = unsafe extern "C" fn(
-    *mut OmUint32,
-    *mut c_void,
-    *mut c_void,
-    OmUint32,
-    *mut GssBuffer,
-) -> OmUint32;
+/// `globus_gsi_cred_get_cert(handle, X509 **)` and
+/// `globus_gsi_cred_get_cert_chain(handle, STACK_OF(X509) **)`: each returns
+/// a copy the caller frees; 0 is `GLOBUS_SUCCESS`.
+type CredGet = unsafe extern "C" fn(*mut c_void, *mut *mut c_void) -> libc::c_int;
 
 /// The Globus GSSAPI library.
 pub const GLOBUS_GSSAPI: &str = "libglobus_gssapi_gsi.so.4";
+/// The Globus GSI credential library (a dependency of the GSSAPI library).
+pub const GLOBUS_GSI_CREDENTIAL: &str = "libglobus_gsi_credential.so.1";
 
 struct Gss {
     inquire_cred: InquireCred,
@@ -63,8 +65,10 @@ struct Gss {
     display_name: DisplayName,
     release_name: ReleaseName,
     release_buffer: ReleaseBuffer,
-    export_cred: ExportCred,
+    get_cert: CredGet,
+    get_cert_chain: CredGet,
     _lib: Library,
+    _cred_lib: Library,
 }
 
 fn gss() -> Result<&'static Gss, String> {
@@ -76,6 +80,10 @@ fn gss() -> Result<&'static Gss, String> {
             .map_err(|e| {
                 format!("GSS credentials need the Globus GSSAPI library ({GLOBUS_GSSAPI}): {e}")
             })?;
+        // SAFETY: as above; already loaded as a dependency of the GSSAPI
+        // library, so this only takes a reference.
+        let cred_lib = unsafe { Library::open(Some(GLOBUS_GSI_CREDENTIAL), libc::RTLD_NOW) }
+            .map_err(|e| format!("{GLOBUS_GSI_CREDENTIAL}: {e}"))?;
         // SAFETY: the symbols have the RFC 2744 prototypes declared above;
         // the fn pointers live as long as `_lib`, which is kept forever.
         unsafe {
@@ -94,16 +102,24 @@ fn gss() -> Result<&'static Gss, String> {
                 std::mem::transmute::<*const c_void, ReleaseName>(f(b"gss_release_name\0")?);
             let release_buffer =
                 std::mem::transmute::<*const c_void, ReleaseBuffer>(f(b"gss_release_buffer\0")?);
-            let export_cred =
-                std::mem::transmute::<*const c_void, ExportCred>(f(b"gss_export_cred\0")?);
+            let g = |n: &[u8]| {
+                cred_lib
+                    .get::<*const c_void>(n)
+                    .map(|s| std::mem::transmute::<*const c_void, CredGet>(*s))
+                    .map_err(|e| format!("{GLOBUS_GSI_CREDENTIAL}: {e}"))
+            };
+            let get_cert = g(b"globus_gsi_cred_get_cert\0")?;
+            let get_cert_chain = g(b"globus_gsi_cred_get_cert_chain\0")?;
             Ok(Gss {
-                export_cred,
+                get_cert,
+                get_cert_chain,
                 inquire_cred,
                 inquire_context,
                 display_name,
                 release_name,
                 release_buffer,
                 _lib: lib,
+                _cred_lib: cred_lib,
             })
         }
     })
@@ -206,87 +222,60 @@ pub fn available() -> Result<(), String> {
     gss().map(|_| ())
 }
 
-/// The largest exported credential accepted (a proxy chain is a few kB).
-const EXPORT_MAX: usize = 1 << 20;
+/// The most certificates taken from a credential (a proxy chain has a few).
+const CHAIN_MAX: usize = 100;
 
-/// The certificates of a `gss_cred_id_t` as PEM text (leaf first, as Globus
-/// exports them), without the private key.
+/// The certificate of a `gss_cred_id_t` and its chain, as PEM text, leaf
+/// first (no private key: only certificates are taken).
 ///
 /// # Safety
 /// `cred` is a valid, non-NULL Globus GSS credential.
 pub unsafe fn pem_from_cred(cred: *mut c_void) -> Result<String, String> {
+    use foreign_types::ForeignType;
+    use openssl::stack::Stack;
+    use openssl::x509::X509;
+
     let g = gss()?;
-    let mut minor = 0;
-    let mut buf = GssBuffer {
-        length: 0,
-        value: ptr::null_mut(),
-    };
-    // SAFETY: a valid credential; no mechanism OID (the default); option
-    // 0 is GSS_IMPEXP_OPAQUE_FORM (the credential in the buffer); `buf` is
-    // an out-parameter the library fills.
-    let major = unsafe { (g.export_cred)(&mut minor, cred, ptr::null_mut(), 0, &mut buf) };
-    if major != 0 || buf.value.is_null() {
+    // SAFETY: a Globus `gss_cred_id_t` points to its `gss_cred_id_desc`,
+    // whose first member is the `globus_gsi_cred_handle_t` (Globus'
+    // gssapi_openssl.h; LCMAPS's GSI code reads it the same way).
+    let handle = unsafe { *cred.cast::<*mut c_void>() };
+    if handle.is_null() {
+        return Err("the GSS credential has no GSI credential handle".into());
+    }
+    let mut cert = ptr::null_mut();
+    // SAFETY: a live handle; the function stores a copy of the certificate
+    // (an `X509 *` of the process's libcrypto) that we own.
+    let rc = unsafe { (g.get_cert)(handle, &mut cert) };
+    if rc != 0 || cert.is_null() {
+        return Err(format!("globus_gsi_cred_get_cert failed (result {rc:#x})"));
+    }
+    // SAFETY: an owned X509 from the same libcrypto; freed on drop.
+    let leaf = unsafe { X509::from_ptr(cert.cast()) };
+    let mut chain = ptr::null_mut();
+    // SAFETY: as above; the stack and its certificates are copies we own.
+    let rc = unsafe { (g.get_cert_chain)(handle, &mut chain) };
+    if rc != 0 {
         return Err(format!(
-            "gss_export_cred failed (major {major:#x}, minor {minor})"
+            "globus_gsi_cred_get_cert_chain failed (result {rc:#x})"
         ));
     }
-    let out = if buf.length > EXPORT_MAX {
-        Err(format!(
-            "gss_export_cred gave {} bytes, more than {EXPORT_MAX}",
-            buf.length
-        ))
-    } else {
-        // SAFETY: the library returned `length` bytes at `value`.
-        let bytes = unsafe { std::slice::from_raw_parts(buf.value.cast::<u8>(), buf.length) };
-        certificates_only(bytes)
-    };
-    // SAFETY: releasing what the library allocated.
-    unsafe { (g.release_buffer)(&mut minor, &mut buf) };
-    out
-}
-
-/// The `CERTIFICATE` blocks of a PEM text, re-encoded; everything else (the
-/// private key) is dropped.
-fn certificates_only(pem: &[u8]) -> Result<String, String> {
-    let certs = openssl::x509::X509::stack_from_pem(pem)
-        .map_err(|e| format!("the exported credential is not PEM: {e}"))?;
-    if certs.is_empty() {
-        return Err("the exported credential holds no certificate".into());
+    // SAFETY: an owned STACK_OF(X509) (or NULL: no chain); Stack's drop pops
+    // and frees each certificate, then the stack, as sk_X509_pop_free.
+    let chain = (!chain.is_null()).then(|| unsafe { Stack::<X509>::from_ptr(chain.cast()) });
+    let rest = chain.as_ref().map_or(0, |c| c.len());
+    if rest + 1 > CHAIN_MAX {
+        return Err(format!(
+            "the credential holds {} certificates, more than {CHAIN_MAX}",
+            rest + 1
+        ));
     }
-    let mut out = String::new();
-    for c in certs {
-        let p = c.to_pem().map_err(|e| e.to_string())?;
-        out.push_str(&String::from_utf8_lossy(&p));
+    let mut pem = String::new();
+    for c in std::iter::once(leaf.as_ref()).chain(chain.iter().flat_map(|c| c.iter())) {
+        let p = c
+            .to_pem()
+            .map_err(|e| format!("a certificate of the credential: {e}"))?;
+        pem.push_str(&String::from_utf8_lossy(&p));
     }
-    Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn only_certificates_are_kept() {
-        let key =
-            openssl::pkey::PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
-        let mut name = openssl::x509::X509NameBuilder::new().unwrap();
-        name.append_entry_by_text("CN", "Jane").unwrap();
-        let name = name.build();
-        let mut b = openssl::x509::X509Builder::new().unwrap();
-        b.set_subject_name(&name).unwrap();
-        b.set_issuer_name(&name).unwrap();
-        b.set_pubkey(&key).unwrap();
-        b.set_not_before(&openssl::asn1::Asn1Time::days_from_now(0).unwrap())
-            .unwrap();
-        b.set_not_after(&openssl::asn1::Asn1Time::days_from_now(1).unwrap())
-            .unwrap();
-        b.sign(&key, openssl::hash::MessageDigest::sha256())
-            .unwrap();
-        let cert = b.build().to_pem().unwrap();
-        let mut exported = cert.clone();
-        exported.extend(key.private_key_to_pem_pkcs8().unwrap());
-        exported.extend(&cert);
-        let pem = super::certificates_only(&exported).unwrap();
-        assert_eq!(pem.matches("BEGIN CERTIFICATE").count(), 2);
-        assert!(!pem.contains("PRIVATE KEY"));
-        assert!(super::certificates_only(b"no pem").is_err());
-    }
+    Ok(pem)
 }

@@ -47,6 +47,12 @@ pub fn key() -> PKey<Private> {
     PKey::from_ec_key(EcKey::generate(&g).unwrap()).unwrap()
 }
 
+/// A fresh 2048-bit RSA key, for certificates Globus' tools must sign
+/// with (grid-proxy-init signs proxies with RSA keys only).
+pub fn rsa_key() -> PKey<Private> {
+    PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap()
+}
+
 /// A name from (field, value) pairs, e.g. `[("DC","org"),("CN","Jane")]`.
 pub fn name(parts: &[(&str, &str)]) -> X509Name {
     let mut b = X509Name::builder().unwrap();
@@ -114,7 +120,11 @@ pub struct Ca {
 
 /// A self-signed root CA `/DC=org/DC=example/CN=<cn>`.
 pub fn ca(cn: &str) -> Ca {
-    let key = key();
+    ca_with_key(cn, key())
+}
+
+/// [`ca`] with the given key.
+pub fn ca_with_key(cn: &str, key: PKey<Private>) -> Ca {
     let cert = build(Spec {
         subject: name(&[("DC", "org"), ("DC", "example"), ("CN", cn)]),
         issuer: None,
@@ -228,7 +238,11 @@ pub fn bad_signature(crl: &X509Crl) -> X509Crl {
 
 /// A user certificate `/DC=org/DC=example/CN=<cn>` issued by `ca`.
 pub fn user(ca: &Ca, cn: &str, serial: u32) -> (X509, PKey<Private>) {
-    let k = key();
+    user_with_key(ca, cn, serial, key())
+}
+
+/// [`user`] with the given key.
+pub fn user_with_key(ca: &Ca, cn: &str, serial: u32, k: PKey<Private>) -> (X509, PKey<Private>) {
     let c = build(Spec {
         subject: name(&[("DC", "org"), ("DC", "example"), ("CN", cn)]),
         issuer: Some(&ca.cert),

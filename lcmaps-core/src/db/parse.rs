@@ -235,6 +235,7 @@ fn human(r: &Rule) -> &'static str {
         Rule::pipe => "`|`",
         Rule::tilde => "`~`",
         Rule::path_value | Rule::quoted_path => "a directory",
+        Rule::EOI => "the end of the line",
         _ => "something else",
     }
 }
@@ -315,9 +316,20 @@ fn explain_bad(src: &Source<'_>, span: Span) -> Diagnostic {
             } else {
                 format!("unexpected {found}; expected {}", join_or(&expected))
             };
+            let is_path = text
+                .trim_start_matches([' ', '\t'])
+                .strip_prefix("path")
+                .is_some_and(|r| {
+                    !r.starts_with(|c: char| c.is_ascii_alphanumeric() || "_./".contains(c))
+                });
             Diagnostic::error(message)
                 .at(src.location(at, at + 1))
-                .hint(generic_hint)
+                .hint(if is_path {
+                    "`path` takes one directory of letters, digits, `_`, `.` and `/`, e.g. \
+                     `path = /usr/lib/lcmaps`; remove anything else from the line"
+                } else {
+                    generic_hint
+                })
         }
         Ok(_) => Diagnostic::error("this line cannot be parsed")
             .at(src.location(span.start, span.end))
@@ -437,6 +449,32 @@ mod tests {
     fn path_word_is_a_keyword_not_a_state() {
         let (_, d) = items("p:\npath -> x\n");
         assert_eq!(d.len(), 1);
+    }
+
+    #[test]
+    fn junk_after_a_path_says_what_was_expected_and_what_to_do() {
+        let (_, d) = items("path = /usr/lib/lcmaps;\n");
+        assert_eq!(d.len(), 1, "{d:#?}");
+        assert_eq!(d[0].message, "unexpected `;`; expected the end of the line");
+        assert_eq!(d[0].location.as_ref().unwrap().col, 23);
+        assert!(d[0]
+            .hint
+            .as_deref()
+            .unwrap()
+            .starts_with("`path` takes one directory"));
+        // Every rule the grammar can expect has words: no "something else".
+        for text in [
+            "path = /a b\n",
+            "path = \"/a\" b\n",
+            "a = \"x\" b\n",
+            "p: ~a -> b | c\n",
+        ] {
+            let (_, d) = items(text);
+            assert!(
+                d.iter().all(|d| !d.message.contains("something else")),
+                "{text:?}: {d:#?}"
+            );
+        }
     }
 
     #[test]

@@ -262,13 +262,8 @@ fn credential(pem: &str, name: &str) -> Result<(String, Vec<String>), Failure> {
     })?;
     let dn = cred.user_dn().to_string();
     // As LCMAPS: VOMS problems are warnings, the run goes on without them.
-    let results = lcmaps_x509::voms::verify_acs(&cred, &lcmaps_x509::VomsOptions::default());
-    for r in &results {
-        if let Err(e) = r {
-            ::log::warn!("{e}");
-        }
-    }
-    Ok((dn, lcmaps_x509::voms::fqans(&results)))
+    let opts = lcmaps_x509::VomsOptions::default();
+    Ok((dn, lcmaps_x509::voms::verified_fqans(&cred, &opts)))
 }
 
 /// The payload user's credential: a proxy (DN, FQANs, PEM), a bearer

@@ -609,13 +609,7 @@ fn pem_request(
             _ if t != 0 => Some(t),
             _ => None,
         };
-        let results = lcmaps_x509::voms::verify_acs(&cred, &opts);
-        for r in &results {
-            if let Err(e) = r {
-                log::warn!("{name}(): VOMS attributes not used: {e}");
-            }
-        }
-        lcmaps_x509::voms::fqans(&results)
+        lcmaps_x509::voms::verified_fqans(&cred, &opts)
     } else {
         log::warn!(
             "{name}(): VOMS attribute verification is disabled; lcmaps-rs does not use \

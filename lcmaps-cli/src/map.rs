@@ -23,9 +23,15 @@ use crate::{settings, validate_options, EXIT_CONFIG};
 /// Arguments of `lcmaps map`.
 #[derive(Debug, Clone, Args)]
 pub struct MapArgs {
-    /// The user's DN, e.g. '/DC=org/DC=example/CN=Jane Doe' (not needed with --token).
-    #[arg(long, required_unless_present = "token")]
+    /// The user's DN, e.g. '/DC=org/DC=example/CN=Jane Doe' (not needed with --token or --proxy).
+    #[arg(long, required_unless_present_any = ["token", "proxy"], conflicts_with = "proxy")]
     dn: Option<String>,
+    /// A proxy or certificate chain file (PEM) to map, as a gatekeeper passes it
+    /// (lcmaps_run_with_pem_and_return_account): the DN is its user's, the FQANs
+    /// those of its VOMS attributes that verify (X509_VOMS_DIR, X509_CERT_DIR),
+    /// and plugins such as lcmaps_verify_proxy.mod see the chain.
+    #[arg(long, value_name = "FILE", conflicts_with = "fqans")]
+    proxy: Option<PathBuf>,
     /// A bearer token (JWT) file to map, for lcmaps_scitokens.mod.
     #[arg(long, value_name = "FILE")]
     token: Option<PathBuf>,
@@ -124,12 +130,25 @@ fn policies(args: &MapArgs, from_env: &[String]) -> Vec<String> {
     }
 }
 
-fn report(args: &MapArgs, db: String, policies: Vec<String>, o: &Outcome) -> Report {
+/// The DN, verified FQANs and PEM text of a proxy file (`--proxy`).
+fn proxy_credential(p: &std::path::Path) -> Result<(String, Vec<String>, String), String> {
+    let pem = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+    let cred = lcmaps_x509::Credential::from_pem(&pem).map_err(|e| {
+        format!(
+            "{}: not a usable proxy or certificate chain: {e}",
+            p.display()
+        )
+    })?;
+    let fqans = lcmaps_x509::voms::verified_fqans(&cred, &lcmaps_x509::VomsOptions::default());
+    Ok((cred.user_dn().to_string(), fqans, pem))
+}
+
+fn report(request: &Request, db: String, policies: Vec<String>, o: &Outcome) -> Report {
     let s = &o.store;
     Report {
         db,
-        dn: args.dn.clone().unwrap_or_default(),
-        fqans: args.fqans.clone(),
+        dn: request.user_dn.clone().unwrap_or_default(),
+        fqans: request.fqans.clone(),
         policies,
         mapped: o.is_mapped(),
         status: if o.status.is_success() {
@@ -234,10 +253,21 @@ pub fn child(args: MapArgs) -> ExitCode {
             }
         },
     };
+    let (user_dn, fqans, pem) = match &args.proxy {
+        None => (args.dn.clone(), args.fqans.clone(), None),
+        Some(p) => match proxy_credential(p) {
+            Ok((dn, fqans, pem)) => (Some(dn), fqans, Some(pem)),
+            Err(e) => {
+                eprintln!("lcmaps: {e}");
+                return ExitCode::from(EXIT_CONFIG);
+            }
+        },
+    };
     let request = Request {
-        user_dn: args.dn.clone(),
+        user_dn,
         token,
-        fqans: args.fqans.clone(),
+        fqans,
+        pem,
         mapcounter: args.mapcounter,
         requested_username: args.requested_username.clone(),
         ..Request::default()
@@ -249,7 +279,7 @@ pub fn child(args: MapArgs) -> ExitCode {
     };
     let outcome = engine.run(&request, Mode::Run, &opts);
     engine.terminate();
-    let r = report(&args, file.display().to_string(), pols, &outcome);
+    let r = report(&request, file.display().to_string(), pols, &outcome);
     let json = serde_json::to_string(&r).expect("report serializes");
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{json}");
@@ -291,6 +321,9 @@ pub fn map(args: MapArgs) -> ExitCode {
     }
     if let Some(t) = &args.token {
         cmd.arg("--token").arg(t);
+    }
+    if let Some(p) = &args.proxy {
+        cmd.arg("--proxy").arg(p);
     }
     for f in &args.fqans {
         cmd.arg("--fqan").arg(f);

@@ -595,3 +595,101 @@ fn check_warns_about_a_ca_without_crl_in_the_verify_proxy_certdir() {
             "--crl-mode require refuses every certificate it issued",
         ));
 }
+
+/// `lcmaps map --proxy FILE` maps a PEM proxy as a gatekeeper's
+/// `lcmaps_run_with_pem_and_return_account` does: the DN is the chain's,
+/// the FQANs are its VOMS attributes that verify, and verify_proxy sees the
+/// chain. A chain from an untrusted CA is refused by verify_proxy; a file
+/// that is not a proxy is a usage error naming the file; `--proxy` with
+/// `--dn` or `--fqan` is refused (the proxy says both).
+#[test]
+fn map_a_proxy_file() {
+    use lcmaps_x509::fixtures::{self, AcSpec, Kind, Tweak};
+    let dir = tempfile::tempdir().unwrap();
+    let certs = dir.path().join("certs");
+    let vomsdir = dir.path().join("vomsdir");
+    std::fs::create_dir_all(&certs).unwrap();
+    let ca = fixtures::ca("Test CA");
+    fixtures::install_ca(&certs, &ca, &[]);
+    let (server, server_key) = fixtures::voms_server(&ca, "voms.example.org");
+    fixtures::install_lsc(&vomsdir, "dteam", "voms.example.org", &server);
+    let (user, user_key) = fixtures::user(&ca, "Jane Doe", 7);
+    let fqan = "/dteam/Role=NULL/Capability=NULL";
+    let ac = fixtures::ac(&AcSpec {
+        holder: &user,
+        signer: &server,
+        signer_key: &server_key,
+        vo: "dteam",
+        host: "voms.example.org",
+        fqans: vec![fqan.into()],
+        not_before: fixtures::now() - 3600,
+        not_after: fixtures::now() + 3600,
+        holder_by_subject: false,
+    });
+    let tweak = Tweak {
+        extra: vec![fixtures::acseq_ext(vec![ac])],
+        ..Tweak::default()
+    };
+    let (proxy, proxy_key) = fixtures::proxy(&user, &user_key, Kind::Rfc, tweak);
+    let pem = write(
+        &dir,
+        "proxy.pem",
+        fixtures::pem(&[&proxy, &user], Some(&proxy_key)),
+    );
+    let rogue = fixtures::ca("Rogue CA");
+    let (ruser, rkey) = fixtures::user(&rogue, "Jane Doe", 8);
+    let (rproxy, rpkey) = fixtures::proxy(&ruser, &rkey, Kind::Rfc, Tweak::default());
+    let rogue_pem = write(
+        &dir,
+        "rogue.pem",
+        fixtures::pem(&[&rproxy, &ruser], Some(&rpkey)),
+    );
+    let grid_mapfile = write(
+        &dir,
+        "grid-mapfile",
+        "\"/DC=org/DC=example/CN=Jane Doe\" nobody\n",
+    );
+    let db = write(
+        &dir,
+        "lcmaps.db",
+        format!(
+            "vp = \"lcmaps_verify_proxy.mod\" \"-certdir {}\"\n\
+             la = \"lcmaps_localaccount.mod\" \"-gridmapfile {}\"\n\
+             p:\nvp -> la\n",
+            certs.display(),
+            grid_mapfile.display()
+        ),
+    );
+    let map = |proxy: &Path| {
+        let mut c = lcmaps();
+        c.args(["map", "--json", "--proxy"])
+            .arg(proxy)
+            .arg("--db")
+            .arg(&db)
+            .env("X509_CERT_DIR", &certs)
+            .env("X509_VOMS_DIR", &vomsdir);
+        c
+    };
+    let out = map(&pem).assert().success().get_output().stdout.clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["dn"], "/DC=org/DC=example/CN=Jane Doe");
+    assert_eq!(v["fqans"], serde_json::json!([fqan]));
+    assert_eq!(v["steps"][0]["plugin"], "vp");
+    assert_eq!(v["steps"][0]["result"], "success");
+    assert_eq!(v["credentials"]["uids"], serde_json::json!([65534]));
+
+    let out = map(&rogue_pem).assert().code(1).get_output().stdout.clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["mapped"], false);
+    assert_eq!(v["steps"][0]["result"], "failure");
+    assert_eq!(v["steps"].as_array().unwrap().len(), 1);
+
+    map(&grid_mapfile)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(grid_mapfile.display().to_string()))
+        .stderr(predicate::str::contains("not a usable proxy"));
+    for extra in [["--dn", "/CN=x"], ["--fqan", fqan]] {
+        map(&pem).args(extra).assert().code(2);
+    }
+}

@@ -290,6 +290,19 @@ pub fn fqans(results: &[Result<VomsAttributes, VomsError>]) -> Vec<String> {
         .collect()
 }
 
+/// The FQANs of the ACs of `cred` that verify, in order; each AC that
+/// does not is logged as a warning and left out, as LCMAPS goes on without
+/// it (the one rule glexec, the C API and `lcmaps map` share).
+pub fn verified_fqans(cred: &Credential, opts: &VomsOptions) -> Vec<String> {
+    let results = verify_acs(cred, opts);
+    for r in &results {
+        if let Err(e) = r {
+            log::warn!("VOMS attributes not used: {e}");
+        }
+    }
+    fqans(&results)
+}
+
 /// Parses and verifies the ACs of `cred` (those of the leaf-most proxy that
 /// carries the VOMS extension). An empty vector: no ACs. An `Err` element
 /// per AC that was rejected (or one for an undecodable extension).

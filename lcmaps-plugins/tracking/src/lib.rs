@@ -45,6 +45,8 @@
 #![warn(missing_docs)]
 
 pub mod cgroup;
+/// The `.mod` entry points (scripts/build-mods).
+mod export;
 
 use std::collections::BTreeSet;
 use std::io::Write;

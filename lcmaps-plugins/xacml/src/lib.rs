@@ -29,6 +29,9 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+/// The `.mod` entry points: scripts/build-mods builds one module per
+/// flavour, selecting it with `--cfg lcmaps_xacml_mod="<name>"`.
+mod export;
 pub mod proto;
 pub mod transport;
 

@@ -202,8 +202,11 @@ impl Validator<'_, '_> {
         }
         if policies.is_empty() && !saw_bad {
             self.diags.push(
-                Diagnostic::error("the file has no policy: every mapping would fail")
-                    .hint("add a policy: a label line `name:` followed by rules such as `a -> b`"),
+                Diagnostic::error(format!(
+                    "{} has no policy: every mapping would fail",
+                    self.src.name()
+                ))
+                .hint("add a policy: a label line `name:` followed by rules such as `a -> b`"),
             );
         }
 
@@ -1169,7 +1172,7 @@ mod tests {
         assert_eq!(
             messages(GOOD),
             [
-                "0:the file has no policy: every mapping would fail",
+                "0:t.db has no policy: every mapping would fail",
                 "1:plugin `good` is declared but no rule uses it; it is not loaded",
                 "2:plugin `bad` is declared but no rule uses it; it is not loaded",
             ]
@@ -1186,7 +1189,7 @@ mod tests {
             messages("x -> y\n"),
             [
                 "1:rule `x -> y` is not in a policy",
-                "0:the file has no policy: every mapping would fail"
+                "0:t.db has no policy: every mapping would fail"
             ]
         );
     }

@@ -322,7 +322,7 @@ pub fn check_bytes(name: &str, bytes: &[u8], etc_dir: &Path, opts: &Options) -> 
     }
     if plugins.is_empty() && !diags.iter().any(Diagnostic::is_error) {
         diags.push(
-            Diagnostic::error("no plugin is configured: LCAS refuses every request then")
+            Diagnostic::error(format!("{name} lists no plugin, so LCAS would refuse every request"))
                 .hint("list at least one plugin, e.g. pluginname=\"lcas_userban.mod\",pluginargs=\"ban_users.db\""),
         );
     }
@@ -606,7 +606,7 @@ mod tests {
         assert!(c.config.is_none());
         assert_eq!(
             msgs(&check("# nothing\n")),
-            ["0:no plugin is configured: LCAS refuses every request then"]
+            ["0:lcas.db lists no plugin, so LCAS would refuse every request"]
         );
     }
 

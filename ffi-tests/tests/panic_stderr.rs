@@ -150,7 +150,7 @@ fn panicking_mod(dir: &Path) -> PathBuf {
     let out = Command::new(cargo)
         .current_dir(&ws)
         .args([
-            "rustc",
+            "build",
             "--quiet",
             "-p",
             "lcmaps-plugin-sdk",
@@ -159,7 +159,6 @@ fn panicking_mod(dir: &Path) -> PathBuf {
             "--target-dir",
         ])
         .arg(&target)
-        .args(["--", "--cfg", "lcmaps_plugin_mod"])
         .output()
         .expect("run cargo");
     assert!(

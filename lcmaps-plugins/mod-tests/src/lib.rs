@@ -67,6 +67,7 @@ fn newest_source(ws: &Path) -> std::time::SystemTime {
         "lcmaps-core",
         "lcmaps-plugins",
         "examples/plugin-rust",
+        "mods",
     ] {
         walk(&ws.join(p), &mut newest);
     }

@@ -13,9 +13,6 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-/// The `.mod` entry points (cdylib).
-mod export;
-
 use std::path::PathBuf;
 
 use lcmaps_core::cred::CredData;

@@ -16,9 +16,6 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-/// The `.mod` entry points (cdylib).
-mod export;
-
 use lcmaps_core::plugin::{Plugin, PluginError, RunContext, Status};
 use lcmaps_plugin_common::args;
 use nix::unistd::{

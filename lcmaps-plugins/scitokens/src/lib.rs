@@ -28,8 +28,6 @@
 pub mod config;
 pub mod discovery;
 pub mod error;
-/// The `.mod` entry points (scripts/build-mods).
-mod export;
 pub mod https;
 pub mod jwks;
 pub mod mapfile;

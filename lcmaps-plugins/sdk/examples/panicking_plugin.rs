@@ -3,7 +3,7 @@
 //! builds it as a `.mod` with
 //!
 //! ```text
-//! cargo rustc -p lcmaps-plugin-sdk --example panicking_plugin -- --cfg lcmaps_plugin_mod
+//! cargo build -p lcmaps-plugin-sdk --example panicking_plugin
 //! ```
 //!
 //! and checks that the SDK's boundary turns the panic into `LCMAPS_MOD_FAIL`

@@ -165,93 +165,84 @@ pub fn store_additions(before: &Store, after: &Store) -> Result<Vec<CredData>, S
 /// `plugin_introspect`, `plugin_run`, `plugin_verify`, `plugin_terminate`)
 /// for `$plugin`, a type implementing [`Plugin`] and [`Default`].
 ///
-/// Invoke it once, at the top level of a `cdylib` crate (or inside one
-/// private module). `plugin_verify` is exported always; it fails when
+/// Invoke it once, in a crate of `crate-type = ["cdylib"]` (the `.mod`);
+/// keep the plugin type in an rlib when something else links it (lcmaps-rs
+/// links its plugins into its binaries as built-ins and exports each from a
+/// crate of its own under `mods/`), since two plugins' `plugin_*` symbols
+/// cannot share a binary. `plugin_verify` is exported always; it fails when
 /// [`Plugin::has_verify`] is false, as LCMAPS's "old style" plugins would.
 #[macro_export]
 macro_rules! export_plugin {
     ($plugin:ty) => {
-        // Only in the `.mod` build (scripts/build-mods passes the cfg): the
-        // rlib linked into lcmaps-rs binaries must not carry five plugins'
-        // identical `plugin_*` symbols.
-        #[allow(unexpected_cfgs)]
         const _: () = {
-            #[cfg(lcmaps_plugin_mod)]
-            const _: () = {
-                #[doc(hidden)]
-                static __LCMAPS_PLUGIN_STATE: $crate::ffi::State = $crate::ffi::State::new();
+            #[doc(hidden)]
+            static __LCMAPS_PLUGIN_STATE: $crate::ffi::State = $crate::ffi::State::new();
 
-                #[doc(hidden)]
-                fn __lcmaps_plugin_new() -> ::std::boxed::Box<dyn $crate::Plugin> {
-                    ::std::boxed::Box::new(<$plugin as ::std::default::Default>::default())
-                }
+            #[doc(hidden)]
+            fn __lcmaps_plugin_new() -> ::std::boxed::Box<dyn $crate::Plugin> {
+                ::std::boxed::Box::new(<$plugin as ::std::default::Default>::default())
+            }
 
-                /// `int plugin_initialize(int argc, char **argv)`.
-                ///
-                /// # Safety
-                /// Called by an LCMAPS host with LCMAPS's argument vector.
-                #[no_mangle]
-                pub unsafe extern "C" fn plugin_initialize(
-                    argc: ::std::ffi::c_int,
-                    argv: *mut *mut ::std::ffi::c_char,
-                ) -> ::std::ffi::c_int {
-                    // SAFETY: forwarded from the host, which passes LCMAPS's argv
-                    // (argc entries, NULL-terminated); the SDK checks the pointers.
-                    unsafe {
-                        $crate::ffi::initialize(
-                            &__LCMAPS_PLUGIN_STATE,
-                            __lcmaps_plugin_new,
-                            argc,
-                            argv,
-                        )
-                    }
+            /// `int plugin_initialize(int argc, char **argv)`.
+            ///
+            /// # Safety
+            /// Called by an LCMAPS host with LCMAPS's argument vector.
+            #[no_mangle]
+            pub unsafe extern "C" fn plugin_initialize(
+                argc: ::std::ffi::c_int,
+                argv: *mut *mut ::std::ffi::c_char,
+            ) -> ::std::ffi::c_int {
+                // SAFETY: forwarded from the host, which passes LCMAPS's argv
+                // (argc entries, NULL-terminated); the SDK checks the pointers.
+                unsafe {
+                    $crate::ffi::initialize(&__LCMAPS_PLUGIN_STATE, __lcmaps_plugin_new, argc, argv)
                 }
+            }
 
-                /// `int plugin_introspect(int *argc, lcmaps_argument_t **argv)`.
-                ///
-                /// # Safety
-                /// Called by an LCMAPS host with two writable out-pointers.
-                #[no_mangle]
-                pub unsafe extern "C" fn plugin_introspect(
-                    argc: *mut ::std::ffi::c_int,
-                    argv: *mut *mut $crate::ffi::lcmaps_argument_t,
-                ) -> ::std::ffi::c_int {
-                    // SAFETY: forwarded from the host; the SDK checks the pointers.
-                    unsafe { $crate::ffi::introspect(&__LCMAPS_PLUGIN_STATE, argc, argv) }
-                }
+            /// `int plugin_introspect(int *argc, lcmaps_argument_t **argv)`.
+            ///
+            /// # Safety
+            /// Called by an LCMAPS host with two writable out-pointers.
+            #[no_mangle]
+            pub unsafe extern "C" fn plugin_introspect(
+                argc: *mut ::std::ffi::c_int,
+                argv: *mut *mut $crate::ffi::lcmaps_argument_t,
+            ) -> ::std::ffi::c_int {
+                // SAFETY: forwarded from the host; the SDK checks the pointers.
+                unsafe { $crate::ffi::introspect(&__LCMAPS_PLUGIN_STATE, argc, argv) }
+            }
 
-                /// `int plugin_run(int argc, lcmaps_argument_t *argv)`.
-                ///
-                /// # Safety
-                /// Called by an LCMAPS host with the array from `plugin_introspect`.
-                #[no_mangle]
-                pub unsafe extern "C" fn plugin_run(
-                    argc: ::std::ffi::c_int,
-                    argv: *mut $crate::ffi::lcmaps_argument_t,
-                ) -> ::std::ffi::c_int {
-                    // SAFETY: forwarded from the host; the SDK checks the pointers.
-                    unsafe { $crate::ffi::run(&__LCMAPS_PLUGIN_STATE, false, argc, argv) }
-                }
+            /// `int plugin_run(int argc, lcmaps_argument_t *argv)`.
+            ///
+            /// # Safety
+            /// Called by an LCMAPS host with the array from `plugin_introspect`.
+            #[no_mangle]
+            pub unsafe extern "C" fn plugin_run(
+                argc: ::std::ffi::c_int,
+                argv: *mut $crate::ffi::lcmaps_argument_t,
+            ) -> ::std::ffi::c_int {
+                // SAFETY: forwarded from the host; the SDK checks the pointers.
+                unsafe { $crate::ffi::run(&__LCMAPS_PLUGIN_STATE, false, argc, argv) }
+            }
 
-                /// `int plugin_verify(int argc, lcmaps_argument_t *argv)`.
-                ///
-                /// # Safety
-                /// Called by an LCMAPS host with the array from `plugin_introspect`.
-                #[no_mangle]
-                pub unsafe extern "C" fn plugin_verify(
-                    argc: ::std::ffi::c_int,
-                    argv: *mut $crate::ffi::lcmaps_argument_t,
-                ) -> ::std::ffi::c_int {
-                    // SAFETY: forwarded from the host; the SDK checks the pointers.
-                    unsafe { $crate::ffi::run(&__LCMAPS_PLUGIN_STATE, true, argc, argv) }
-                }
+            /// `int plugin_verify(int argc, lcmaps_argument_t *argv)`.
+            ///
+            /// # Safety
+            /// Called by an LCMAPS host with the array from `plugin_introspect`.
+            #[no_mangle]
+            pub unsafe extern "C" fn plugin_verify(
+                argc: ::std::ffi::c_int,
+                argv: *mut $crate::ffi::lcmaps_argument_t,
+            ) -> ::std::ffi::c_int {
+                // SAFETY: forwarded from the host; the SDK checks the pointers.
+                unsafe { $crate::ffi::run(&__LCMAPS_PLUGIN_STATE, true, argc, argv) }
+            }
 
-                /// `int plugin_terminate(void)`.
-                #[no_mangle]
-                pub extern "C" fn plugin_terminate() -> ::std::ffi::c_int {
-                    $crate::ffi::terminate(&__LCMAPS_PLUGIN_STATE)
-                }
-            };
+            /// `int plugin_terminate(void)`.
+            #[no_mangle]
+            pub extern "C" fn plugin_terminate() -> ::std::ffi::c_int {
+                $crate::ffi::terminate(&__LCMAPS_PLUGIN_STATE)
+            }
         };
     };
 }
@@ -260,52 +251,48 @@ macro_rules! export_plugin {
 /// `plugin_confirm_authorization`, `plugin_terminate`) for the
 /// [`AuthzPlugin`] that `$new` (a `fn() -> Box<dyn AuthzPlugin>`) makes.
 /// The module then loads in Nikhef's liblcas and in lcmaps-rs; it imports
-/// `lcas_log` from the host. Like [`export_plugin!`], the symbols exist
-/// only in the `.mod` build (`--cfg lcmaps_plugin_mod`).
+/// `lcas_log` from the host. Invoke it once, in a `cdylib` crate, as
+/// [`export_plugin!`].
 #[macro_export]
 macro_rules! export_lcas_plugin {
     ($new:expr) => {
-        #[allow(unexpected_cfgs)]
         const _: () = {
-            #[cfg(lcmaps_plugin_mod)]
-            const _: () = {
-                #[doc(hidden)]
-                static __LCAS_PLUGIN_STATE: $crate::lcas_ffi::LcasState =
-                    $crate::lcas_ffi::LcasState::new();
+            #[doc(hidden)]
+            static __LCAS_PLUGIN_STATE: $crate::lcas_ffi::LcasState =
+                $crate::lcas_ffi::LcasState::new();
 
-                /// `int plugin_initialize(int argc, char **argv)`.
-                ///
-                /// # Safety
-                /// Called by an LCAS host with LCAS's argument vector.
-                #[no_mangle]
-                pub unsafe extern "C" fn plugin_initialize(
-                    argc: ::std::ffi::c_int,
-                    argv: *mut *mut ::std::ffi::c_char,
-                ) -> ::std::ffi::c_int {
-                    let new: fn() -> ::std::boxed::Box<dyn $crate::AuthzPlugin> = $new;
-                    // SAFETY: forwarded from the host; the SDK checks the pointers.
-                    unsafe { $crate::lcas_ffi::initialize(&__LCAS_PLUGIN_STATE, new, argc, argv) }
-                }
+            /// `int plugin_initialize(int argc, char **argv)`.
+            ///
+            /// # Safety
+            /// Called by an LCAS host with LCAS's argument vector.
+            #[no_mangle]
+            pub unsafe extern "C" fn plugin_initialize(
+                argc: ::std::ffi::c_int,
+                argv: *mut *mut ::std::ffi::c_char,
+            ) -> ::std::ffi::c_int {
+                let new: fn() -> ::std::boxed::Box<dyn $crate::AuthzPlugin> = $new;
+                // SAFETY: forwarded from the host; the SDK checks the pointers.
+                unsafe { $crate::lcas_ffi::initialize(&__LCAS_PLUGIN_STATE, new, argc, argv) }
+            }
 
-                /// `int plugin_confirm_authorization(lcas_request_t, lcas_cred_id_t)`.
-                ///
-                /// # Safety
-                /// Called by an LCAS host with a request string and a credential.
-                #[no_mangle]
-                pub unsafe extern "C" fn plugin_confirm_authorization(
-                    request: *mut ::std::ffi::c_char,
-                    cred: $crate::lcas_ffi::lcas_cred_id_t,
-                ) -> ::std::ffi::c_int {
-                    // SAFETY: forwarded from the host; the SDK checks the pointers.
-                    unsafe { $crate::lcas_ffi::confirm(&__LCAS_PLUGIN_STATE, request, cred) }
-                }
+            /// `int plugin_confirm_authorization(lcas_request_t, lcas_cred_id_t)`.
+            ///
+            /// # Safety
+            /// Called by an LCAS host with a request string and a credential.
+            #[no_mangle]
+            pub unsafe extern "C" fn plugin_confirm_authorization(
+                request: *mut ::std::ffi::c_char,
+                cred: $crate::lcas_ffi::lcas_cred_id_t,
+            ) -> ::std::ffi::c_int {
+                // SAFETY: forwarded from the host; the SDK checks the pointers.
+                unsafe { $crate::lcas_ffi::confirm(&__LCAS_PLUGIN_STATE, request, cred) }
+            }
 
-                /// `int plugin_terminate(void)`.
-                #[no_mangle]
-                pub extern "C" fn plugin_terminate() -> ::std::ffi::c_int {
-                    $crate::lcas_ffi::terminate(&__LCAS_PLUGIN_STATE)
-                }
-            };
+            /// `int plugin_terminate(void)`.
+            #[no_mangle]
+            pub extern "C" fn plugin_terminate() -> ::std::ffi::c_int {
+                $crate::lcas_ffi::terminate(&__LCAS_PLUGIN_STATE)
+            }
         };
     };
 }

@@ -45,8 +45,6 @@
 #![warn(missing_docs)]
 
 pub mod cgroup;
-/// The `.mod` entry points (scripts/build-mods).
-mod export;
 
 use std::collections::BTreeSet;
 use std::io::Write;

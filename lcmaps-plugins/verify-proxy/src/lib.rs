@@ -7,9 +7,6 @@
 //! succeeds or fails, logging one line that says why.
 #![forbid(unsafe_code)]
 
-/// The `.mod` entry points (cdylib).
-mod export;
-
 use std::path::PathBuf;
 
 use lcmaps_core::plugin::{ArgSpec, Plugin, PluginError, RunContext, Status};

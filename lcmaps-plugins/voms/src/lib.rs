@@ -23,9 +23,6 @@
 
 mod ban_fqan;
 mod deprecated;
-/// The `.mod` entry points: scripts/build-mods builds one module per
-/// plugin, selecting it with `--cfg lcmaps_voms_mod="<name>"`.
-mod export;
 mod gidflags;
 pub mod groups;
 mod leases;

@@ -29,9 +29,6 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-/// The `.mod` entry points: scripts/build-mods builds one module per
-/// flavour, selecting it with `--cfg lcmaps_xacml_mod="<name>"`.
-mod export;
 pub mod proto;
 pub mod transport;
 
@@ -592,3 +589,55 @@ mod tests {
         }
     }
 }
+
+/// A client with its flavour fixed, for the `.mod` builds: the plugin SDK
+/// makes a plugin with `Default`, so each module exports one of these
+/// (`mods/lcmaps-gums-client-mod`, `mods/lcmaps-scas-client-mod`).
+macro_rules! flavoured {
+    ($(#[$doc:meta])* $name:ident, $flavour:expr) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $name(XacmlClient);
+
+        impl Default for $name {
+            fn default() -> Self {
+                $name(XacmlClient::new($flavour))
+            }
+        }
+
+        impl Plugin for $name {
+            fn initialize(&mut self, argv: &[String]) -> Result<(), PluginError> {
+                self.0.initialize(argv)
+            }
+            fn introspect(&self) -> Vec<ArgSpec> {
+                self.0.introspect()
+            }
+            fn run(&mut self, ctx: &mut RunContext<'_>) -> Status {
+                self.0.run(ctx)
+            }
+            fn has_verify(&self) -> bool {
+                self.0.has_verify()
+            }
+            fn verify(&mut self, ctx: &mut RunContext<'_>) -> Status {
+                self.0.verify(ctx)
+            }
+            fn terminate(&mut self) -> Result<(), PluginError> {
+                self.0.terminate()
+            }
+            fn enforces_identity(&self) -> bool {
+                self.0.enforces_identity()
+            }
+        }
+    };
+}
+
+flavoured!(
+    /// `lcmaps_gums_client.mod`: the client in its GUMS flavour.
+    Gums,
+    Flavour::Gums
+);
+flavoured!(
+    /// `lcmaps_scas_client.mod`: the client in its SCAS flavour.
+    Scas,
+    Flavour::Scas
+);

@@ -1,0 +1,8 @@
+//! `lcmaps_localaccount.mod`: the localaccount plugin (grid-mapfile to a local
+//! account). `cargo build -p lcmaps-localaccount-mod` makes
+//! `liblcmaps_localaccount_mod.so`; `scripts/build-mods` installs it as
+//! `lcmaps_localaccount.mod`.
+
+#![forbid(unsafe_code)]
+
+lcmaps_plugin_sdk::export_plugin!(lcmaps_plugin_localaccount::LocalAccount);

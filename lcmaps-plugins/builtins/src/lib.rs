@@ -1,7 +1,7 @@
 //! The plugins lcmaps-rs can run in-process (built-ins), and a
 //! [`PluginLoader`] that uses them.
 //!
-//! Rule (as in DESIGN.md): a declaration whose module is a plain file name
+//! Rule (docs/architecture.md): a declaration whose module is a plain file name
 //! of a built-in (`lcmaps_poolaccount.mod`) runs the built-in when the
 //! validator marked it `builtin`; a path always loads that file through the
 //! fallback loader (the C `.mod` host).

@@ -37,8 +37,9 @@ pub fn caller() -> Ids {
 }
 
 /// True when the effective uid is root (glexec installed setuid root, or
-/// started by root).
-pub fn privileged() -> bool {
+/// started by root), so it can switch identities. Not the file-trust rule
+/// ([`lcmaps_core::trust::privileged`]).
+pub fn running_as_root() -> bool {
     unistd::geteuid().is_root()
 }
 
@@ -46,7 +47,7 @@ pub fn privileged() -> bool {
 /// privileges `f` simply runs as the current user (the kernel then checks
 /// the real caller's rights anyway).
 pub fn as_user<T>(ids: &Ids, f: impl FnOnce() -> T) -> Result<T, String> {
-    if !privileged() {
+    if !running_as_root() {
         return Ok(f());
     }
     let saved_groups = unistd::getgroups().map_err(|e| format!("getgroups: {e}"))?;

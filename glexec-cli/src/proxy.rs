@@ -267,7 +267,7 @@ mod tests {
             uid: caller.uid + 1,
             ..caller.clone()
         };
-        if !privs::privileged() {
+        if !privs::running_as_root() {
             assert!(read_input(&p, &other, LockMechanism::Flock)
                 .unwrap_err()
                 .contains("not by the caller"));

@@ -561,7 +561,7 @@ fn payload_cgroup(t: &Tracking, linger: bool) -> Result<Option<PayloadCgroup>, F
         if !linger {
             return Err("glexec does not linger (linger = no)".into());
         }
-        if !privs::privileged() {
+        if !privs::running_as_root() {
             return Err(
                 "glexec has no root privileges at the fork (user_identity_switch_by = lcmaps?)"
                     .into(),
@@ -994,7 +994,7 @@ pub fn run(id: &str) -> Result<u8, Failure> {
     cmd.args(&args).env_clear().envs(tenv);
     let launch = match cfg.user_identity_switch_by {
         SwitchBy::Glexec => {
-            if !privs::privileged() {
+            if !privs::running_as_root() {
                 return Err(system(
                     "glexec is not running with root privileges",
                     "install it setuid root",

@@ -191,11 +191,7 @@ fn intern(s: &str) -> &'static str {
     v
 }
 
-/// True when the process runs with privilege (euid 0 or set-uid):
-/// [`lcmaps_core::trust::privileged`].
-pub fn privileged() -> bool {
-    lcmaps_core::trust::privileged()
-}
+pub use lcmaps_core::trust::privileged;
 
 /// The privilege check on a module file ([`lcmaps_core::trust::check`]):
 /// in a privileged process the file, every directory above it and, for a

@@ -33,4 +33,5 @@ pub mod plugin;
 pub mod policy;
 #[doc(hidden)]
 pub mod testing;
+pub mod time;
 pub mod trust;

@@ -40,11 +40,22 @@ use std::path::{Component, Path, PathBuf};
 /// Symbolic links followed in one path before giving up (Linux's limit).
 const MAX_LINKS: usize = 40;
 
-/// True when the process runs with privilege: effective uid 0, or an
-/// effective uid other than the real uid (set-uid).
+/// True when the process is privileged as LCMAPS defines it, and then
+/// trusts no file a non-root user can change: its effective uid is 0,
+/// differs from its real uid (set-uid), or it could become root again
+/// (real or saved uid 0; upstream probes that with `seteuid(0)`). The one
+/// definition the engine, the C host, the plugins and glexec use.
 pub fn privileged() -> bool {
-    let (uid, euid) = (nix::unistd::getuid(), nix::unistd::geteuid());
-    euid.is_root() || euid != uid
+    match nix::unistd::getresuid() {
+        Ok(ids) => {
+            ids.effective.is_root()
+                || ids.effective != ids.real
+                || ids.real.is_root()
+                || ids.saved.is_root()
+        }
+        // Cannot tell: fail closed.
+        Err(_) => true,
+    }
 }
 
 /// What is wrong with one element of a path.

@@ -2,32 +2,12 @@
 //! `is_normal_user()` and the default grid-mapfile.
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
-use nix::unistd::{geteuid, getuid, seteuid, Uid, User};
+use lcmaps_core::trust::privileged;
+use nix::unistd::{getuid, User};
 
 /// The directory relative file options are taken from in a privileged process.
 pub const SECURITY_DIR: &str = "/etc/grid-security/";
-
-/// Whether the process is "privileged" as upstream defines it: its
-/// effective uid differs from its real uid, or is 0, or it can `seteuid(0)`
-/// (and is put back). Computed once per process, like upstream.
-pub fn is_privileged() -> bool {
-    static PRIVILEGED: OnceLock<bool> = OnceLock::new();
-    *PRIVILEGED.get_or_init(|| {
-        let (euid, uid) = (geteuid(), getuid());
-        if euid != uid || euid.is_root() {
-            return true;
-        }
-        if seteuid(Uid::from_raw(0)).is_ok() {
-            if let Err(e) = seteuid(euid) {
-                log::error!("cannot revert to effective uid {euid}: {e}");
-            }
-            return true;
-        }
-        false
-    })
-}
 
 /// A file option as upstream resolves it: an absolute path as given; a
 /// relative one prefixed with [`SECURITY_DIR`] in a privileged process (as
@@ -41,7 +21,7 @@ pub fn resolve_file_option(arg: &str) -> Result<PathBuf, String> {
 
 /// `lcmaps_get_prefixed_file()`: see [`resolve_file_option`].
 pub fn prefixed_file(file: &str) -> Result<PathBuf, String> {
-    let path = if is_privileged() {
+    let path = if privileged() {
         PathBuf::from(format!("{SECURITY_DIR}{file}"))
     } else {
         log::info!("using relative path \"{file}\" for given path");
@@ -62,7 +42,7 @@ pub fn default_mapfile() -> PathBuf {
             return PathBuf::from(v);
         }
     }
-    if is_privileged() {
+    if privileged() {
         return PathBuf::from(format!("{SECURITY_DIR}grid-mapfile"));
     }
     match User::from_uid(getuid()) {
@@ -100,7 +80,7 @@ mod tests {
     fn relative_must_exist() {
         let e = resolve_file_option("no-such-file-lcmaps-rs").unwrap_err();
         assert!(e.contains("no-such-file-lcmaps-rs"), "{e}");
-        if is_privileged() {
+        if privileged() {
             assert!(
                 e.contains("/etc/grid-security/no-such-file-lcmaps-rs"),
                 "{e}"

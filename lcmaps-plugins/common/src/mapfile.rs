@@ -445,7 +445,7 @@ pub fn gridmapfile(
     match load(path) {
         Ok(m) => Ok(m.lookup(subject, wildcards, select)?),
         Err(MapfileError::Missing(p))
-            if file.is_none() && !require && !crate::files::is_privileged() =>
+            if file.is_none() && !require && !lcmaps_core::trust::privileged() =>
         {
             let me =
                 crate::files::own_account().map_err(|e| MapfileError::Unreadable(p.clone(), e))?;

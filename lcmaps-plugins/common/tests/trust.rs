@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use lcmaps_plugin_common::gridmapdir::Gridmapdir;
 use lcmaps_plugin_common::mapfile::{self, BanOptions, Select};
-use lcmaps_plugin_common::{args, files};
+use lcmaps_plugin_common::args;
 
 const USER: u32 = 5001;
 const MAP: &str = "\"/CN=Alice\" alice\n";
@@ -16,7 +16,7 @@ const MAP: &str = "\"/CN=Alice\" alice\n";
 /// True when the test can run (euid 0); see `lcmaps_core::testing`.
 fn root(test: &str) -> bool {
     let met = lcmaps_core::testing::root(test);
-    assert!(!met || files::is_privileged());
+    assert!(!met || lcmaps_core::trust::privileged());
     met
 }
 

@@ -6,9 +6,9 @@
 use std::os::unix::fs::{chown, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use lcmaps_plugin_common::args;
 use lcmaps_plugin_common::gridmapdir::Gridmapdir;
 use lcmaps_plugin_common::mapfile::{self, BanOptions, Select};
-use lcmaps_plugin_common::args;
 
 const USER: u32 = 5001;
 const MAP: &str = "\"/CN=Alice\" alice\n";

@@ -74,6 +74,70 @@ fn newest_source(ws: &Path) -> std::time::SystemTime {
     newest
 }
 
+/// Our `.mod`s ([`our_mods`]) copied to a plain-named directory: Debian's
+/// lcmaps.db lexer takes no '-' or leading '.' in an unquoted `path`.
+pub fn plain_mods_dir() -> tempfile::TempDir {
+    let mods = tempfile::Builder::new()
+        .prefix("lcmapsmods")
+        .tempdir()
+        .expect("tempdir");
+    for e in std::fs::read_dir(our_mods()).expect("read mods") {
+        let e = e.expect("entry");
+        if e.file_name().to_string_lossy().ends_with(".mod") {
+            std::fs::copy(e.path(), mods.path().join(e.file_name())).expect("copy mod");
+        }
+    }
+    mods
+}
+
+/// Debian's LCMAPS (library, headers) and its C localaccount plugin are
+/// installed; when not, `test` fails under CI=true and skips elsewhere.
+pub fn debian_lcmaps_ready(test: &str) -> bool {
+    let ok = have_debian_lcmaps()
+        && Path::new(DEBIAN_MODS)
+            .join("lcmaps_localaccount.mod")
+            .exists();
+    if !ok {
+        skip(
+            test,
+            "Debian's liblcmaps-dev / lcmaps-plugins-basic-* are not installed",
+        );
+    }
+    ok
+}
+
+/// ffi-tests' LCAS caller (`c/lcas_client.c`) built in `dir` against
+/// Debian's headers and `-llcas`; `None` when liblcas-dev or the Globus
+/// headers are missing (`test` then fails under CI=true, skips elsewhere).
+pub fn debian_lcas_client(test: &str, dir: &Path) -> Option<PathBuf> {
+    let cflags = Command::new("pkg-config")
+        .args(["--cflags", "globus-gssapi-gsi"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success() && Path::new("/usr/include/lcas/lcas.h").exists());
+    let Some(out) = cflags else {
+        skip(
+            test,
+            "liblcas-dev or libglobus-gssapi-gsi-dev is not installed",
+        );
+        return None;
+    };
+    let mut cflags = vec!["-I/usr/include/lcas".to_string()];
+    cflags.extend(
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .map(String::from),
+    );
+    Some(ffi_tests::build_program(
+        dir,
+        &ffi_tests::c_source("lcas_client.c"),
+        "lcas_client",
+        &cflags,
+        None,
+        &["-llcas"],
+    ))
+}
+
 /// The C gatekeeper (ffi-tests/c/gatekeeper.c) built against Debian's
 /// headers and linked with Debian's `-llcmaps`, in `dir`.
 pub fn debian_gatekeeper(dir: &Path) -> PathBuf {

@@ -5,23 +5,12 @@
 use std::path::Path;
 
 use lcmaps_mod_tests::{
-    debian_gatekeeper, gridmapdir_state, have_debian_lcmaps, our_mods, result_line, skip, Setup,
-    DEBIAN_MODS,
+    debian_gatekeeper, debian_lcmaps_ready, gridmapdir_state, our_mods, plain_mods_dir,
+    result_line, Setup, DEBIAN_MODS,
 };
 
 fn ready(test: &str) -> bool {
-    if !have_debian_lcmaps()
-        || !Path::new(DEBIAN_MODS)
-            .join("lcmaps_localaccount.mod")
-            .exists()
-    {
-        skip(
-            test,
-            "Debian's liblcmaps-dev / lcmaps-plugins-basic-* are not installed",
-        );
-        return false;
-    }
-    true
+    debian_lcmaps_ready(test)
 }
 
 /// Run the same db body and DNs with Debian's plugins and with ours; return
@@ -37,16 +26,7 @@ fn compare(
     let deb = tempfile::tempdir().expect("tempdir");
     let ours = tempfile::tempdir().expect("tempdir");
     let sd = Setup::new(deb.path(), Path::new(DEBIAN_MODS), &body(deb.path()));
-    // Debian's lcmaps.db lexer takes no '-' or leading '.' in an unquoted
-    // `path`: copy our modules to a plain-named directory.
-    let mods = tempfile::Builder::new()
-        .prefix("lcmapsmods")
-        .tempdir()
-        .expect("tempdir");
-    for e in std::fs::read_dir(our_mods()).expect("read mods") {
-        let e = e.expect("entry");
-        std::fs::copy(e.path(), mods.path().join(e.file_name())).expect("copy mod");
-    }
+    let mods = plain_mods_dir();
     let so = Setup::new(ours.path(), mods.path(), &body(ours.path()));
     let mut lines = Vec::new();
     for (mode, dn) in runs {

@@ -26,8 +26,8 @@ use std::process::Command;
 
 use ffi_tests::{have_gcc, DEBIAN_LIB, NSS_WRAPPER};
 use lcmaps_mod_tests::{
-    debian_gatekeeper, have_debian_lcmaps, our_mods, result_line, run, skip, Ran, Setup,
-    DEBIAN_MODS,
+    debian_gatekeeper, debian_lcmaps_ready, our_mods, plain_mods_dir, result_line, run, skip, Ran,
+    Setup, DEBIAN_MODS,
 };
 
 /// The modules this file is about.
@@ -41,15 +41,7 @@ const NEW_MODS: [&str; 4] = [
 /// Debian's liblcmaps, its C plugins, libnss-wrapper and gcc are there (a
 /// missing one fails the test under CI=true, see `lcmaps_core::testing`).
 fn ready(test: &str) -> bool {
-    if !have_debian_lcmaps()
-        || !Path::new(DEBIAN_MODS)
-            .join("lcmaps_localaccount.mod")
-            .exists()
-    {
-        skip(
-            test,
-            "Debian's liblcmaps-dev / lcmaps-plugins-basic-* are not installed",
-        );
+    if !debian_lcmaps_ready(test) {
         return false;
     }
     if !Path::new(NSS_WRAPPER).exists() {
@@ -70,16 +62,7 @@ fn ready(test: &str) -> bool {
 /// no '-' or leading '.' in an unquoted `path`), plus Debian's C
 /// localaccount plugin as `debian_localaccount.mod`.
 fn mods_dir() -> tempfile::TempDir {
-    let mods = tempfile::Builder::new()
-        .prefix("lcmapsmods")
-        .tempdir()
-        .expect("tempdir");
-    for e in std::fs::read_dir(our_mods()).expect("read mods") {
-        let e = e.expect("entry");
-        if e.file_name().to_string_lossy().ends_with(".mod") {
-            std::fs::copy(e.path(), mods.path().join(e.file_name())).expect("copy mod");
-        }
-    }
+    let mods = plain_mods_dir();
     std::fs::copy(
         Path::new(DEBIAN_MODS).join("lcmaps_localaccount.mod"),
         mods.path().join("debian_localaccount.mod"),

@@ -11,7 +11,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use lcmaps_mod_tests::{debian_gatekeeper, have_debian_lcmaps, result_line, run, skip, Setup};
+use lcmaps_mod_tests::{
+    debian_gatekeeper, debian_lcas_client, debian_lcmaps_ready, result_line, run, Setup,
+    DEBIAN_MODS,
+};
 
 const LCAS_PLUGIN: &str = r#"//! lcas_dn_prefix.mod: permits DNs that start with the -prefix option.
 #![forbid(unsafe_code)]
@@ -138,14 +141,10 @@ fn check_module(m: &Path, entries: &[&str], imports: &[&str]) {
 #[test]
 fn an_out_of_tree_lcmaps_plugin_builds_with_cargo_and_maps_in_debians_lcmaps_and_ours() {
     let t = "an_out_of_tree_lcmaps_plugin_builds_with_cargo_and_maps_in_debians_lcmaps_and_ours";
-    let debian_localaccount =
-        Path::new(lcmaps_mod_tests::DEBIAN_MODS).join("lcmaps_localaccount.mod");
-    if !have_debian_lcmaps() || !debian_localaccount.exists() {
-        return skip(
-            t,
-            "Debian's liblcmaps-dev / lcmaps-plugins-basic-localaccount are not installed",
-        );
+    if !debian_lcmaps_ready(t) {
+        return;
     }
+    let debian_localaccount = Path::new(DEBIAN_MODS).join("lcmaps_localaccount.mod");
     let scratch = tempfile::tempdir().unwrap();
     // Debian's lcmaps.db lexer takes no '-' in an unquoted `path`.
     let mods = tempfile::Builder::new().prefix("mods").tempdir().unwrap();
@@ -213,7 +212,7 @@ fn an_out_of_tree_lcas_plugin_builds_with_cargo_and_decides_in_debians_liblcas_a
     let t = "an_out_of_tree_lcas_plugin_builds_with_cargo_and_decides_in_debians_liblcas_and_ours";
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let Some(client) = lcas_client(t, d) else {
+    let Some(client) = debian_lcas_client(t, d) else {
         return;
     };
     let m = build_out_of_tree("my-lcas-prefix", LCAS_PLUGIN, d, "lcas_dn_prefix.mod");
@@ -270,35 +269,4 @@ fn an_out_of_tree_lcas_plugin_builds_with_cargo_and_decides_in_debians_liblcas_a
             }
         }
     }
-}
-
-/// ffi-tests' LCAS caller (c/lcas_client.c) built against Debian's headers
-/// and liblcas; `None` (a failure under CI=true) when they are missing.
-fn lcas_client(t: &str, dir: &Path) -> Option<PathBuf> {
-    let out = Command::new("pkg-config")
-        .args(["--cflags", "globus-gssapi-gsi"])
-        .output()
-        .ok()
-        .filter(|o| o.status.success());
-    let (Some(out), true) = (out, Path::new("/usr/include/lcas/lcas.h").exists()) else {
-        skip(
-            t,
-            "liblcas-dev or libglobus-gssapi-gsi-dev is not installed",
-        );
-        return None;
-    };
-    let mut cflags = vec!["-I/usr/include/lcas".to_string()];
-    cflags.extend(
-        String::from_utf8_lossy(&out.stdout)
-            .split_whitespace()
-            .map(String::from),
-    );
-    Some(ffi_tests::build_program(
-        dir,
-        &ffi_tests::c_source("lcas_client.c"),
-        "lcas_client",
-        &cflags,
-        None,
-        &["-llcas"],
-    ))
 }

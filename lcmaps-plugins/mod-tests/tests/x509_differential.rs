@@ -23,7 +23,8 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use lcmaps_mod_tests::{
-    debian_gatekeeper, have_debian_lcmaps, our_mods, result_line, skip, Ran, Setup, DEBIAN_MODS,
+    debian_gatekeeper, have_debian_lcmaps, plain_mods_dir, result_line, skip, Ran, Setup,
+    DEBIAN_MODS,
 };
 use lcmaps_x509::fixtures::{self, Ca, CrlFixture, Kind, Spec, Tweak, HOUR};
 use openssl::pkey::{PKey, Private};
@@ -78,20 +79,6 @@ fn our_clib() -> &'static Path {
         assert!(st.success(), "scripts/build-clib failed");
         out
     })
-}
-
-/// Our `.mod`s copied to a plain-named directory (Debian's lcmaps.db lexer
-/// takes no '-' or leading '.' in an unquoted `path`).
-fn our_mods_copy() -> tempfile::TempDir {
-    let mods = tempfile::Builder::new()
-        .prefix("lcmapsmods")
-        .tempdir()
-        .expect("tempdir");
-    for e in std::fs::read_dir(our_mods()).expect("read mods") {
-        let e = e.expect("entry");
-        std::fs::copy(e.path(), mods.path().join(e.file_name())).expect("copy mod");
-    }
-    mods
 }
 
 /// The trust anchors and the VOMS configuration shared by all stacks.
@@ -165,7 +152,7 @@ impl Stacks {
     fn new(trust: &Trust) -> Stacks {
         let scratch = tempfile::tempdir().expect("tempdir");
         let gk = debian_gatekeeper(scratch.path());
-        let mods = our_mods_copy();
+        let mods = plain_mods_dir();
         let clib = our_clib();
         let mut keep = vec![scratch];
         let mut stacks = Vec::new();

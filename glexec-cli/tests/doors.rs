@@ -43,9 +43,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use lcmaps_x509::fixtures::{self, Ca, Kind, Spec, Tweak, HOUR};
+use lcmaps_x509::fixtures::{self, Ca, Kind, Tweak};
 use openssl::pkey::{PKey, Private};
-use openssl::x509::extension::KeyUsage;
 use openssl::x509::X509;
 use serde_json::{json, Value};
 use world::{chmod, chown, World, CALLER};
@@ -304,23 +303,7 @@ fn site(dir: &Path, tok: &tokens::World) -> Site {
 /// A certificate `/DC=org/DC=example/CN=<cn>` from `ca` with an RSA key
 /// (voms-proxy-fake only signs with RSA).
 fn rsa_cert(ca: &Ca, cn: &str, serial: u32) -> (X509, PKey<Private>) {
-    let k = PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
-    let c = fixtures::build(Spec {
-        subject: fixtures::name(&[("DC", "org"), ("DC", "example"), ("CN", cn)]),
-        issuer: Some(&ca.cert),
-        issuer_key: &ca.key,
-        key: &k,
-        serial,
-        not_before: fixtures::now() - 24 * HOUR,
-        not_after: fixtures::now() + 300 * 24 * HOUR,
-        exts: vec![KeyUsage::new()
-            .critical()
-            .digital_signature()
-            .key_encipherment()
-            .build()
-            .unwrap()],
-    });
-    (c, k)
+    fixtures::user_with_key(ca, cn, serial, fixtures::rsa_key())
 }
 
 /// Writes a certificate and its key (mode 0600); returns the paths.

@@ -28,7 +28,6 @@ use lcmaps_mod_tests::{
 };
 use lcmaps_x509::fixtures::{self, Ca, CrlFixture, Kind, Spec, Tweak, HOUR};
 use openssl::pkey::{PKey, Private};
-use openssl::x509::extension::KeyUsage;
 use openssl::x509::X509;
 
 const JANE: &str = "/DC=org/DC=example/CN=Jane Doe";
@@ -689,30 +688,9 @@ fn proxy_chains_match_debian() {
     );
 }
 
-/// An RSA key (voms-proxy-fake only signs with RSA).
-fn rsa_key() -> PKey<Private> {
-    PKey::from_rsa(openssl::rsa::Rsa::generate(2048).expect("rsa")).expect("pkey")
-}
-
 /// A certificate `/DC=org/DC=example/CN=<cn>` from `ca` with an RSA key.
 fn rsa_cert(ca: &Ca, cn: &str, serial: u32) -> (X509, PKey<Private>) {
-    let k = rsa_key();
-    let c = fixtures::build(Spec {
-        subject: fixtures::name(&[("DC", "org"), ("DC", "example"), ("CN", cn)]),
-        issuer: Some(&ca.cert),
-        issuer_key: &ca.key,
-        key: &k,
-        serial,
-        not_before: fixtures::now() - 24 * HOUR,
-        not_after: fixtures::now() + 300 * 24 * HOUR,
-        exts: vec![KeyUsage::new()
-            .critical()
-            .digital_signature()
-            .key_encipherment()
-            .build()
-            .expect("key usage")],
-    });
-    (c, k)
+    fixtures::user_with_key(ca, cn, serial, fixtures::rsa_key())
 }
 
 /// Writes a certificate and its key for voms-proxy-fake; returns the paths.

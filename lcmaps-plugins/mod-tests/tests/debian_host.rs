@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use lcmaps_mod_tests::{
-    debian_gatekeeper, debian_lcmaps_ready, gridmapdir_state, our_mods, plain_mods_dir,
-    result_line, Setup, DEBIAN_MODS,
+    debian_gatekeeper, debian_lcmaps_ready, gridmapdir_state, plain_mods_dir, result_line, Setup,
+    DEBIAN_MODS,
 };
 
 fn ready(test: &str) -> bool {
@@ -241,14 +241,7 @@ fn example_plugin_runs_in_debian_lcmaps() {
     let scratch = tempfile::tempdir().expect("tempdir");
     let gk = debian_gatekeeper(scratch.path());
     let dir = tempfile::tempdir().expect("tempdir");
-    let mods = tempfile::Builder::new()
-        .prefix("lcmapsmods")
-        .tempdir()
-        .expect("tempdir");
-    for e in std::fs::read_dir(our_mods()).expect("read mods") {
-        let e = e.expect("entry");
-        std::fs::copy(e.path(), mods.path().join(e.file_name())).expect("copy mod");
-    }
+    let mods = plain_mods_dir();
     let body = "dnprefix = \"lcmaps_dn_prefix.mod -prefix /DC=org/DC=example/\"\n\
                 good = \"lcmaps_dummy_good.mod --dummy-uid 5001 --dummy-gid 500\"\n\
                 standard:\n\

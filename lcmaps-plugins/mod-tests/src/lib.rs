@@ -13,17 +13,14 @@ pub use ffi_tests::{gridmapdir_state, have_debian_lcmaps, nss_env, run, skip, Ra
 /// Where Debian installs its C plugins.
 pub const DEBIAN_MODS: &str = "/usr/lib/lcmaps";
 
-/// Build our `.mod`s once per test process with `scripts/build-mods`
-/// (release, its own target dir so it never waits for the cargo running
-/// the tests); returns their directory.
+/// Build our `.mod`s once per test process with `cargo xtask mods`'s
+/// library (release, its own target dir so it never waits for the cargo
+/// running the tests); returns their directory.
 pub fn our_mods() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let ws = ffi_tests::workspace();
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| ws.join("target"));
-        let out = target.join("mods");
+        let out = xtask::target_dir().join("mods");
         // Every test binary of this crate asks; build once per source change.
         let stamp = out.join(".built");
         let fresh = std::fs::metadata(&stamp)
@@ -32,14 +29,9 @@ pub fn our_mods() -> &'static Path {
         if fresh {
             return out;
         }
-        let st = Command::new(ws.join("scripts/build-mods"))
-            .arg("--out")
-            .arg(&out)
-            .env("MODS_TARGET_DIR", target.join("mods-build"))
-            .status()
-            .expect("run scripts/build-mods");
-        assert!(st.success(), "scripts/build-mods failed");
-        std::fs::write(&stamp, "").expect("write the build stamp");
+        let out = xtask::mods::build(&xtask::mods::Options::default())
+            .unwrap_or_else(|e| panic!("building the .mods: {e}"));
+        std::fs::write(out.join(".built"), "").expect("write the build stamp");
         out
     })
 }
@@ -63,7 +55,7 @@ fn newest_source(ws: &Path) -> std::time::SystemTime {
     for p in [
         "Cargo.toml",
         "Cargo.lock",
-        "scripts/build-mods",
+        "xtask",
         "lcmaps-core",
         "lcmaps-plugins",
         "examples/plugin-rust",

@@ -2,7 +2,7 @@
 //! liblcmaps 1.6.6 (issue #16 item 2): `lcmaps_glexec_tracking.mod`,
 //! `lcmaps_gums_client.mod` / `lcmaps_scas_client.mod` (against the test
 //! PDP) and `lcmaps_scitokens.mod`; and, for every module
-//! `scripts/build-mods` makes, its dynamic symbols.
+//! `cargo xtask mods` makes, its dynamic symbols.
 //!
 //! The token plugin gets no token here, and cannot: Debian's liblcmaps
 //! binds a plugin's run variables from a fixed table of 21 (`user_dn`,
@@ -103,7 +103,7 @@ fn dynamic_symbols(file: &Path, which: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// Every module scripts/build-mods makes (the four new ones included)
+/// Every module cargo xtask mods makes (the four new ones included)
 /// exports exactly its entry points, has no DT_NEEDED on an LCMAPS or LCAS
 /// library, and imports from LCMAPS only what Debian's liblcmaps exports.
 #[test]

@@ -57,26 +57,19 @@ fn ready(test: &str) -> bool {
     true
 }
 
-/// lcmaps-rs's C library (scripts/build-clib), built once per test process
-/// in the `.mod` build's target dir so it never waits for the cargo running
-/// the tests.
+/// lcmaps-rs's C library (`cargo xtask clib`), built once per test
+/// process in the `.mod` build's target dir so it never waits for the cargo
+/// running the tests.
 fn our_clib() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let ws = ffi_tests::workspace();
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| ws.join("target"))
-            .join("mods-build");
-        let out = target.join("clib");
-        let st = Command::new(ws.join("scripts/build-clib"))
-            .arg("--out")
-            .arg(&out)
-            .env("CARGO_TARGET_DIR", &target)
-            .status()
-            .expect("run scripts/build-clib");
-        assert!(st.success(), "scripts/build-clib failed");
-        out
+        let build = xtask::target_dir().join("mods-build");
+        xtask::clib::build(
+            xtask::Profile::Release,
+            Some(&build),
+            Some(&build.join("clib")),
+        )
+        .unwrap_or_else(|e| panic!("building the C library: {e}"))
     })
 }
 

@@ -1,6 +1,6 @@
 //! `lcas_userallow.mod`: LCAS's userallow plugin (admits listed DNs only).
 //! `cargo build -p lcas-userallow-mod` makes `liblcas_userallow_mod.so`;
-//! `scripts/build-mods` installs it as `lcas_userallow.mod`.
+//! `cargo xtask mods` installs it as `lcas_userallow.mod`.
 
 #![forbid(unsafe_code)]
 

@@ -1,6 +1,6 @@
 //! `lcmaps_ban_fqan.mod`: the ban_fqan plugin (refuses banned FQANs). `cargo
 //! build -p lcmaps-ban-fqan-mod` makes `liblcmaps_ban_fqan_mod.so`;
-//! `scripts/build-mods` installs it as `lcmaps_ban_fqan.mod`.
+//! `cargo xtask mods` installs it as `lcmaps_ban_fqan.mod`.
 
 #![forbid(unsafe_code)]
 

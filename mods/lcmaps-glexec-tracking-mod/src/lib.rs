@@ -1,6 +1,6 @@
 //! `lcmaps_glexec_tracking.mod`: the glexec_tracking plugin (a tracking group
 //! per payload). `cargo build -p lcmaps-glexec-tracking-mod` makes
-//! `liblcmaps_glexec_tracking_mod.so`; `scripts/build-mods` installs it as
+//! `liblcmaps_glexec_tracking_mod.so`; `cargo xtask mods` installs it as
 //! `lcmaps_glexec_tracking.mod`.
 
 #![forbid(unsafe_code)]

@@ -1,6 +1,6 @@
 //! `lcmaps_gums_client.mod`: the GUMS XACML callout client. `cargo build -p
 //! lcmaps-gums-client-mod` makes `liblcmaps_gums_client_mod.so`;
-//! `scripts/build-mods` installs it as `lcmaps_gums_client.mod`.
+//! `cargo xtask mods` installs it as `lcmaps_gums_client.mod`.
 
 #![forbid(unsafe_code)]
 

@@ -1,6 +1,6 @@
 //! `lcmaps_localaccount.mod`: the localaccount plugin (grid-mapfile to a local
 //! account). `cargo build -p lcmaps-localaccount-mod` makes
-//! `liblcmaps_localaccount_mod.so`; `scripts/build-mods` installs it as
+//! `liblcmaps_localaccount_mod.so`; `cargo xtask mods` installs it as
 //! `lcmaps_localaccount.mod`.
 
 #![forbid(unsafe_code)]

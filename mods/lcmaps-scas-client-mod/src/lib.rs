@@ -1,6 +1,6 @@
 //! `lcmaps_scas_client.mod`: the SCAS XACML callout client. `cargo build -p
 //! lcmaps-scas-client-mod` makes `liblcmaps_scas_client_mod.so`;
-//! `scripts/build-mods` installs it as `lcmaps_scas_client.mod`.
+//! `cargo xtask mods` installs it as `lcmaps_scas_client.mod`.
 
 #![forbid(unsafe_code)]
 

@@ -1,6 +1,6 @@
 //! `lcmaps_verify_proxy.mod`: the verify_proxy plugin (proxy chain
 //! verification). `cargo build -p lcmaps-verify-proxy-mod` makes
-//! `liblcmaps_verify_proxy_mod.so`; `scripts/build-mods` installs it as
+//! `liblcmaps_verify_proxy_mod.so`; `cargo xtask mods` installs it as
 //! `lcmaps_verify_proxy.mod`.
 
 #![forbid(unsafe_code)]

@@ -1,6 +1,6 @@
 //! `lcmaps_voms_localaccount.mod`: the voms_localaccount plugin (FQANs to local
 //! accounts). `cargo build -p lcmaps-voms-localaccount-mod` makes
-//! `liblcmaps_voms_localaccount_mod.so`; `scripts/build-mods` installs it as
+//! `liblcmaps_voms_localaccount_mod.so`; `cargo xtask mods` installs it as
 //! `lcmaps_voms_localaccount.mod`.
 
 #![forbid(unsafe_code)]

@@ -1,6 +1,6 @@
 //! `lcmaps_voms.mod`: the voms plugin (stores the verified VOMS attributes).
 //! `cargo build -p lcmaps-voms-mod` makes `liblcmaps_voms_mod.so`;
-//! `scripts/build-mods` installs it as `lcmaps_voms.mod`.
+//! `cargo xtask mods` installs it as `lcmaps_voms.mod`.
 
 #![forbid(unsafe_code)]
 

@@ -1,6 +1,6 @@
 //! `lcmaps_voms_poolgroup.mod`: the voms_poolgroup plugin (FQANs to pool
 //! groups). `cargo build -p lcmaps-voms-poolgroup-mod` makes
-//! `liblcmaps_voms_poolgroup_mod.so`; `scripts/build-mods` installs it as
+//! `liblcmaps_voms_poolgroup_mod.so`; `cargo xtask mods` installs it as
 //! `lcmaps_voms_poolgroup.mod`.
 
 #![forbid(unsafe_code)]

@@ -1,0 +1,28 @@
+//! Fuzz the one thing glexec's root part parses from its unprivileged
+//! mapping helper (`glexec_privsep::Answer::decode`), and the helper's
+//! request reader: any bytes give an answer or an error, never a panic; an
+//! accepted answer keeps the format's limits and, encoded again, is the
+//! same bytes (one encoding per answer: nothing is skipped or guessed).
+#![no_main]
+
+use glexec_privsep::wire::{MAX_ANSWER, MAX_GROUPS, MAX_TEXT, MAX_TRACE, MAX_USERNAME};
+use glexec_privsep::{Answer, Request};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(a) = Answer::decode(data) {
+        assert!(data.len() <= MAX_ANSWER);
+        match &a {
+            Answer::Mapped(m) => {
+                assert!(m.groups.len() <= MAX_GROUPS && m.trace.len() <= MAX_TRACE);
+                assert!(!m.username.is_empty() && m.username.len() <= MAX_USERNAME);
+                assert!(m.trace.iter().all(|t| t.len() <= MAX_TEXT));
+            }
+            Answer::Refused(r) => assert!(r.reason.len() <= MAX_TEXT),
+        }
+        assert_eq!(a.encode(), data, "{a:?}");
+    }
+    if let Ok(r) = Request::decode(data) {
+        assert_eq!(r.encode(), data, "{r:?}");
+    }
+});

@@ -7,11 +7,20 @@
 
 #![forbid(unsafe_code)]
 
+mod checks;
+mod credential;
 mod env;
 mod epilogue;
+mod launch;
+mod linger;
+mod mapping;
+mod options;
 mod privs;
 mod proxy;
+mod record;
 mod run;
+mod sanitise;
+mod target_proxy;
 mod tracking;
 
 use std::io::Write;
@@ -53,6 +62,40 @@ impl Failure {
             exit,
             what: what.into(),
             todo: todo.into(),
+        }
+    }
+
+    /// A 201: the caller must fix something.
+    pub fn client(what: impl Into<String>, todo: impl Into<String>) -> Self {
+        Failure::new(Exit::Client, what, todo)
+    }
+
+    /// A 202: the site must fix something.
+    pub fn system(what: impl Into<String>, todo: impl Into<String>) -> Self {
+        Failure::new(Exit::System, what, todo)
+    }
+
+    /// A 203: not authorized.
+    pub fn authz(what: impl Into<String>, todo: impl Into<String>) -> Self {
+        Failure::new(Exit::Authz, what, todo)
+    }
+
+    /// The payload could not be started (spawned or executed): a 201 when
+    /// the command is missing or not executable by the target, else a 202.
+    pub fn not_started(e: &std::io::Error) -> Self {
+        match e.raw_os_error() {
+            Some(libc::ENOENT) => Failure::client(
+                format!("cannot run the command: {e}"),
+                "give an existing absolute path",
+            ),
+            Some(libc::EACCES) | Some(libc::ENOEXEC) => Failure::client(
+                format!("cannot run the command as the mapped account: {e}"),
+                "make the command executable by that account",
+            ),
+            _ => Failure::system(
+                format!("cannot start the payload: {e}"),
+                "see the glexec log",
+            ),
         }
     }
 }

@@ -147,7 +147,7 @@ fn headers_declare_exactly_the_exported_functions() {
         "declared in include/ (left) vs exported (right)"
     );
     // And the export list is the one the C host keeps linked.
-    let kept: BTreeSet<String> = lcmaps_capi::host::exported_symbols()
+    let kept: BTreeSet<String> = lcmaps_capi::exports::exported_symbols()
         .into_iter()
         .map(|(n, _)| n.to_string())
         .collect();

@@ -4,10 +4,10 @@
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::ptr;
 
-use super::{
-    cstr, cstring_lossy, ffi_boundary, lcmaps_argument_t, lcmaps_vo_data_t, lcmaps_vo_mapping_t,
-    malloc_slice, malloc_str, with_store,
-};
+use crate::boundary::ffi_boundary;
+use crate::cstr::{cstr, cstring_lossy, malloc_slice, malloc_str};
+use crate::store::with_store;
+use crate::{lcmaps_argument_t, lcmaps_vo_data_t, lcmaps_vo_mapping_t};
 use lcmaps_core::cred::{self, CredData, VoData, VoMapping};
 
 /// Version reported to plugins (they probe it with `dlsym`): LCMAPS 1.6.6.
@@ -66,7 +66,8 @@ unsafe fn vo_data_from(v: &lcmaps_vo_data_t) -> VoData {
 /// -1 for an unknown type or a NULL string inside `data`.
 #[no_mangle]
 pub unsafe extern "C" fn addCredentialData(datatype: c_int, data: *mut c_void) -> c_int {
-    ffi_boundary!("addCredentialData", -1, {
+    // -1, not 1: the plugin helpers' error code (lcmaps_cred_data.h: 0 ok, -1 error).
+    ffi_boundary!("addCredentialData", on_panic = -1, {
         if data.is_null() {
             return 0;
         }
@@ -114,7 +115,7 @@ pub unsafe extern "C" fn addCredentialData(datatype: c_int, data: *mut c_void) -
 /// LCMAPS. Unknown type: NULL, `*count` untouched.
 #[no_mangle]
 pub unsafe extern "C" fn getCredentialData(datatype: c_int, count: *mut c_int) -> *mut c_void {
-    ffi_boundary!("getCredentialData", ptr::null_mut(), {
+    ffi_boundary!("getCredentialData", {
         if count.is_null() {
             log::error!("getCredentialData(): count is NULL");
             return ptr::null_mut();
@@ -160,7 +161,8 @@ pub unsafe extern "C" fn getCredentialData(datatype: c_int, count: *mut c_int) -
 /// `int lcmaps_cleanCredentialData(void)`: empty the store. Always 0.
 #[no_mangle]
 pub extern "C" fn lcmaps_cleanCredentialData() -> c_int {
-    ffi_boundary!("lcmaps_cleanCredentialData", 0, {
+    // 0: it has no failure code; a panic leaves the store as it was.
+    ffi_boundary!("lcmaps_cleanCredentialData", on_panic = 0, {
         with_store(|s, m| {
             s.clear();
             m.clear();
@@ -181,7 +183,7 @@ pub extern "C" fn lcmaps_resetCredentialData() -> c_int {
 #[no_mangle]
 pub extern "C" fn lcmaps_printCredData(debug_level: c_int) {
     let _ = debug_level;
-    ffi_boundary!("lcmaps_printCredData", (), {
+    ffi_boundary!("lcmaps_printCredData", {
         with_store(|s, _| s.log_final());
     })
 }
@@ -243,7 +245,8 @@ pub unsafe extern "C" fn lcmaps_findArgName(
     argc: c_int,
     argv: *mut lcmaps_argument_t,
 ) -> c_int {
-    ffi_boundary!("lcmaps_findArgName", -1, {
+    // -1, not 1: "not found" (lcmaps_arguments.h: an index or -1).
+    ffi_boundary!("lcmaps_findArgName", on_panic = -1, {
         // SAFETY: the caller's contract is find's.
         unsafe { find(name, None, argc, argv) }
     })
@@ -257,7 +260,8 @@ pub unsafe extern "C" fn lcmaps_findArgNameAndType(
     argc: c_int,
     argv: *mut lcmaps_argument_t,
 ) -> c_int {
-    ffi_boundary!("lcmaps_findArgNameAndType", -1, {
+    // -1, not 1: "not found" (lcmaps_arguments.h: an index or -1).
+    ffi_boundary!("lcmaps_findArgNameAndType", on_panic = -1, {
         // SAFETY: the caller's contract is find's.
         unsafe { find(name, Some(ty), argc, argv) }
     })
@@ -272,7 +276,7 @@ pub unsafe extern "C" fn lcmaps_getArgValue(
     argc: c_int,
     argv: *mut lcmaps_argument_t,
 ) -> *mut c_void {
-    ffi_boundary!("lcmaps_getArgValue", ptr::null_mut(), {
+    ffi_boundary!("lcmaps_getArgValue", {
         // SAFETY: the caller's contract is find's.
         let i = unsafe { find(name, Some(ty), argc, argv) };
         match usize::try_from(i) {
@@ -293,7 +297,8 @@ pub unsafe extern "C" fn lcmaps_setArgValue(
     argc: c_int,
     argv: *mut *mut lcmaps_argument_t,
 ) -> c_int {
-    ffi_boundary!("lcmaps_setArgValue", -1, {
+    // -1, not 1: lcmaps_arguments.h: 0 ok, -1 (name, type) not found.
+    ffi_boundary!("lcmaps_setArgValue", on_panic = -1, {
         if argv.is_null() {
             return -1;
         }
@@ -316,7 +321,8 @@ pub unsafe extern "C" fn lcmaps_setArgValue(
 /// with a NULL `argName` (0 for NULL).
 #[no_mangle]
 pub unsafe extern "C" fn lcmaps_cntArgs(argv: *mut lcmaps_argument_t) -> c_int {
-    ffi_boundary!("lcmaps_cntArgs", 0, {
+    // 0, not 1: a count; no arguments is the harmless answer.
+    ffi_boundary!("lcmaps_cntArgs", on_panic = 0, {
         if argv.is_null() {
             return 0;
         }
@@ -355,7 +361,7 @@ pub unsafe extern "C" fn lcmaps_createVoData(
     role: *const c_char,
     capability: *const c_char,
 ) -> *mut lcmaps_vo_data_t {
-    ffi_boundary!("lcmaps_createVoData", ptr::null_mut(), {
+    ffi_boundary!("lcmaps_createVoData", {
         // SAFETY: each is NULL or a C string.
         let d = unsafe {
             VoData {
@@ -381,7 +387,8 @@ pub unsafe extern "C" fn lcmaps_createVoData(
 /// for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn lcmaps_cleanVoData(vo_data: *mut lcmaps_vo_data_t) -> c_int {
-    ffi_boundary!("lcmaps_cleanVoData", -1, {
+    // -1, not 1: the VO data helpers' error code (lcmaps_vo_data.h: 0 ok, -1 error).
+    ffi_boundary!("lcmaps_cleanVoData", on_panic = -1, {
         if vo_data.is_null() {
             return -1;
         }
@@ -402,7 +409,8 @@ pub unsafe extern "C" fn lcmaps_cleanVoData(vo_data: *mut lcmaps_vo_data_t) -> c
 /// pointer. 0, or -1 for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn lcmaps_deleteVoData(vo_data: *mut *mut lcmaps_vo_data_t) -> c_int {
-    ffi_boundary!("lcmaps_deleteVoData", -1, {
+    // -1, not 1: the VO data helpers' error code (lcmaps_vo_data.h: 0 ok, -1 error).
+    ffi_boundary!("lcmaps_deleteVoData", on_panic = -1, {
         // SAFETY: checked for NULL before each dereference.
         unsafe {
             if vo_data.is_null() || (*vo_data).is_null() {
@@ -423,7 +431,8 @@ pub unsafe extern "C" fn lcmaps_copyVoData(
     dst: *mut lcmaps_vo_data_t,
     src: *const lcmaps_vo_data_t,
 ) -> c_int {
-    ffi_boundary!("lcmaps_copyVoData", -1, {
+    // -1, not 1: the VO data helpers' error code (lcmaps_vo_data.h: 0 ok, -1 error).
+    ffi_boundary!("lcmaps_copyVoData", on_panic = -1, {
         if dst.is_null() || src.is_null() {
             return -1;
         }
@@ -450,7 +459,8 @@ pub unsafe extern "C" fn lcmaps_printVoData(
     vo_data: *const lcmaps_vo_data_t,
 ) -> c_int {
     let _ = debug_level;
-    ffi_boundary!("lcmaps_printVoData", -1, {
+    // -1, not 1: the VO data helpers' error code (lcmaps_vo_data.h: 0 ok, -1 error).
+    ffi_boundary!("lcmaps_printVoData", on_panic = -1, {
         if vo_data.is_null() {
             return -1;
         }
@@ -493,7 +503,8 @@ pub unsafe extern "C" fn lcmaps_stringVoData(
     buffer: *mut c_char,
     nchars: c_int,
 ) -> c_int {
-    ffi_boundary!("lcmaps_stringVoData", -1, {
+    // -1, not 1: the VO data helpers' error code (lcmaps_vo_data.h: 0 ok, -1 error).
+    ffi_boundary!("lcmaps_stringVoData", on_panic = -1, {
         if vo_data.is_null() || buffer.is_null() {
             log::error!("lcmaps_stringVoData(): NULL argument");
             return -1;
@@ -529,7 +540,7 @@ pub unsafe extern "C" fn lcmaps_createVoMapping(
     groupname: *const c_char,
     gid: libc::gid_t,
 ) -> *mut lcmaps_vo_mapping_t {
-    ffi_boundary!("lcmaps_createVoMapping", ptr::null_mut(), {
+    ffi_boundary!("lcmaps_createVoMapping", {
         // SAFETY: NULL or C strings.
         let (s, g) = unsafe { (cstring_lossy(vo_data_string), cstring_lossy(groupname)) };
         let Some(s) = s else {
@@ -547,7 +558,8 @@ pub unsafe extern "C" fn lcmaps_createVoMapping(
 /// `int lcmaps_cleanVoMapping(lcmaps_vo_mapping_t *)`: free the strings.
 #[no_mangle]
 pub unsafe extern "C" fn lcmaps_cleanVoMapping(m: *mut lcmaps_vo_mapping_t) -> c_int {
-    ffi_boundary!("lcmaps_cleanVoMapping", -1, {
+    // -1, not 1: the VO data helpers' error code (lcmaps_vo_data.h: 0 ok, -1 error).
+    ffi_boundary!("lcmaps_cleanVoMapping", on_panic = -1, {
         if m.is_null() {
             return -1;
         }
@@ -563,7 +575,8 @@ pub unsafe extern "C" fn lcmaps_cleanVoMapping(m: *mut lcmaps_vo_mapping_t) -> c
 /// `int lcmaps_deleteVoMapping(lcmaps_vo_mapping_t **)`: clean, free, NULL.
 #[no_mangle]
 pub unsafe extern "C" fn lcmaps_deleteVoMapping(m: *mut *mut lcmaps_vo_mapping_t) -> c_int {
-    ffi_boundary!("lcmaps_deleteVoMapping", -1, {
+    // -1, not 1: the VO data helpers' error code (lcmaps_vo_data.h: 0 ok, -1 error).
+    ffi_boundary!("lcmaps_deleteVoMapping", on_panic = -1, {
         // SAFETY: checked for NULL before each dereference.
         unsafe {
             if m.is_null() || (*m).is_null() {
@@ -583,7 +596,8 @@ pub unsafe extern "C" fn lcmaps_copyVoMapping(
     dst: *mut lcmaps_vo_mapping_t,
     src: *const lcmaps_vo_mapping_t,
 ) -> c_int {
-    ffi_boundary!("lcmaps_copyVoMapping", -1, {
+    // -1, not 1: the VO data helpers' error code (lcmaps_vo_data.h: 0 ok, -1 error).
+    ffi_boundary!("lcmaps_copyVoMapping", on_panic = -1, {
         if dst.is_null() || src.is_null() {
             return -1;
         }
@@ -607,7 +621,8 @@ pub unsafe extern "C" fn lcmaps_printVoMapping(
     m: *const lcmaps_vo_mapping_t,
 ) -> c_int {
     let _ = debug_level;
-    ffi_boundary!("lcmaps_printVoMapping", -1, {
+    // -1, not 1: the VO data helpers' error code (lcmaps_vo_data.h: 0 ok, -1 error).
+    ffi_boundary!("lcmaps_printVoMapping", on_panic = -1, {
         if m.is_null() {
             return -1;
         }
@@ -661,7 +676,7 @@ pub unsafe extern "C" fn lcmaps_genfilename(
     path: *const c_char,
     suffix: *const c_char,
 ) -> *mut c_char {
-    ffi_boundary!("lcmaps_genfilename", ptr::null_mut(), {
+    ffi_boundary!("lcmaps_genfilename", {
         // SAFETY: NULL or C strings.
         let (a, b, c) = unsafe {
             (
@@ -718,7 +733,7 @@ pub unsafe extern "C" fn lcmaps_get_gidlist(
     ngroups: *mut c_int,
     group_list: *mut *mut libc::gid_t,
 ) -> c_int {
-    ffi_boundary!("lcmaps_get_gidlist", 1, {
+    ffi_boundary!("lcmaps_get_gidlist", {
         if ngroups.is_null() || group_list.is_null() {
             return 1;
         }
@@ -792,7 +807,8 @@ pub unsafe extern "C" fn lcmaps_tokenize(
     n: *mut c_int,
     sep: *const c_char,
 ) -> c_int {
-    ffi_boundary!("lcmaps_tokenize", -4, {
+    // -4, not 1: lcmaps_utils.h gives -1..-4; 1 would read as success to callers testing < 0.
+    ffi_boundary!("lcmaps_tokenize", on_panic = -4, {
         if args.is_null() || n.is_null() || sep.is_null() {
             return -4;
         }
@@ -862,5 +878,29 @@ mod tests {
         };
         assert_eq!(vo_data_string(&d).unwrap(), "/VO=atlas/GROUP=atlas");
         assert!(vo_data_string(&VoData::default()).is_err());
+    }
+
+    #[test]
+    fn callbacks_outside_a_plugin_act_on_the_ambient_store() {
+        let _serial = crate::TEST_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+        let mut n: c_int = -1;
+        let mut dn = c"/CN=ambient".as_ptr().cast_mut();
+        // SAFETY: valid pointers to locals.
+        unsafe {
+            assert_eq!(
+                addCredentialData(lcmaps_core::cred::DN, (&mut dn as *mut *mut c_char).cast()),
+                0
+            );
+            let p = getCredentialData(lcmaps_core::cred::DN, &mut n).cast::<*mut c_char>();
+            assert_eq!(n, 1);
+            assert_eq!(CStr::from_ptr(*p).to_str().unwrap(), "/CN=ambient");
+        }
+        assert_eq!(lcmaps_resetCredentialData(), 0);
+        // SAFETY: as above.
+        unsafe {
+            let p = getCredentialData(lcmaps_core::cred::DN, &mut n).cast::<*mut c_char>();
+            assert_eq!(n, 0);
+            assert!((*p).is_null());
+        }
     }
 }

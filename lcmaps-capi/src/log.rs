@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::SystemTime;
 
-use super::ffi_boundary;
+use crate::boundary::ffi_boundary;
 use lcmaps_core::log::{Logger, Priority, Sink, NOTICE_TARGET};
 
 /// `DO_USRLOG`: log to a file or stream.
@@ -130,7 +130,7 @@ fn syslog(prio: Priority, log_string: Option<&str>, msg: &str) {
 
 /// Install our logger as the `log` logger unless the host has one.
 pub(crate) fn install() -> bool {
-    super::install_hooks();
+    install_hook();
     *OURS.get_or_init(|| {
         let ok = log::set_boxed_logger(Box::new(CLogger)).is_ok();
         if ok {
@@ -223,7 +223,7 @@ pub(crate) unsafe extern "C" fn lcmaps_rs_log_message(
     debug: c_int,
     msg: *const c_char,
 ) -> c_int {
-    ffi_boundary!("lcmaps_log", 1, {
+    ffi_boundary!("lcmaps_log", {
         if msg.is_null() {
             return 1;
         }
@@ -253,6 +253,20 @@ pub(crate) unsafe extern "C" fn lcmaps_rs_log_message(
         }
         0
     })
+}
+
+type LogHook = unsafe extern "C" fn(c_int, c_int, *const c_char) -> c_int;
+
+extern "C" {
+    // In csrc/lcmaps_varargs.c: how its variadic loggers reach Rust.
+    static mut lcmaps_rs_log_hook: Option<LogHook>;
+}
+
+/// Point the C shim's loggers at [`lcmaps_rs_log_message`].
+pub(crate) fn install_hook() {
+    // SAFETY: a plain store of a function pointer into the shim's global;
+    // every writer stores the same value.
+    unsafe { lcmaps_rs_log_hook = Some(lcmaps_rs_log_message) };
 }
 
 extern "C" {

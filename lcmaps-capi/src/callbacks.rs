@@ -8,7 +8,8 @@ use crate::boundary::ffi_boundary;
 use crate::cstr::{cstr, cstring_lossy, malloc_slice, malloc_str};
 use crate::store::with_store;
 use crate::{lcmaps_argument_t, lcmaps_vo_data_t, lcmaps_vo_mapping_t};
-use lcmaps_core::cred::{self, CredData, VoData, VoMapping};
+use lcmaps_core::cred::{CredData, VoData, VoMapping};
+use lcmaps_sys as sys;
 
 /// Version reported to plugins (they probe it with `dlsym`): LCMAPS 1.6.6.
 pub const VERSION: (c_int, c_int, c_int) = (1, 6, 6);
@@ -74,16 +75,16 @@ pub unsafe extern "C" fn addCredentialData(datatype: c_int, data: *mut c_void) -
         // SAFETY: for each type `data` points to the C type LCMAPS documents.
         let item = unsafe {
             match datatype {
-                cred::DN => str_at(data).map(CredData::Dn),
-                cred::POOL_INDEX => str_at(data).map(CredData::PoolIndex),
-                cred::LCMAPS_VO_CRED_STRING => str_at(data).map(CredData::VoCredString),
-                cred::UID => Some(CredData::Uid(*data.cast::<libc::uid_t>())),
-                cred::PRI_GID => Some(CredData::PriGid(*data.cast::<libc::gid_t>())),
-                cred::SEC_GID => Some(CredData::SecGid(*data.cast::<libc::gid_t>())),
-                cred::LCMAPS_VO_CRED => Some(CredData::VoCred(vo_data_from(
+                sys::DN => str_at(data).map(CredData::Dn),
+                sys::POOL_INDEX => str_at(data).map(CredData::PoolIndex),
+                sys::LCMAPS_VO_CRED_STRING => str_at(data).map(CredData::VoCredString),
+                sys::UID => Some(CredData::Uid(*data.cast::<libc::uid_t>())),
+                sys::PRI_GID => Some(CredData::PriGid(*data.cast::<libc::gid_t>())),
+                sys::SEC_GID => Some(CredData::SecGid(*data.cast::<libc::gid_t>())),
+                sys::LCMAPS_VO_CRED => Some(CredData::VoCred(vo_data_from(
                     &*data.cast::<lcmaps_vo_data_t>(),
                 ))),
-                cred::LCMAPS_VO_CRED_MAPPING => {
+                sys::LCMAPS_VO_CRED_MAPPING => {
                     let m = &*data.cast::<lcmaps_vo_mapping_t>();
                     cstring_lossy(m.vostring).map(|vostring| {
                         CredData::VoCredMapping(VoMapping {
@@ -123,22 +124,22 @@ pub unsafe extern "C" fn getCredentialData(datatype: c_int, count: *mut c_int) -
         let n = |len: usize| c_int::try_from(len).unwrap_or(c_int::MAX);
         let got: Option<(Option<*mut c_void>, c_int)> = with_store(|s, m| {
             Some(match datatype {
-                cred::DN => (
+                sys::DN => (
                     Some(m.dn(s).unwrap_or_else(|| m.null_slot()).cast()),
                     n(s.dn.iter().count()),
                 ),
-                cred::POOL_INDEX => (
+                sys::POOL_INDEX => (
                     Some(m.pool_index(s).unwrap_or_else(|| m.null_slot()).cast()),
                     n(s.pool_index.iter().count()),
                 ),
-                cred::UID => (m.uids(s).map(|p| p.cast()), n(s.uids.len())),
-                cred::PRI_GID => (m.pri_gids(s).map(|p| p.cast()), n(s.pri_gids.len())),
-                cred::SEC_GID => (m.sec_gids(s).map(|p| p.cast()), n(s.sec_gids.len())),
-                cred::LCMAPS_VO_CRED => (m.vo_data(s).map(|p| p.cast()), n(s.vo_data.len())),
-                cred::LCMAPS_VO_CRED_STRING => {
+                sys::UID => (m.uids(s).map(|p| p.cast()), n(s.uids.len())),
+                sys::PRI_GID => (m.pri_gids(s).map(|p| p.cast()), n(s.pri_gids.len())),
+                sys::SEC_GID => (m.sec_gids(s).map(|p| p.cast()), n(s.sec_gids.len())),
+                sys::LCMAPS_VO_CRED => (m.vo_data(s).map(|p| p.cast()), n(s.vo_data.len())),
+                sys::LCMAPS_VO_CRED_STRING => {
                     (m.vo_strings(s).map(|p| p.cast()), n(s.vo_strings.len()))
                 }
-                cred::LCMAPS_VO_CRED_MAPPING => {
+                sys::LCMAPS_VO_CRED_MAPPING => {
                     (m.vo_mappings(s).map(|p| p.cast()), n(s.vo_mappings.len()))
                 }
                 _ => return None,
@@ -888,19 +889,48 @@ mod tests {
         // SAFETY: valid pointers to locals.
         unsafe {
             assert_eq!(
-                addCredentialData(lcmaps_core::cred::DN, (&mut dn as *mut *mut c_char).cast()),
+                addCredentialData(sys::DN, (&mut dn as *mut *mut c_char).cast()),
                 0
             );
-            let p = getCredentialData(lcmaps_core::cred::DN, &mut n).cast::<*mut c_char>();
+            let p = getCredentialData(sys::DN, &mut n).cast::<*mut c_char>();
             assert_eq!(n, 1);
             assert_eq!(CStr::from_ptr(*p).to_str().unwrap(), "/CN=ambient");
         }
         assert_eq!(lcmaps_resetCredentialData(), 0);
         // SAFETY: as above.
         unsafe {
-            let p = getCredentialData(lcmaps_core::cred::DN, &mut n).cast::<*mut c_char>();
+            let p = getCredentialData(sys::DN, &mut n).cast::<*mut c_char>();
             assert_eq!(n, 0);
             assert!((*p).is_null());
         }
+    }
+
+    /// lcmaps-core keeps its own copy of the data type numbers (the engine
+    /// does not depend on the ABI crate); they are the ABI's.
+    #[test]
+    fn the_engines_data_type_numbers_are_the_abis() {
+        use lcmaps_core::cred;
+        assert_eq!(
+            [
+                cred::DN,
+                cred::UID,
+                cred::PRI_GID,
+                cred::SEC_GID,
+                cred::LCMAPS_VO_CRED,
+                cred::LCMAPS_VO_CRED_STRING,
+                cred::LCMAPS_VO_CRED_MAPPING,
+                cred::POOL_INDEX
+            ],
+            [
+                sys::DN,
+                sys::UID,
+                sys::PRI_GID,
+                sys::SEC_GID,
+                sys::LCMAPS_VO_CRED,
+                sys::LCMAPS_VO_CRED_STRING,
+                sys::LCMAPS_VO_CRED_MAPPING,
+                sys::POOL_INDEX
+            ]
+        );
     }
 }

@@ -79,3 +79,26 @@ pub fn keep_exports() {
     install_hooks();
     std::hint::black_box(exported_symbols());
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(v: Vec<(&'static str, *const ())>) -> Vec<&'static str> {
+        v.into_iter().map(|(n, _)| n).collect()
+    }
+
+    /// The table that keeps the symbols linked is lcmaps-sys's list (which
+    /// the linker version script is generated from), in the same order.
+    #[test]
+    fn the_export_table_is_lcmaps_sys_list() {
+        assert_eq!(
+            names(module_file::plugin_symbols()),
+            lcmaps_sys::symbols::PLUGIN_HELPERS
+        );
+        assert_eq!(
+            names(exported_symbols()),
+            lcmaps_sys::symbols::all().collect::<Vec<_>>()
+        );
+    }
+}

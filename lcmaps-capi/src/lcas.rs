@@ -20,6 +20,7 @@ use lcmaps_core::lcas::{
     self, AuthzPlugin, AuthzRequest, Decision, Lcas, LcasLoader, LcasPluginDecl,
 };
 use lcmaps_core::plugin::PluginError;
+use lcmaps_sys as sys;
 use libloading::os::unix::Library;
 
 use crate::boundary::ffi_boundary;
@@ -35,11 +36,11 @@ type TermFn = unsafe extern "C" fn() -> c_int;
 /// LCAS's plugin return codes (lcas_defines.h).
 fn code_name(rc: c_int) -> &'static str {
     match rc {
-        0 => "LCAS_MOD_SUCCESS",
-        1 => "LCAS_MOD_FAIL",
-        2 => "LCAS_MOD_NOFILE",
-        3 => "LCAS_MOD_ENTRY",
-        4 => "LCAS_MOD_NOENTRY",
+        sys::LCAS_MOD_SUCCESS => "LCAS_MOD_SUCCESS",
+        sys::LCAS_MOD_FAIL => "LCAS_MOD_FAIL",
+        sys::LCAS_MOD_NOFILE => "LCAS_MOD_NOFILE",
+        sys::LCAS_MOD_ENTRY => "LCAS_MOD_ENTRY",
+        sys::LCAS_MOD_NOENTRY => "LCAS_MOD_NOENTRY",
         _ => "an unknown code",
     }
 }

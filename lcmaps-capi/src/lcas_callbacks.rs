@@ -11,16 +11,7 @@ use lcmaps_core::lcas;
 use crate::boundary::ffi_boundary;
 use crate::cstr::{cstring_lossy, malloc_str};
 
-/// `lcas_cred_id_t` as Debian's liblcas 1.3.19 is built (without
-/// `LCAS_INTERFACE_EXTENDED`): passed to plugins by value.
-#[repr(C)]
-#[derive(Debug, Clone, Copy)]
-pub struct lcas_cred_id_t {
-    /// `gss_cred_id_t cred`: the caller's GSS credential (NULL for PEM requests).
-    pub cred: *mut c_void,
-    /// `char *dn`: the user's DN.
-    pub dn: *mut c_char,
-}
+pub use lcmaps_sys::lcas_cred_id_t;
 
 /// The log settings of LCAS (`LCAS_LOG_FILE`, `LCAS_DEBUG_LEVEL` 0-5,
 /// `LCAS_LOG_STRING`) in the form the C API logger takes; a bad debug level

@@ -35,69 +35,13 @@ mod mirror;
 pub mod module_file;
 mod runvars;
 mod store;
-use std::ffi::{c_char, c_int, c_void};
 
 pub use host::{default_loader, CModLoader};
 
-/// `lcmaps_argument_t` (lcmaps_arguments.h).
-#[repr(C)]
-#[derive(Debug, Clone, Copy)]
-pub struct lcmaps_argument_t {
-    /// `argName`.
-    pub argName: *const c_char,
-    /// `argType`.
-    pub argType: *const c_char,
-    /// `argInOut` (0 input, 1 output; ignored).
-    pub argInOut: c_int,
-    /// `value`: a pointer to the framework's variable.
-    pub value: *mut c_void,
-}
-
-/// `lcmaps_vo_data_t` (lcmaps_vo_data.h).
-#[repr(C)]
-#[derive(Debug, Clone, Copy)]
-pub struct lcmaps_vo_data_t {
-    /// VO name.
-    pub vo: *mut c_char,
-    /// Group.
-    pub group: *mut c_char,
-    /// Subgroup.
-    pub subgroup: *mut c_char,
-    /// Role.
-    pub role: *mut c_char,
-    /// Capability.
-    pub capability: *mut c_char,
-}
-
-/// `lcmaps_vo_mapping_t` (lcmaps_vo_data.h).
-#[repr(C)]
-#[derive(Debug, Clone, Copy)]
-pub struct lcmaps_vo_mapping_t {
-    /// The FQAN.
-    pub vostring: *mut c_char,
-    /// Group name (may be NULL).
-    pub groupname: *mut c_char,
-    /// Group id.
-    pub gid: libc::gid_t,
-}
-
-/// `lcmaps_account_info_t` (lcmaps_account.h).
-#[repr(C)]
-#[derive(Debug, Clone, Copy)]
-pub struct lcmaps_account_info_t {
-    /// Uid (`(uid_t)-1` when unset).
-    pub uid: libc::uid_t,
-    /// Primary gids (malloc'ed).
-    pub pgid_list: *mut libc::gid_t,
-    /// Their number.
-    pub npgid: c_int,
-    /// Secondary gids (malloc'ed).
-    pub sgid_list: *mut libc::gid_t,
-    /// Their number.
-    pub nsgid: c_int,
-    /// Pool index (malloc'ed).
-    pub poolindex: *mut c_char,
-}
+/// The C structs, defined once in `lcmaps-sys`.
+pub use lcmaps_sys::{
+    lcas_cred_id_t, lcmaps_account_info_t, lcmaps_argument_t, lcmaps_vo_data_t, lcmaps_vo_mapping_t,
+};
 
 /// Serializes the unit tests that use the process-wide C API state.
 #[cfg(test)]

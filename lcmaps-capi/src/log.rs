@@ -12,10 +12,8 @@ use std::time::SystemTime;
 use crate::boundary::ffi_boundary;
 use lcmaps_core::log::{Logger, Priority, Sink, NOTICE_TARGET};
 
-/// `DO_USRLOG`: log to a file or stream.
-pub const DO_USRLOG: u16 = 0x0001;
-/// `DO_SYSLOG`: log to syslog.
-pub const DO_SYSLOG: u16 = 0x0002;
+/// `lcmaps_log.h`'s log destinations.
+pub use lcmaps_sys::{DO_SYSLOG, DO_USRLOG};
 
 /// Where the C API logs.
 #[derive(Debug)]

@@ -1,6 +1,6 @@
 //! The caller API of `liblcmaps.so.0` (spec §3) and of the helper libraries
 //! (§3.4), one module per family of C calls, with LCMAPS's process-wide
-//! init/term in [`engine`].
+//! init/term in `engine`.
 //!
 //! Implemented: init/term, the DN and DN+FQAN run calls, account info,
 //! version and VOMS knobs, `globus_gss_assist_gridmap` and the
@@ -10,11 +10,11 @@
 //! PEM and `STACK_OF(X509)` calls use `lcmaps-x509` for the DN and the
 //! verified VOMS FQANs.
 //!
-//! Module graph (no cycles): [`engine`] (state, init, run) ← [`outputs`]
+//! Module graph (no cycles): `engine` (state, init, run) ← `outputs`
 //! ← the run families ([`run_fqans`], [`run_pem`], [`run_token`],
 //! [`run_gss`]) ← the helper libraries ([`account_from_pem`],
 //! [`poolindex`], [`gridmap`]), which also use [`account_info`] and
-//! [`policy_env`]; [`voms`] holds the VOMS settings the PEM calls read.
+//! `policy_env`; [`voms`] holds the VOMS settings the PEM calls read.
 
 pub mod account_from_pem;
 pub mod account_info;

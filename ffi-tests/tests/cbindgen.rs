@@ -1,16 +1,20 @@
-//! include/lcmaps_rs_abi.h is what the pinned cbindgen generates from
-//! lcmaps-capi, and the hand-written LCMAPS headers agree with it.
+//! The generated headers are what the pinned cbindgen makes of the Rust
+//! sources: include/lcmaps_rs_abi.h (lcmaps-capi's functions; the
+//! hand-written LCMAPS headers agree with it) and
+//! lcmaps-sys/include/lcmaps_sys.h (lcmaps-sys's structs and constants, for
+//! the C shim).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use ffi_tests::*;
 
-fn generate() -> String {
-    let core = workspace().join("lcmaps-capi");
-    let config = cbindgen::Config::from_file(core.join("cbindgen.toml")).expect("cbindgen.toml");
+/// cbindgen's output for `krate` (a workspace folder) with its cbindgen.toml.
+fn generate(krate: &str) -> String {
+    let dir = workspace().join(krate);
+    let config = cbindgen::Config::from_file(dir.join("cbindgen.toml")).expect("cbindgen.toml");
     let mut out = Vec::new();
     cbindgen::Builder::new()
-        .with_crate(&core)
+        .with_crate(&dir)
         .with_config(config)
         .generate()
         .expect("cbindgen generates")
@@ -18,20 +22,35 @@ fn generate() -> String {
     String::from_utf8(out).expect("utf-8")
 }
 
-#[test]
-fn generated_header_is_up_to_date() {
-    let path = include_dir().join("lcmaps_rs_abi.h");
-    let fresh = generate();
+/// The committed header at `path` is `fresh` (written first with
+/// `LCMAPS_RS_BLESS` set).
+fn assert_up_to_date(path: PathBuf, fresh: &str) {
     if std::env::var_os("LCMAPS_RS_BLESS").is_some() {
-        std::fs::write(&path, &fresh).unwrap();
+        std::fs::write(&path, fresh).unwrap();
     }
     let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         checked_in == fresh,
-        "include/lcmaps_rs_abi.h is stale: regenerate with \
-         `LCMAPS_RS_BLESS=1 cargo test -p ffi-tests --test cbindgen` and commit it"
+        "{} is stale: regenerate with \
+         `LCMAPS_RS_BLESS=1 cargo test -p ffi-tests --test cbindgen` and commit it",
+        path.display()
     );
+}
+
+#[test]
+fn generated_header_is_up_to_date() {
+    let fresh = generate("lcmaps-capi");
+    assert_up_to_date(include_dir().join("lcmaps_rs_abi.h"), &fresh);
     assert!(fresh.contains("getCredentialData"));
+}
+
+#[test]
+fn lcmaps_sys_header_is_up_to_date() {
+    let fresh = generate("lcmaps-sys");
+    assert_up_to_date(workspace().join("lcmaps-sys/include/lcmaps_sys.h"), &fresh);
+    for item in ["lcmaps_account_info_t", "lcas_cred_id_t", "POOL_INDEX"] {
+        assert!(fresh.contains(item), "{item} missing:\n{fresh}");
+    }
 }
 
 #[test]

@@ -316,8 +316,8 @@ fn a_module_in_a_user_writable_directory_is_refused() {
 #[test]
 fn every_exported_symbol_is_visible_to_plugins_in_this_binary() {
     // The callbacks must be in the dynamic symbol table of a Rust host.
-    host::keep_exports();
-    for (name, _) in host::exported_symbols() {
+    lcmaps_capi::exports::keep_exports();
+    for (name, _) in lcmaps_capi::exports::exported_symbols() {
         let c = std::ffi::CString::new(name).unwrap();
         // SAFETY: dlsym on the global scope with a valid C string.
         let p = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c.as_ptr()) };

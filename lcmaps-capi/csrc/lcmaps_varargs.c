@@ -8,10 +8,14 @@
 #include <string.h>
 #include <sys/types.h>
 
+/* lcmaps_account_info_t & co., generated from lcmaps-sys (the Rust
+ * definitions lcmaps-capi uses), so the shim cannot disagree with them. */
+#include "lcmaps_sys.h"
+
 /* LCMAPS formats a message into this many bytes (lcmaps_log.c). */
 #define LCMAPS_RS_MAX_MESSAGE 2048
 
-/* Rust entry points, installed by src/lib.rs (install_hooks) at load
+/* Rust entry points, installed by src/exports.rs (install_hooks) at load
  * time. Hooks, not symbols, so that nothing but the LCMAPS API is exported. */
 typedef int (*lcmaps_rs_log_fn)(int prty, int debug, const char *msg);
 lcmaps_rs_log_fn lcmaps_rs_log_hook = 0;
@@ -21,22 +25,12 @@ static int lcmaps_rs_log_message(int prty, int debug, const char *msg)
     return lcmaps_rs_log_hook ? lcmaps_rs_log_hook(prty, debug, msg) : 1;
 }
 
-/* lcmaps_account_info_t, as in include/lcmaps_account.h. */
-typedef struct lcmaps_rs_account_info_s {
-    uid_t uid;
-    gid_t *pgid_list;
-    int npgid;
-    gid_t *sgid_list;
-    int nsgid;
-    char *poolindex;
-} lcmaps_rs_account_info_t;
-
 typedef int (*lcmaps_rs_verify_fn)(int narg, char *pem_string,
-                                   const lcmaps_rs_account_info_t *acct);
+                                   const lcmaps_account_info_t *acct);
 lcmaps_rs_verify_fn lcmaps_rs_verify_hook = 0;
 
 static int lcmaps_rs_verify_account_from_pem(int narg, char *pem_string,
-                                             const lcmaps_rs_account_info_t *acct)
+                                             const lcmaps_account_info_t *acct)
 {
     return lcmaps_rs_verify_hook ? lcmaps_rs_verify_hook(narg, pem_string, acct) : 1;
 }
@@ -107,14 +101,14 @@ int lcmaps_verify_account_from_pem_va(int narg, ...)
 {
     va_list ap;
     char *pem = NULL;
-    lcmaps_rs_account_info_t acct;
+    lcmaps_account_info_t acct;
 
     memset(&acct, 0, sizeof acct);
     if (narg != 2)
         return lcmaps_rs_verify_account_from_pem(narg, NULL, NULL);
     va_start(ap, narg);
     pem = va_arg(ap, char *);
-    acct = va_arg(ap, lcmaps_rs_account_info_t);
+    acct = va_arg(ap, lcmaps_account_info_t);
     va_end(ap);
     return lcmaps_rs_verify_account_from_pem(narg, pem, &acct);
 }

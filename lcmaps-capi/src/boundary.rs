@@ -16,11 +16,69 @@
 //! test binaries) that share one std with it: there the program's own
 //! panics keep going to the program's hook. A program that sets a hook
 //! after us replaces ours, which is its call.
+//!
+//! What a panicking function returns is chosen by its return type
+//! ([`DefaultOnPanic`]), as rustls-ffi does; a function whose documented
+//! error is another value names it (`ffi_boundary!(NAME, on_panic = -1, {…})`)
+//! and says why.
 
 use std::any::Any;
 use std::cell::Cell;
+use std::ffi::c_int;
 use std::panic::{self, AssertUnwindSafe, Location};
 use std::sync::Once;
+
+/// The value an exported function returns when its body panicked.
+pub(crate) trait DefaultOnPanic {
+    /// That value.
+    fn default_on_panic() -> Self;
+}
+
+/// 1: the failure code of the LCMAPS and LCAS caller APIs ("0 success, 1
+/// failure": lcmaps.h, lcmaps_return_*.h, lcas.h) and of `lcmaps_log`.
+impl DefaultOnPanic for c_int {
+    fn default_on_panic() -> Self {
+        1
+    }
+}
+
+/// NULL: what every pointer-returning call of the ABI returns on failure.
+impl<T> DefaultOnPanic for *mut T {
+    fn default_on_panic() -> Self {
+        std::ptr::null_mut()
+    }
+}
+
+/// NULL, as for `*mut T`.
+impl<T> DefaultOnPanic for *const T {
+    fn default_on_panic() -> Self {
+        std::ptr::null()
+    }
+}
+
+/// Nothing to return.
+impl DefaultOnPanic for () {
+    fn default_on_panic() -> Self {}
+}
+
+/// Runs `$body` (a block) with panics caught: a panic is logged (message,
+/// location and the function name; nothing on stderr) and the return type's
+/// [`DefaultOnPanic`] value returned instead, or `$default` where given.
+macro_rules! ffi_boundary {
+    ($name:expr, on_panic = $default:expr, $body:block) => {{
+        match $crate::boundary::catch($name, || $body) {
+            Some(v) => v,
+            None => $default,
+        }
+    }};
+    ($name:expr, $body:block) => {{
+        match $crate::boundary::catch($name, || $body) {
+            Some(v) => v,
+            None => $crate::boundary::DefaultOnPanic::default_on_panic(),
+        }
+    }};
+}
+pub(crate) use ffi_boundary;
 
 thread_local! {
     /// The innermost entry point this thread is in (`const`, no destructor:
@@ -124,6 +182,37 @@ fn one_line(s: &str) -> String {
 mod tests {
     use super::*;
     use std::sync::Mutex;
+
+    fn boundary(panic: bool) -> c_int {
+        ffi_boundary!("test_fn", {
+            if panic {
+                panic!("boom");
+            }
+            0
+        })
+    }
+
+    fn boundary_with_own_error(panic: bool) -> c_int {
+        ffi_boundary!("test_fn", on_panic = -1, {
+            if panic {
+                panic!("boom");
+            }
+            0
+        })
+    }
+
+    fn boundary_ptr() -> *mut u8 {
+        ffi_boundary!("test_fn", { panic!("boom") })
+    }
+
+    #[test]
+    fn panics_become_the_error_value_of_the_type_or_the_one_given() {
+        assert_eq!(boundary(false), 0);
+        assert_eq!(boundary(true), 1);
+        assert_eq!(boundary_with_own_error(false), 0);
+        assert_eq!(boundary_with_own_error(true), -1);
+        assert!(boundary_ptr().is_null());
+    }
 
     #[test]
     fn control_characters_stay_on_one_line() {

@@ -4,11 +4,12 @@
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::ptr;
 
-use super::{
-    cstr, cstring_lossy, ffi_boundary, lcmaps_argument_t, lcmaps_vo_data_t, lcmaps_vo_mapping_t,
-    malloc_slice, malloc_str, with_store,
-};
-use lcmaps_core::cred::{self, CredData, VoData, VoMapping};
+use crate::boundary::ffi_boundary;
+use crate::cstr::{cstr, cstring_lossy, malloc_slice, malloc_str};
+use crate::store::with_store;
+use crate::{lcmaps_argument_t, lcmaps_vo_data_t, lcmaps_vo_mapping_t};
+use lcmaps_core::cred::{CredData, VoData, VoMapping};
+use lcmaps_sys as sys;
 
 /// Version reported to plugins (they probe it with `dlsym`): LCMAPS 1.6.6.
 pub const VERSION: (c_int, c_int, c_int) = (1, 6, 6);
@@ -66,23 +67,24 @@ unsafe fn vo_data_from(v: &lcmaps_vo_data_t) -> VoData {
 /// -1 for an unknown type or a NULL string inside `data`.
 #[no_mangle]
 pub unsafe extern "C" fn addCredentialData(datatype: c_int, data: *mut c_void) -> c_int {
-    ffi_boundary!("addCredentialData", -1, {
+    // -1, not 1: the plugin helpers' error code (lcmaps_cred_data.h: 0 ok, -1 error).
+    ffi_boundary!("addCredentialData", on_panic = -1, {
         if data.is_null() {
             return 0;
         }
         // SAFETY: for each type `data` points to the C type LCMAPS documents.
         let item = unsafe {
             match datatype {
-                cred::DN => str_at(data).map(CredData::Dn),
-                cred::POOL_INDEX => str_at(data).map(CredData::PoolIndex),
-                cred::LCMAPS_VO_CRED_STRING => str_at(data).map(CredData::VoCredString),
-                cred::UID => Some(CredData::Uid(*data.cast::<libc::uid_t>())),
-                cred::PRI_GID => Some(CredData::PriGid(*data.cast::<libc::gid_t>())),
-                cred::SEC_GID => Some(CredData::SecGid(*data.cast::<libc::gid_t>())),
-                cred::LCMAPS_VO_CRED => Some(CredData::VoCred(vo_data_from(
+                sys::DN => str_at(data).map(CredData::Dn),
+                sys::POOL_INDEX => str_at(data).map(CredData::PoolIndex),
+                sys::LCMAPS_VO_CRED_STRING => str_at(data).map(CredData::VoCredString),
+                sys::UID => Some(CredData::Uid(*data.cast::<libc::uid_t>())),
+                sys::PRI_GID => Some(CredData::PriGid(*data.cast::<libc::gid_t>())),
+                sys::SEC_GID => Some(CredData::SecGid(*data.cast::<libc::gid_t>())),
+                sys::LCMAPS_VO_CRED => Some(CredData::VoCred(vo_data_from(
                     &*data.cast::<lcmaps_vo_data_t>(),
                 ))),
-                cred::LCMAPS_VO_CRED_MAPPING => {
+                sys::LCMAPS_VO_CRED_MAPPING => {
                     let m = &*data.cast::<lcmaps_vo_mapping_t>();
                     cstring_lossy(m.vostring).map(|vostring| {
                         CredData::VoCredMapping(VoMapping {
@@ -114,7 +116,7 @@ pub unsafe extern "C" fn addCredentialData(datatype: c_int, data: *mut c_void) -
 /// LCMAPS. Unknown type: NULL, `*count` untouched.
 #[no_mangle]
 pub unsafe extern "C" fn getCredentialData(datatype: c_int, count: *mut c_int) -> *mut c_void {
-    ffi_boundary!("getCredentialData", ptr::null_mut(), {
+    ffi_boundary!("getCredentialData", {
         if count.is_null() {
             log::error!("getCredentialData(): count is NULL");
             return ptr::null_mut();
@@ -122,22 +124,22 @@ pub unsafe extern "C" fn getCredentialData(datatype: c_int, count: *mut c_int) -
         let n = |len: usize| c_int::try_from(len).unwrap_or(c_int::MAX);
         let got: Option<(Option<*mut c_void>, c_int)> = with_store(|s, m| {
             Some(match datatype {
-                cred::DN => (
+                sys::DN => (
                     Some(m.dn(s).unwrap_or_else(|| m.null_slot()).cast()),
                     n(s.dn.iter().count()),
                 ),
-                cred::POOL_INDEX => (
+                sys::POOL_INDEX => (
                     Some(m.pool_index(s).unwrap_or_else(|| m.null_slot()).cast()),
                     n(s.pool_index.iter().count()),
                 ),
-                cred::UID => (m.uids(s).map(|p| p.cast()), n(s.uids.len())),
-                cred::PRI_GID => (m.pri_gids(s).map(|p| p.cast()), n(s.pri_gids.len())),
-                cred::SEC_GID => (m.sec_gids(s).map(|p| p.cast()), n(s.sec_gids.len())),
-                cred::LCMAPS_VO_CRED => (m.vo_data(s).map(|p| p.cast()), n(s.vo_data.len())),
-                cred::LCMAPS_VO_CRED_STRING => {
+                sys::UID => (m.uids(s).map(|p| p.cast()), n(s.uids.len())),
+                sys::PRI_GID => (m.pri_gids(s).map(|p| p.cast()), n(s.pri_gids.len())),
+                sys::SEC_GID => (m.sec_gids(s).map(|p| p.cast()), n(s.sec_gids.len())),
+                sys::LCMAPS_VO_CRED => (m.vo_data(s).map(|p| p.cast()), n(s.vo_data.len())),
+                sys::LCMAPS_VO_CRED_STRING => {
                     (m.vo_strings(s).map(|p| p.cast()), n(s.vo_strings.len()))
                 }
-                cred::LCMAPS_VO_CRED_MAPPING => {
+                sys::LCMAPS_VO_CRED_MAPPING => {
                     (m.vo_mappings(s).map(|p| p.cast()), n(s.vo_mappings.len()))
                 }
                 _ => return None,
@@ -160,7 +162,8 @@ pub unsafe extern "C" fn getCredentialData(datatype: c_int, count: *mut c_int) -
 /// `int lcmaps_cleanCredentialData(void)`: empty the store. Always 0.
 #[no_mangle]
 pub extern "C" fn lcmaps_cleanCredentialData() -> c_int {
-    ffi_boundary!("lcmaps_cleanCredentialData", 0, {
+    // 0: it has no failure code; a panic leaves the store as it was.
+    ffi_boundary!("lcmaps_cleanCredentialData", on_panic = 0, {
         with_store(|s, m| {
             s.clear();
             m.clear();
@@ -181,7 +184,7 @@ pub extern "C" fn lcmaps_resetCredentialData() -> c_int {
 #[no_mangle]
 pub extern "C" fn lcmaps_printCredData(debug_level: c_int) {
     let _ = debug_level;
-    ffi_boundary!("lcmaps_printCredData", (), {
+    ffi_boundary!("lcmaps_printCredData", {
         with_store(|s, _| s.log_final());
     })
 }
@@ -243,7 +246,8 @@ pub unsafe extern "C" fn lcmaps_findArgName(
     argc: c_int,
     argv: *mut lcmaps_argument_t,
 ) -> c_int {
-    ffi_boundary!("lcmaps_findArgName", -1, {
+    // -1, not 1: "not found" (lcmaps_arguments.h: an index or -1).
+    ffi_boundary!("lcmaps_findArgName", on_panic = -1, {
         // SAFETY: the caller's contract is find's.
         unsafe { find(name, None, argc, argv) }
     })
@@ -257,7 +261,8 @@ pub unsafe extern "C" fn lcmaps_findArgNameAndType(
     argc: c_int,
     argv: *mut lcmaps_argument_t,
 ) -> c_int {
-    ffi_boundary!("lcmaps_findArgNameAndType", -1, {
+    // -1, not 1: "not found" (lcmaps_arguments.h: an index or -1).
+    ffi_boundary!("lcmaps_findArgNameAndType", on_panic = -1, {
         // SAFETY: the caller's contract is find's.
         unsafe { find(name, Some(ty), argc, argv) }
     })
@@ -272,7 +277,7 @@ pub unsafe extern "C" fn lcmaps_getArgValue(
     argc: c_int,
     argv: *mut lcmaps_argument_t,
 ) -> *mut c_void {
-    ffi_boundary!("lcmaps_getArgValue", ptr::null_mut(), {
+    ffi_boundary!("lcmaps_getArgValue", {
         // SAFETY: the caller's contract is find's.
         let i = unsafe { find(name, Some(ty), argc, argv) };
         match usize::try_from(i) {
@@ -293,7 +298,8 @@ pub unsafe extern "C" fn lcmaps_setArgValue(
     argc: c_int,
     argv: *mut *mut lcmaps_argument_t,
 ) -> c_int {
-    ffi_boundary!("lcmaps_setArgValue", -1, {
+    // -1, not 1: lcmaps_arguments.h: 0 ok, -1 (name, type) not found.
+    ffi_boundary!("lcmaps_setArgValue", on_panic = -1, {
         if argv.is_null() {
             return -1;
         }
@@ -316,7 +322,8 @@ pub unsafe extern "C" fn lcmaps_setArgValue(
 /// with a NULL `argName` (0 for NULL).
 #[no_mangle]
 pub unsafe extern "C" fn lcmaps_cntArgs(argv: *mut lcmaps_argument_t) -> c_int {
-    ffi_boundary!("lcmaps_cntArgs", 0, {
+    // 0, not 1: a count; no arguments is the harmless answer.
+    ffi_boundary!("lcmaps_cntArgs", on_panic = 0, {
         if argv.is_null() {
             return 0;
         }
@@ -355,7 +362,7 @@ pub unsafe extern "C" fn lcmaps_createVoData(
     role: *const c_char,
     capability: *const c_char,
 ) -> *mut lcmaps_vo_data_t {
-    ffi_boundary!("lcmaps_createVoData", ptr::null_mut(), {
+    ffi_boundary!("lcmaps_createVoData", {
         // SAFETY: each is NULL or a C string.
         let d = unsafe {
             VoData {
@@ -381,7 +388,8 @@ pub unsafe extern "C" fn lcmaps_createVoData(
 /// for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn lcmaps_cleanVoData(vo_data: *mut lcmaps_vo_data_t) -> c_int {
-    ffi_boundary!("lcmaps_cleanVoData", -1, {
+    // -1, not 1: the VO data helpers' error code (lcmaps_vo_data.h: 0 ok, -1 error).
+    ffi_boundary!("lcmaps_cleanVoData", on_panic = -1, {
         if vo_data.is_null() {
             return -1;
         }
@@ -402,7 +410,8 @@ pub unsafe extern "C" fn lcmaps_cleanVoData(vo_data: *mut lcmaps_vo_data_t) -> c
 /// pointer. 0, or -1 for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn lcmaps_deleteVoData(vo_data: *mut *mut lcmaps_vo_data_t) -> c_int {
-    ffi_boundary!("lcmaps_deleteVoData", -1, {
+    // -1, not 1: the VO data helpers' error code (lcmaps_vo_data.h: 0 ok, -1 error).
+    ffi_boundary!("lcmaps_deleteVoData", on_panic = -1, {
         // SAFETY: checked for NULL before each dereference.
         unsafe {
             if vo_data.is_null() || (*vo_data).is_null() {
@@ -423,7 +432,8 @@ pub unsafe extern "C" fn lcmaps_copyVoData(
     dst: *mut lcmaps_vo_data_t,
     src: *const lcmaps_vo_data_t,
 ) -> c_int {
-    ffi_boundary!("lcmaps_copyVoData", -1, {
+    // -1, not 1: the VO data helpers' error code (lcmaps_vo_data.h: 0 ok, -1 error).
+    ffi_boundary!("lcmaps_copyVoData", on_panic = -1, {
         if dst.is_null() || src.is_null() {
             return -1;
         }
@@ -450,7 +460,8 @@ pub unsafe extern "C" fn lcmaps_printVoData(
     vo_data: *const lcmaps_vo_data_t,
 ) -> c_int {
     let _ = debug_level;
-    ffi_boundary!("lcmaps_printVoData", -1, {
+    // -1, not 1: the VO data helpers' error code (lcmaps_vo_data.h: 0 ok, -1 error).
+    ffi_boundary!("lcmaps_printVoData", on_panic = -1, {
         if vo_data.is_null() {
             return -1;
         }
@@ -493,7 +504,8 @@ pub unsafe extern "C" fn lcmaps_stringVoData(
     buffer: *mut c_char,
     nchars: c_int,
 ) -> c_int {
-    ffi_boundary!("lcmaps_stringVoData", -1, {
+    // -1, not 1: the VO data helpers' error code (lcmaps_vo_data.h: 0 ok, -1 error).
+    ffi_boundary!("lcmaps_stringVoData", on_panic = -1, {
         if vo_data.is_null() || buffer.is_null() {
             log::error!("lcmaps_stringVoData(): NULL argument");
             return -1;
@@ -529,7 +541,7 @@ pub unsafe extern "C" fn lcmaps_createVoMapping(
     groupname: *const c_char,
     gid: libc::gid_t,
 ) -> *mut lcmaps_vo_mapping_t {
-    ffi_boundary!("lcmaps_createVoMapping", ptr::null_mut(), {
+    ffi_boundary!("lcmaps_createVoMapping", {
         // SAFETY: NULL or C strings.
         let (s, g) = unsafe { (cstring_lossy(vo_data_string), cstring_lossy(groupname)) };
         let Some(s) = s else {
@@ -547,7 +559,8 @@ pub unsafe extern "C" fn lcmaps_createVoMapping(
 /// `int lcmaps_cleanVoMapping(lcmaps_vo_mapping_t *)`: free the strings.
 #[no_mangle]
 pub unsafe extern "C" fn lcmaps_cleanVoMapping(m: *mut lcmaps_vo_mapping_t) -> c_int {
-    ffi_boundary!("lcmaps_cleanVoMapping", -1, {
+    // -1, not 1: the VO data helpers' error code (lcmaps_vo_data.h: 0 ok, -1 error).
+    ffi_boundary!("lcmaps_cleanVoMapping", on_panic = -1, {
         if m.is_null() {
             return -1;
         }
@@ -563,7 +576,8 @@ pub unsafe extern "C" fn lcmaps_cleanVoMapping(m: *mut lcmaps_vo_mapping_t) -> c
 /// `int lcmaps_deleteVoMapping(lcmaps_vo_mapping_t **)`: clean, free, NULL.
 #[no_mangle]
 pub unsafe extern "C" fn lcmaps_deleteVoMapping(m: *mut *mut lcmaps_vo_mapping_t) -> c_int {
-    ffi_boundary!("lcmaps_deleteVoMapping", -1, {
+    // -1, not 1: the VO data helpers' error code (lcmaps_vo_data.h: 0 ok, -1 error).
+    ffi_boundary!("lcmaps_deleteVoMapping", on_panic = -1, {
         // SAFETY: checked for NULL before each dereference.
         unsafe {
             if m.is_null() || (*m).is_null() {
@@ -583,7 +597,8 @@ pub unsafe extern "C" fn lcmaps_copyVoMapping(
     dst: *mut lcmaps_vo_mapping_t,
     src: *const lcmaps_vo_mapping_t,
 ) -> c_int {
-    ffi_boundary!("lcmaps_copyVoMapping", -1, {
+    // -1, not 1: the VO data helpers' error code (lcmaps_vo_data.h: 0 ok, -1 error).
+    ffi_boundary!("lcmaps_copyVoMapping", on_panic = -1, {
         if dst.is_null() || src.is_null() {
             return -1;
         }
@@ -607,7 +622,8 @@ pub unsafe extern "C" fn lcmaps_printVoMapping(
     m: *const lcmaps_vo_mapping_t,
 ) -> c_int {
     let _ = debug_level;
-    ffi_boundary!("lcmaps_printVoMapping", -1, {
+    // -1, not 1: the VO data helpers' error code (lcmaps_vo_data.h: 0 ok, -1 error).
+    ffi_boundary!("lcmaps_printVoMapping", on_panic = -1, {
         if m.is_null() {
             return -1;
         }
@@ -661,7 +677,7 @@ pub unsafe extern "C" fn lcmaps_genfilename(
     path: *const c_char,
     suffix: *const c_char,
 ) -> *mut c_char {
-    ffi_boundary!("lcmaps_genfilename", ptr::null_mut(), {
+    ffi_boundary!("lcmaps_genfilename", {
         // SAFETY: NULL or C strings.
         let (a, b, c) = unsafe {
             (
@@ -718,7 +734,7 @@ pub unsafe extern "C" fn lcmaps_get_gidlist(
     ngroups: *mut c_int,
     group_list: *mut *mut libc::gid_t,
 ) -> c_int {
-    ffi_boundary!("lcmaps_get_gidlist", 1, {
+    ffi_boundary!("lcmaps_get_gidlist", {
         if ngroups.is_null() || group_list.is_null() {
             return 1;
         }
@@ -792,7 +808,8 @@ pub unsafe extern "C" fn lcmaps_tokenize(
     n: *mut c_int,
     sep: *const c_char,
 ) -> c_int {
-    ffi_boundary!("lcmaps_tokenize", -4, {
+    // -4, not 1: lcmaps_utils.h gives -1..-4; 1 would read as success to callers testing < 0.
+    ffi_boundary!("lcmaps_tokenize", on_panic = -4, {
         if args.is_null() || n.is_null() || sep.is_null() {
             return -4;
         }
@@ -862,5 +879,58 @@ mod tests {
         };
         assert_eq!(vo_data_string(&d).unwrap(), "/VO=atlas/GROUP=atlas");
         assert!(vo_data_string(&VoData::default()).is_err());
+    }
+
+    #[test]
+    fn callbacks_outside_a_plugin_act_on_the_ambient_store() {
+        let _serial = crate::TEST_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+        let mut n: c_int = -1;
+        let mut dn = c"/CN=ambient".as_ptr().cast_mut();
+        // SAFETY: valid pointers to locals.
+        unsafe {
+            assert_eq!(
+                addCredentialData(sys::DN, (&mut dn as *mut *mut c_char).cast()),
+                0
+            );
+            let p = getCredentialData(sys::DN, &mut n).cast::<*mut c_char>();
+            assert_eq!(n, 1);
+            assert_eq!(CStr::from_ptr(*p).to_str().unwrap(), "/CN=ambient");
+        }
+        assert_eq!(lcmaps_resetCredentialData(), 0);
+        // SAFETY: as above.
+        unsafe {
+            let p = getCredentialData(sys::DN, &mut n).cast::<*mut c_char>();
+            assert_eq!(n, 0);
+            assert!((*p).is_null());
+        }
+    }
+
+    /// lcmaps-core keeps its own copy of the data type numbers (the engine
+    /// does not depend on the ABI crate); they are the ABI's.
+    #[test]
+    fn the_engines_data_type_numbers_are_the_abis() {
+        use lcmaps_core::cred;
+        assert_eq!(
+            [
+                cred::DN,
+                cred::UID,
+                cred::PRI_GID,
+                cred::SEC_GID,
+                cred::LCMAPS_VO_CRED,
+                cred::LCMAPS_VO_CRED_STRING,
+                cred::LCMAPS_VO_CRED_MAPPING,
+                cred::POOL_INDEX
+            ],
+            [
+                sys::DN,
+                sys::UID,
+                sys::PRI_GID,
+                sys::SEC_GID,
+                sys::LCMAPS_VO_CRED,
+                sys::LCMAPS_VO_CRED_STRING,
+                sys::LCMAPS_VO_CRED_MAPPING,
+                sys::POOL_INDEX
+            ]
+        );
     }
 }

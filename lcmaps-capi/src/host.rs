@@ -22,8 +22,11 @@ use std::sync::Mutex;
 
 use libloading::os::unix::Library;
 
-use super::runvars::with_run_vars;
-use super::{callbacks as cb, lcmaps_argument_t, log as clog, mirror, StoreGuard};
+use crate::lcmaps_argument_t;
+use crate::mirror;
+use crate::module_file::open_module;
+use crate::runvars::with_run_vars;
+use crate::store::StoreGuard;
 use lcmaps_core::db::PluginDecl;
 use lcmaps_core::plugin::{self, ArgSpec, Plugin, PluginError, RunContext, Status};
 use lcmaps_core::policy::PluginLoader;
@@ -62,115 +65,6 @@ fn shared() -> std::sync::MutexGuard<'static, Option<HashMap<PathBuf, Shared>>> 
 /// Most introspected entries accepted from one plugin.
 const MAX_INTROSPECT: usize = 1000;
 
-/// Every symbol the ABI exports, by name. Referencing them here also keeps
-/// them in any binary that uses the C host (a Rust host linking the rlib
-/// must still export them dynamically, e.g. with `-rdynamic`).
-pub fn exported_symbols() -> Vec<(&'static str, *const ())> {
-    use super::api as a;
-    use super::lcas as l;
-    macro_rules! syms {
-        ($($m:ident :: $f:ident),* $(,)?) => {
-            vec![$((stringify!($f), $m::$f as *const ())),*]
-        };
-    }
-    syms![
-        cb::addCredentialData,
-        cb::getCredentialData,
-        cb::lcmaps_cleanCredentialData,
-        cb::lcmaps_resetCredentialData,
-        cb::lcmaps_printCredData,
-        cb::lcmaps_cntArgs,
-        cb::lcmaps_getArgValue,
-        cb::lcmaps_setArgValue,
-        cb::lcmaps_findArgName,
-        cb::lcmaps_findArgNameAndType,
-        cb::lcmaps_createVoData,
-        cb::lcmaps_deleteVoData,
-        cb::lcmaps_cleanVoData,
-        cb::lcmaps_copyVoData,
-        cb::lcmaps_printVoData,
-        cb::lcmaps_stringVoData,
-        cb::lcmaps_createVoMapping,
-        cb::lcmaps_deleteVoMapping,
-        cb::lcmaps_cleanVoMapping,
-        cb::lcmaps_copyVoMapping,
-        cb::lcmaps_printVoMapping,
-        cb::lcmaps_genfilename,
-        cb::lcmaps_get_gidlist,
-        cb::lcmaps_tokenize,
-        cb::lcmaps_get_major_version,
-        cb::lcmaps_get_minor_version,
-        cb::lcmaps_get_patch_version,
-        clog::lcmaps_log,
-        clog::lcmaps_log_debug,
-        clog::lcmaps_log_time,
-        clog::lcmaps_log_a_string,
-        clog::lcmaps_log_a_string_debug,
-        clog::lcas_log,
-        clog::lcas_log_debug,
-        clog::lcas_log_time,
-        clog::lcas_log_a_string,
-        clog::lcas_log_a_string_debug,
-        clog::lcas_getfexist,
-        clog::lcmaps_verify_account_from_pem_va,
-        a::lcmaps_init,
-        a::lcmaps_init_and_log,
-        a::lcmaps_init_and_logfile,
-        a::lcmaps_term,
-        a::lcmaps_run,
-        a::lcmaps_run_and_return_username,
-        a::lcmaps_run_and_return_poolindex,
-        a::lcmaps_run_without_credentials_and_return_username,
-        a::lcmaps_run_with_fqans_and_return_account,
-        a::lcmaps_run_with_fqans_mapcounter_and_return_account,
-        a::lcmaps_run_with_pem_and_return_account,
-        a::lcmaps_run_with_stack_of_x509_and_return_account,
-        a::lcmaps_run_and_verify_account_from_pem,
-        a::lcmaps_account_info_init,
-        a::lcmaps_account_info_fill,
-        a::lcmaps_account_info_clean,
-        a::lcmaps_disable_voms_attributes_verification,
-        a::lcmaps_enable_voms_attributes_verification,
-        a::lcmaps_is_set_to_verify_voms_attributes,
-        a::lcmaps_set_voms_attributes_verification,
-        a::lcmaps_get_voms_attributes_verification,
-        a::lcmaps_set_voms_verification_time,
-        a::lcmaps_get_voms_verification_time,
-        a::lcmaps_return_account_from_pem,
-        a::lcmaps_verify_account_from_pem,
-        a::lcmaps_return_poolindex,
-        a::lcmaps_return_poolindex_from_gss_cred,
-        a::lcmaps_return_poolindex_without_gsi,
-        a::lcmaps_return_poolindex_with_mapcounter,
-        a::lcmaps_return_account_without_gsi,
-        a::globus_gss_assist_gridmap,
-        a::lcmaps_rs_run_with_token_and_return_account,
-        l::lcas_init,
-        l::lcas_init_and_log,
-        l::lcas_init_and_logfile,
-        l::lcas_term,
-        l::lcas_pem,
-        l::lcas_get_fabric_authorization,
-        l::getMajorVersionNumber,
-        l::getMinorVersionNumber,
-        l::getPatchVersionNumber,
-        l::lcas_get_dn,
-        l::lcas_get_gss_cred,
-        l::lcas_get_debug_level,
-        l::lcas_genfilename,
-        l::lcas_findplugin,
-        l::lcas_findfile,
-        l::lcas_finddbfile,
-        l::lcas_tokenize,
-    ]
-}
-
-/// Keep every exported symbol linked into the calling binary.
-pub fn keep_exports() {
-    super::install_hooks();
-    std::hint::black_box(exported_symbols());
-}
-
 /// Intern a type or name string (introspection results live as long as the
 /// process; the set is bounded by the distinct strings plugins use).
 fn intern(s: &str) -> &'static str {
@@ -191,28 +85,7 @@ fn intern(s: &str) -> &'static str {
     v
 }
 
-pub use lcmaps_core::trust::privileged;
-
-/// The privilege check on a module file ([`lcmaps_core::trust::check`]):
-/// in a privileged process the file, every directory above it and, for a
-/// symbolic link, the link's directories and its target's must be
-/// root-owned and not writable by group or others (a sticky directory may
-/// be, above a root-owned entry). Does nothing when not privileged.
-pub fn check_module_file(path: &Path) -> Result<(), String> {
-    lcmaps_core::trust::check(path).map_err(|e| format!("refusing module {}: {e}", path.display()))
-}
-
-/// `dlopen` a plugin module (LCMAPS or LCAS) as the C hosts do: with our
-/// callbacks kept exported, the file checks of [`check_module_file`] when
-/// privileged, `RTLD_NOW | RTLD_LOCAL`.
-pub(crate) fn open_module(path: &Path) -> Result<Library, String> {
-    keep_exports();
-    check_module_file(path)?;
-    // SAFETY: loading a shared object runs its constructors; the module is
-    // the one the administrator configured and passed the checks above.
-    unsafe { Library::open(Some(path), libc::RTLD_NOW | libc::RTLD_LOCAL) }
-        .map_err(|e| format!("dlopen of {} failed: {e}", path.display()))
-}
+pub use crate::module_file::{check_module_file, privileged};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {

@@ -1,8 +1,8 @@
 //! LCAS 1.3 from C: the caller API of `liblcas.so.0` (`lcas_init*`,
 //! `lcas_pem`, `lcas_get_fabric_authorization`, `lcas_term`, the version
-//! functions), the helpers LCAS plugins call (`lcas_get_dn`, `lcas_log*`,
-//! ...; the variadic ones are in `csrc/`), and the host for C LCAS plugins
-//! (`plugin_initialize`, `plugin_confirm_authorization`, `plugin_terminate`).
+//! functions) and the host for C LCAS plugins (`plugin_initialize`,
+//! `plugin_confirm_authorization`, `plugin_terminate`). The helpers LCAS
+//! plugins call are in [`crate::lcas_callbacks`].
 //!
 //! The evaluation itself is lcmaps-core's [`lcmaps_core::lcas`]: every
 //! plugin must authorize, the first refusal refuses. Built-in plugins
@@ -20,22 +20,14 @@ use lcmaps_core::lcas::{
     self, AuthzPlugin, AuthzRequest, Decision, Lcas, LcasLoader, LcasPluginDecl,
 };
 use lcmaps_core::plugin::PluginError;
+use lcmaps_sys as sys;
 use libloading::os::unix::Library;
 
-use crate::host::open_module;
+use crate::boundary::ffi_boundary;
+use crate::cstr::cstring_lossy;
+use crate::lcas_callbacks::{lcas_cred_id_t, log_settings};
 use crate::log as clog;
-use crate::{cstring_lossy, ffi_boundary, malloc_str};
-
-/// `lcas_cred_id_t` as Debian's liblcas 1.3.19 is built (without
-/// `LCAS_INTERFACE_EXTENDED`): passed to plugins by value.
-#[repr(C)]
-#[derive(Debug, Clone, Copy)]
-pub struct lcas_cred_id_t {
-    /// `gss_cred_id_t cred`: the caller's GSS credential (NULL for PEM requests).
-    pub cred: *mut c_void,
-    /// `char *dn`: the user's DN.
-    pub dn: *mut c_char,
-}
+use crate::module_file::open_module;
 
 type InitFn = unsafe extern "C" fn(c_int, *mut *mut c_char) -> c_int;
 type ConfirmFn = unsafe extern "C" fn(*mut c_char, lcas_cred_id_t) -> c_int;
@@ -44,11 +36,11 @@ type TermFn = unsafe extern "C" fn() -> c_int;
 /// LCAS's plugin return codes (lcas_defines.h).
 fn code_name(rc: c_int) -> &'static str {
     match rc {
-        0 => "LCAS_MOD_SUCCESS",
-        1 => "LCAS_MOD_FAIL",
-        2 => "LCAS_MOD_NOFILE",
-        3 => "LCAS_MOD_ENTRY",
-        4 => "LCAS_MOD_NOENTRY",
+        sys::LCAS_MOD_SUCCESS => "LCAS_MOD_SUCCESS",
+        sys::LCAS_MOD_FAIL => "LCAS_MOD_FAIL",
+        sys::LCAS_MOD_NOFILE => "LCAS_MOD_NOFILE",
+        sys::LCAS_MOD_ENTRY => "LCAS_MOD_ENTRY",
+        sys::LCAS_MOD_NOENTRY => "LCAS_MOD_NOENTRY",
         _ => "an unknown code",
     }
 }
@@ -232,33 +224,6 @@ fn state() -> std::sync::MutexGuard<'static, Option<Lcas>> {
     LCAS.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// The log settings of LCAS (`LCAS_LOG_FILE`, `LCAS_DEBUG_LEVEL` 0-5,
-/// `LCAS_LOG_STRING`) in the form the C API logger takes; a bad debug level
-/// is logged and the default used.
-fn log_settings() -> lcmaps_core::env::Settings {
-    let lcas_var = |k: &str| -> Option<String> {
-        let v = match k {
-            "LCMAPS_LOG_FILE" => "LCAS_LOG_FILE",
-            "LCMAPS_DEBUG_LEVEL" => "LCAS_DEBUG_LEVEL",
-            "LCMAPS_LOG_STRING" => "LCAS_LOG_STRING",
-            _ => return None,
-        };
-        std::env::var(v).ok()
-    };
-    match lcmaps_core::env::Settings::from_lookup(lcas_var) {
-        Ok(s) => s,
-        Err(e) => {
-            log::warn!("LCAS: {}", e.to_string().replace("LCMAPS_", "LCAS_"));
-            let no_level = |k: &str| lcas_var(k).filter(|_| k != "LCMAPS_DEBUG_LEVEL");
-            match lcmaps_core::env::Settings::from_lookup(no_level) {
-                Ok(s) => s,
-                Err(_) => lcmaps_core::env::Settings::from_lookup(|_| None)
-                    .expect("the defaults are valid"),
-            }
-        }
-    }
-}
-
 fn init(logfile: Option<PathBuf>, fp: *mut libc::FILE, logtype: c_ushort) -> c_int {
     clog::open(logfile, fp, logtype, &log_settings());
     let mut st = state();
@@ -296,13 +261,13 @@ fn init(logfile: Option<PathBuf>, fp: *mut libc::FILE, logtype: c_ushort) -> c_i
 /// initialize its plugins. 0 ok (also when already initialized), 1 failure.
 #[no_mangle]
 pub unsafe extern "C" fn lcas_init(fp: *mut libc::FILE) -> c_int {
-    ffi_boundary!("lcas_init", 1, { init(None, fp, clog::DO_USRLOG) })
+    ffi_boundary!("lcas_init", { init(None, fp, clog::DO_USRLOG) })
 }
 
 /// `int lcas_init_and_log(FILE *fp, unsigned short logtype)`.
 #[no_mangle]
 pub unsafe extern "C" fn lcas_init_and_log(fp: *mut libc::FILE, logtype: c_ushort) -> c_int {
-    ffi_boundary!("lcas_init_and_log", 1, { init(None, fp, logtype) })
+    ffi_boundary!("lcas_init_and_log", { init(None, fp, logtype) })
 }
 
 /// `int lcas_init_and_logfile(char *logfile, FILE *fp, unsigned short logtype)`.
@@ -312,7 +277,7 @@ pub unsafe extern "C" fn lcas_init_and_logfile(
     fp: *mut libc::FILE,
     logtype: c_ushort,
 ) -> c_int {
-    ffi_boundary!("lcas_init_and_logfile", 1, {
+    ffi_boundary!("lcas_init_and_logfile", {
         // SAFETY: NULL or a C string.
         let path = unsafe { cstring_lossy(logfile) }.map(PathBuf::from);
         init(path, fp, logtype)
@@ -323,7 +288,7 @@ pub unsafe extern "C" fn lcas_init_and_logfile(
 /// initialized (as liblcas 1.3.19 returns).
 #[no_mangle]
 pub unsafe extern "C" fn lcas_term() -> c_int {
-    ffi_boundary!("lcas_term", 1, {
+    ffi_boundary!("lcas_term", {
         clog::install();
         log::debug!("Termination LCAS");
         match state().take() {
@@ -371,7 +336,7 @@ fn authorize(name: &str, req: &AuthzRequest, gss: *mut c_void) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn lcas_pem(pem_string: *mut c_char, request: *mut c_char) -> c_int {
     const NAME: &str = "lcas_pem";
-    ffi_boundary!(NAME, 1, {
+    ffi_boundary!(NAME, {
         clog::install();
         // SAFETY: NULL or C strings.
         let (pem, job) = unsafe { (cstring_lossy(pem_string), cstring_lossy(request)) };
@@ -412,7 +377,7 @@ pub unsafe extern "C" fn lcas_get_fabric_authorization(
     request: *mut c_char,
 ) -> c_int {
     const NAME: &str = "lcas_get_fabric_authorization";
-    ffi_boundary!(NAME, 1, {
+    ffi_boundary!(NAME, {
         clog::install();
         // SAFETY: NULL or a C string (the caller's DN).
         let given_dn = unsafe { cstring_lossy(user_dn) };
@@ -465,148 +430,4 @@ pub extern "C" fn getMinorVersionNumber() -> c_int {
 #[no_mangle]
 pub extern "C" fn getPatchVersionNumber() -> c_int {
     19
-}
-
-// ------------------------------------------------------ plugin helpers
-
-/// `char *lcas_get_dn(lcas_cred_id_t)`: the DN in the credential (owned by
-/// LCAS; valid during the `plugin_confirm_authorization` call).
-#[no_mangle]
-pub extern "C" fn lcas_get_dn(cred: lcas_cred_id_t) -> *mut c_char {
-    cred.dn
-}
-
-/// `gss_cred_id_t lcas_get_gss_cred(lcas_cred_id_t)`.
-#[no_mangle]
-pub extern "C" fn lcas_get_gss_cred(cred: lcas_cred_id_t) -> *mut c_void {
-    cred.cred
-}
-
-/// `int lcas_get_debug_level(void)`: `LCAS_DEBUG_LEVEL` (0-5).
-#[no_mangle]
-pub extern "C" fn lcas_get_debug_level() -> c_int {
-    c_int::from(log_settings().debug_level)
-}
-
-/// `char *lcas_genfilename(char *prefix, char *path, char *suffix)`: an
-/// absolute `path` as is, else `prefix/path`, then `suffix` appended;
-/// malloc'ed (caller frees), NULL on failure.
-#[no_mangle]
-pub unsafe extern "C" fn lcas_genfilename(
-    prefixp: *mut c_char,
-    pathp: *mut c_char,
-    suffixp: *mut c_char,
-) -> *mut c_char {
-    ffi_boundary!("lcas_genfilename", ptr::null_mut(), {
-        // SAFETY: NULL or C strings.
-        let (pre, path, suf) = unsafe {
-            (
-                cstring_lossy(prefixp).unwrap_or_default(),
-                cstring_lossy(pathp).unwrap_or_default(),
-                cstring_lossy(suffixp).unwrap_or_default(),
-            )
-        };
-        let base = if path.starts_with('/') || pre.is_empty() {
-            path
-        } else if path.is_empty() {
-            pre
-        } else {
-            format!("{}/{path}", pre.trim_end_matches('/'))
-        };
-        malloc_str(&format!("{base}{suf}"))
-    })
-}
-
-/// The first of `n` file names that exists, for the variadic
-/// `lcas_getfexist` in `csrc/` (which passes them as an array).
-///
-/// # Safety
-/// `names` has `n` entries, each NULL or a C string.
-pub(crate) unsafe extern "C" fn lcas_rs_getfexist(
-    n: c_int,
-    names: *const *mut c_char,
-) -> *mut c_char {
-    ffi_boundary!("lcas_getfexist", ptr::null_mut(), {
-        if names.is_null() {
-            return ptr::null_mut();
-        }
-        for i in 0..usize::try_from(n).unwrap_or(0) {
-            // SAFETY: i < n entries by the contract.
-            let p = unsafe { *names.add(i) };
-            // SAFETY: NULL or a C string.
-            if let Some(s) = unsafe { cstring_lossy(p) } {
-                if !s.is_empty() && Path::new(&s).exists() {
-                    return p;
-                }
-            }
-        }
-        ptr::null_mut()
-    })
-}
-
-/// The module or file `name` in `dir` (absolute names as they are), if it
-/// exists; malloc'ed.
-fn find_in(name: *mut c_char, dirs: &[PathBuf]) -> *mut c_char {
-    // SAFETY: NULL or a C string (callers' contract).
-    let Some(n) = (unsafe { cstring_lossy(name) }).filter(|n| !n.is_empty()) else {
-        return ptr::null_mut();
-    };
-    if n.starts_with('/') {
-        return if Path::new(&n).exists() {
-            malloc_str(&n)
-        } else {
-            ptr::null_mut()
-        };
-    }
-    for d in dirs {
-        let p = d.join(&n);
-        if p.exists() {
-            return malloc_str(&p.display().to_string());
-        }
-    }
-    ptr::null_mut()
-}
-
-/// `char *lcas_findplugin(char *name)`: the plugin file in
-/// `LCAS_MODULES_DIR` or `/usr/lib/lcas`; malloc'ed, or NULL.
-#[no_mangle]
-pub unsafe extern "C" fn lcas_findplugin(name: *mut c_char) -> *mut c_char {
-    ffi_boundary!("lcas_findplugin", ptr::null_mut(), {
-        find_in(name, &[lcas::Options::from_env().modules_dir])
-    })
-}
-
-/// `char *lcas_findfile(char *name)` / `lcas_finddbfile`: a configuration
-/// file in the lcas.db directory (`LCAS_DIR` / `LCAS_ETC_DIR` /
-/// `/etc/lcas`); malloc'ed, or NULL.
-#[no_mangle]
-pub unsafe extern "C" fn lcas_findfile(name: *mut c_char) -> *mut c_char {
-    ffi_boundary!("lcas_findfile", ptr::null_mut(), {
-        let db = lcas::db_file_from_env();
-        let dir = db
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| lcas::ETC_HOME.into());
-        find_in(name, &[dir])
-    })
-}
-
-/// `char *lcas_finddbfile(char *name)`: as [`lcas_findfile`].
-#[no_mangle]
-pub unsafe extern "C" fn lcas_finddbfile(name: *mut c_char) -> *mut c_char {
-    // SAFETY: same contract.
-    unsafe { lcas_findfile(name) }
-}
-
-/// `int lcas_tokenize(const char *command, char **args, int *n, char *sep)`:
-/// as `lcmaps_tokenize`.
-#[no_mangle]
-pub unsafe extern "C" fn lcas_tokenize(
-    command: *const c_char,
-    args: *mut *mut c_char,
-    n: *mut c_int,
-    sep: *const c_char,
-) -> c_int {
-    // SAFETY: the same contract as lcmaps_tokenize.
-    unsafe { crate::callbacks::lcmaps_tokenize(command, args, n, sep) }
 }

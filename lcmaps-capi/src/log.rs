@@ -9,13 +9,11 @@ use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::SystemTime;
 
-use super::ffi_boundary;
+use crate::boundary::ffi_boundary;
 use lcmaps_core::log::{Logger, Priority, Sink, NOTICE_TARGET};
 
-/// `DO_USRLOG`: log to a file or stream.
-pub const DO_USRLOG: u16 = 0x0001;
-/// `DO_SYSLOG`: log to syslog.
-pub const DO_SYSLOG: u16 = 0x0002;
+/// `lcmaps_log.h`'s log destinations.
+pub use lcmaps_sys::{DO_SYSLOG, DO_USRLOG};
 
 /// Where the C API logs.
 #[derive(Debug)]
@@ -130,7 +128,7 @@ fn syslog(prio: Priority, log_string: Option<&str>, msg: &str) {
 
 /// Install our logger as the `log` logger unless the host has one.
 pub(crate) fn install() -> bool {
-    super::install_hooks();
+    install_hook();
     *OURS.get_or_init(|| {
         let ok = log::set_boxed_logger(Box::new(CLogger)).is_ok();
         if ok {
@@ -223,7 +221,7 @@ pub(crate) unsafe extern "C" fn lcmaps_rs_log_message(
     debug: c_int,
     msg: *const c_char,
 ) -> c_int {
-    ffi_boundary!("lcmaps_log", 1, {
+    ffi_boundary!("lcmaps_log", {
         if msg.is_null() {
             return 1;
         }
@@ -253,6 +251,20 @@ pub(crate) unsafe extern "C" fn lcmaps_rs_log_message(
         }
         0
     })
+}
+
+type LogHook = unsafe extern "C" fn(c_int, c_int, *const c_char) -> c_int;
+
+extern "C" {
+    // In csrc/lcmaps_varargs.c: how its variadic loggers reach Rust.
+    static mut lcmaps_rs_log_hook: Option<LogHook>;
+}
+
+/// Point the C shim's loggers at [`lcmaps_rs_log_message`].
+pub(crate) fn install_hook() {
+    // SAFETY: a plain store of a function pointer into the shim's global;
+    // every writer stores the same value.
+    unsafe { lcmaps_rs_log_hook = Some(lcmaps_rs_log_message) };
 }
 
 extern "C" {

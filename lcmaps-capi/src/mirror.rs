@@ -10,7 +10,7 @@ use std::cell::RefCell;
 use std::ffi::{c_char, CString};
 use std::ptr;
 
-use super::{lcmaps_vo_data_t, lcmaps_vo_mapping_t};
+use crate::{lcmaps_vo_data_t, lcmaps_vo_mapping_t};
 use lcmaps_core::cred::{Store, VoData, VoMapping};
 
 /// Old copies kept per kind before the oldest is released; only reached

@@ -15,46 +15,14 @@
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::sync::{Mutex, MutexGuard, Once};
 
-use lcmaps_core::cred::{self, CredData, Store, VoData, VoMapping};
+use lcmaps_core::cred::{CredData, Store, VoData, VoMapping};
 use lcmaps_core::plugin::{ArgSpec, Plugin, Request, RunContext, Status};
+use lcmaps_sys as sys;
 
 use crate::{LCMAPS_MOD_FAIL, LCMAPS_MOD_SUCCESS};
 
-/// `lcmaps_argument_t` (lcmaps_arguments.h).
-#[repr(C)]
-#[derive(Debug, Clone, Copy)]
-pub struct lcmaps_argument_t {
-    /// `argName`.
-    pub argName: *const c_char,
-    /// `argType`.
-    pub argType: *const c_char,
-    /// `argInOut` (0 input, 1 output).
-    pub argInOut: c_int,
-    /// `value`: where the host bound its variable.
-    pub value: *mut c_void,
-}
-
-/// `lcmaps_vo_data_t` (lcmaps_vo_data.h).
-#[repr(C)]
-#[derive(Debug)]
-struct lcmaps_vo_data_t {
-    vo: *mut c_char,
-    group: *mut c_char,
-    subgroup: *mut c_char,
-    role: *mut c_char,
-    capability: *mut c_char,
-}
-
-/// `lcmaps_vo_mapping_t` (lcmaps_vo_data.h).
-#[repr(C)]
-#[derive(Debug)]
-struct lcmaps_vo_mapping_t {
-    vostring: *mut c_char,
-    groupname: *mut c_char,
-    gid: libc_gid_t,
-}
-
-type libc_gid_t = u32;
+pub use lcmaps_sys::lcmaps_argument_t;
+use lcmaps_sys::{lcmaps_vo_data_t, lcmaps_vo_mapping_t};
 
 // The host's callbacks, resolved by the dynamic linker at load time from
 // the process's global scope (no DT_NEEDED): like every C plugin.
@@ -474,22 +442,22 @@ fn read_store() -> Store {
     // SAFETY: LCMAPS returns `char **` (one entry) for DN and POOL_INDEX.
     let single = |t| unsafe { get_all::<*const c_char>(t) }.first().copied();
     // SAFETY: the entry is NULL or a NUL-terminated string.
-    s.dn = single(cred::DN).and_then(|p| unsafe { string(p) });
+    s.dn = single(sys::DN).and_then(|p| unsafe { string(p) });
     // SAFETY: as above.
-    s.pool_index = single(cred::POOL_INDEX).and_then(|p| unsafe { string(p) });
+    s.pool_index = single(sys::POOL_INDEX).and_then(|p| unsafe { string(p) });
     // SAFETY: uid_t / gid_t arrays.
-    s.uids = unsafe { get_all::<u32>(cred::UID) }.to_vec();
+    s.uids = unsafe { get_all::<u32>(sys::UID) }.to_vec();
     // SAFETY: gid_t array.
-    s.pri_gids = unsafe { get_all::<u32>(cred::PRI_GID) }.to_vec();
+    s.pri_gids = unsafe { get_all::<u32>(sys::PRI_GID) }.to_vec();
     // SAFETY: gid_t array.
-    s.sec_gids = unsafe { get_all::<u32>(cred::SEC_GID) }.to_vec();
+    s.sec_gids = unsafe { get_all::<u32>(sys::SEC_GID) }.to_vec();
     // SAFETY: char * array; each entry NULL or a string.
-    s.vo_strings = unsafe { get_all::<*const c_char>(cred::LCMAPS_VO_CRED_STRING) }
+    s.vo_strings = unsafe { get_all::<*const c_char>(sys::LCMAPS_VO_CRED_STRING) }
         .iter()
         .filter_map(|&p| unsafe { string(p) })
         .collect();
     // SAFETY: lcmaps_vo_data_t array; each field NULL or a string.
-    s.vo_data = unsafe { get_all::<lcmaps_vo_data_t>(cred::LCMAPS_VO_CRED) }
+    s.vo_data = unsafe { get_all::<lcmaps_vo_data_t>(sys::LCMAPS_VO_CRED) }
         .iter()
         .map(|v| unsafe {
             VoData {
@@ -502,7 +470,7 @@ fn read_store() -> Store {
         })
         .collect();
     // SAFETY: lcmaps_vo_mapping_t array; string fields NULL or strings.
-    s.vo_mappings = unsafe { get_all::<lcmaps_vo_mapping_t>(cred::LCMAPS_VO_CRED_MAPPING) }
+    s.vo_mappings = unsafe { get_all::<lcmaps_vo_mapping_t>(sys::LCMAPS_VO_CRED_MAPPING) }
         .iter()
         .map(|m| unsafe {
             VoMapping {
@@ -533,9 +501,9 @@ fn add(data: &CredData) -> bool {
     let rc = match data {
         CredData::Dn(s) | CredData::PoolIndex(s) | CredData::VoCredString(s) => {
             let t = match data {
-                CredData::Dn(_) => cred::DN,
-                CredData::PoolIndex(_) => cred::POOL_INDEX,
-                _ => cred::LCMAPS_VO_CRED_STRING,
+                CredData::Dn(_) => sys::DN,
+                CredData::PoolIndex(_) => sys::POOL_INDEX,
+                _ => sys::LCMAPS_VO_CRED_STRING,
             };
             let c = cstring(s);
             let mut p = c.as_ptr() as *mut c_char;
@@ -545,9 +513,9 @@ fn add(data: &CredData) -> bool {
         }
         CredData::Uid(v) | CredData::PriGid(v) | CredData::SecGid(v) => {
             let t = match data {
-                CredData::Uid(_) => cred::UID,
-                CredData::PriGid(_) => cred::PRI_GID,
-                _ => cred::SEC_GID,
+                CredData::Uid(_) => sys::UID,
+                CredData::PriGid(_) => sys::PRI_GID,
+                _ => sys::SEC_GID,
             };
             let mut v = *v;
             // SAFETY: LCMAPS takes `uid_t *` / `gid_t *` and copies it.
@@ -572,7 +540,7 @@ fn add(data: &CredData) -> bool {
             // (in `f`) outlive the call.
             unsafe {
                 addCredentialData(
-                    cred::LCMAPS_VO_CRED,
+                    sys::LCMAPS_VO_CRED,
                     (&mut c as *mut lcmaps_vo_data_t).cast(),
                 )
             }
@@ -589,7 +557,7 @@ fn add(data: &CredData) -> bool {
             // strings outlive the call.
             unsafe {
                 addCredentialData(
-                    cred::LCMAPS_VO_CRED_MAPPING,
+                    sys::LCMAPS_VO_CRED_MAPPING,
                     (&mut c as *mut lcmaps_vo_mapping_t).cast(),
                 )
             }

@@ -10,27 +10,16 @@
 
 #![allow(non_camel_case_types)]
 
-use std::ffi::{c_char, c_int, c_void};
+use std::ffi::{c_char, c_int};
 
 use crate::ffi::{argv_strings, install_logger, log_line, string, HostLogger};
 use std::sync::{Mutex, MutexGuard};
 
 use lcmaps_core::lcas::{AuthzPlugin, AuthzRequest, Decision};
 
-/// `LCAS_MOD_SUCCESS`.
-pub const LCAS_MOD_SUCCESS: c_int = 0;
-/// `LCAS_MOD_FAIL`.
-pub const LCAS_MOD_FAIL: c_int = 1;
-
-/// `lcas_cred_id_t` as liblcas 1.3 passes it (by value).
-#[repr(C)]
-#[derive(Debug, Clone, Copy)]
-pub struct lcas_cred_id_t {
-    /// `gss_cred_id_t cred` (NULL for PEM requests).
-    pub cred: *mut c_void,
-    /// `char *dn`.
-    pub dn: *mut c_char,
-}
+/// `LCAS_MOD_SUCCESS`, `LCAS_MOD_FAIL` (lcas_defines.h) and `lcas_cred_id_t`
+/// as liblcas 1.3 passes it (by value).
+pub use lcmaps_sys::{lcas_cred_id_t, LCAS_MOD_FAIL, LCAS_MOD_SUCCESS};
 
 extern "C" {
     fn lcas_log(prty: c_int, fmt: *mut c_char, ...) -> c_int;

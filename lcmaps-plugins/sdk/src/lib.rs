@@ -52,10 +52,8 @@ pub use lcmaps_core::lcas::{AuthzPlugin, AuthzRequest, Decision};
 pub use lcmaps_core::plugin::{ArgSpec, Plugin, PluginError, Request, RunContext, Status};
 pub use log;
 
-/// `LCMAPS_MOD_SUCCESS`.
-pub const LCMAPS_MOD_SUCCESS: i32 = 0;
-/// `LCMAPS_MOD_FAIL`.
-pub const LCMAPS_MOD_FAIL: i32 = 1;
+/// `LCMAPS_MOD_SUCCESS` and `LCMAPS_MOD_FAIL` (lcmaps_defines.h).
+pub use lcmaps_sys::{LCMAPS_MOD_FAIL, LCMAPS_MOD_SUCCESS};
 
 /// The oldest LCMAPS that knows the `requested_username` run variable.
 pub const REQUESTED_USERNAME_SINCE: (i32, i32, i32) = (1, 5, 8);

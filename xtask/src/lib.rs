@@ -12,6 +12,7 @@
 
 pub mod clib;
 pub mod install;
+pub mod modgraph;
 pub mod mods;
 
 use std::path::{Path, PathBuf};

@@ -1,5 +1,5 @@
 //! `lcmaps_scitokens.mod`: the scitokens plugin (bearer tokens). `cargo build
-//! -p lcmaps-scitokens-mod` makes `liblcmaps_scitokens_mod.so`; `scripts/build-
+//! -p lcmaps-scitokens-mod` makes `liblcmaps_scitokens_mod.so`; `cargo xtask
 //! mods` installs it as `lcmaps_scitokens.mod`.
 
 #![forbid(unsafe_code)]

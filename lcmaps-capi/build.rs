@@ -1,4 +1,4 @@
-//! Builds the variadic half of the C ABI (csrc/, with the struct
+//! Builds the variadic caller-API function (csrc/, with the struct
 //! definitions of lcmaps-sys's generated header) and sets the shared
 //! library's SONAME and export list (a version script generated from
 //! `lcmaps_sys::symbols`).
@@ -10,23 +10,23 @@ fn main() {
     let dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
     let sys_include = dir.join("../lcmaps-sys/include");
-    println!("cargo:rerun-if-changed=csrc/lcmaps_varargs.c");
+    println!("cargo:rerun-if-changed=csrc/lcmaps_verify_va.c");
     println!(
         "cargo:rerun-if-changed={}",
         sys_include.join("lcmaps_sys.h").display()
     );
     cc::Build::new()
-        .file("csrc/lcmaps_varargs.c")
+        .file("csrc/lcmaps_verify_va.c")
         .include(&sys_include)
         .warnings(true)
         .extra_warnings(true)
         .flag_if_supported("-fvisibility=default")
         .cargo_metadata(false)
-        .compile("lcmaps_varargs");
+        .compile("lcmaps_verify_va");
     println!("cargo:rustc-link-search=native={}", out.display());
     // Whole archive: the C entry points are only called from C, never from
     // Rust, and must end up in every binary and in the shared library.
-    println!("cargo:rustc-link-lib=static:+whole-archive=lcmaps_varargs");
+    println!("cargo:rustc-link-lib=static:+whole-archive=lcmaps_verify_va");
 
     let map = out.join("liblcmaps.map");
     std::fs::write(&map, version_script()).expect("write the version script");

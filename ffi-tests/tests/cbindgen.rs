@@ -8,13 +8,18 @@ use std::path::{Path, PathBuf};
 
 use ffi_tests::*;
 
-/// cbindgen's output for `krate` (a workspace folder) with its cbindgen.toml.
-fn generate(krate: &str) -> String {
+/// cbindgen's output for `krate` (a workspace folder) with its cbindgen.toml,
+/// plus the sources of the crates in `with` (lcmaps-capi exports
+/// lcmaps-host's plugin helper API too).
+fn generate(krate: &str, with: &[&str]) -> String {
     let dir = workspace().join(krate);
     let config = cbindgen::Config::from_file(dir.join("cbindgen.toml")).expect("cbindgen.toml");
     let mut out = Vec::new();
-    cbindgen::Builder::new()
-        .with_crate(&dir)
+    let mut builder = cbindgen::Builder::new().with_crate(&dir);
+    for other in with {
+        builder = builder.with_src(workspace().join(other).join("src/lib.rs"));
+    }
+    builder
         .with_config(config)
         .generate()
         .expect("cbindgen generates")
@@ -39,14 +44,14 @@ fn assert_up_to_date(path: PathBuf, fresh: &str) {
 
 #[test]
 fn generated_header_is_up_to_date() {
-    let fresh = generate("lcmaps-capi");
+    let fresh = generate("lcmaps-capi", &["lcmaps-host"]);
     assert_up_to_date(include_dir().join("lcmaps_rs_abi.h"), &fresh);
     assert!(fresh.contains("getCredentialData"));
 }
 
 #[test]
 fn lcmaps_sys_header_is_up_to_date() {
-    let fresh = generate("lcmaps-sys");
+    let fresh = generate("lcmaps-sys", &[]);
     assert_up_to_date(workspace().join("lcmaps-sys/include/lcmaps_sys.h"), &fresh);
     for item in ["lcmaps_account_info_t", "lcas_cred_id_t", "POOL_INDEX"] {
         assert!(fresh.contains(item), "{item} missing:\n{fresh}");

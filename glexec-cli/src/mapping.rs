@@ -289,7 +289,7 @@ fn load_engine(s: &Settings) -> Result<Engine, Failure> {
             SITE,
         )
     })?;
-    let loader = lcmaps_builtins::Loader::new(Box::new(lcmaps_capi::CModLoader));
+    let loader = lcmaps_builtins::Loader::new(Box::new(lcmaps_host::CModLoader));
     Engine::new(lcmaps_cfg, &loader).map_err(|e| Failure::system(e.to_string(), SITE))
 }
 

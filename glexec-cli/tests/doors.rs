@@ -548,7 +548,7 @@ fn engine_door_child() {
     }
     let checked = lcmaps_core::db::check_file(&db, &lcmaps_builtins::validate_options(None));
     let config = checked.config.expect("the doors' lcmaps.db is valid");
-    let loader = lcmaps_builtins::Loader::new(Box::new(lcmaps_capi::CModLoader));
+    let loader = lcmaps_builtins::Loader::new(Box::new(lcmaps_host::CModLoader));
     let mut engine = Engine::new(config, &loader).unwrap();
     let out = engine.run(
         &request,

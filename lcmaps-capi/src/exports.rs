@@ -2,7 +2,7 @@
 //! ([`crate::module_file::plugin_symbols`]) and the caller APIs of LCMAPS,
 //! its helper libraries and LCAS.
 
-use crate::{api as a, lcas as l, log as clog, module_file};
+use crate::{api as a, lcas as l, module_file};
 
 /// Every symbol the ABI exports, by name. Referencing them here also keeps
 /// them in any binary that calls [`keep_exports`].
@@ -14,7 +14,7 @@ pub fn exported_symbols() -> Vec<(&'static str, *const ())> {
     }
     let mut all = module_file::plugin_symbols();
     all.extend(syms![
-        clog::lcmaps_verify_account_from_pem_va,
+        a::lcmaps_verify_account_from_pem_va,
         a::lcmaps_init,
         a::lcmaps_init_and_log,
         a::lcmaps_init_and_logfile,
@@ -64,8 +64,7 @@ pub fn exported_symbols() -> Vec<(&'static str, *const ())> {
 /// and again from [`keep_exports`], in case a host binary's linker dropped
 /// the constructor.
 extern "C" fn install_hooks() {
-    clog::install_hook();
-    crate::lcas_callbacks::install_getfexist_hook();
+    lcmaps_host::install_hooks();
     a::install_verify_hook();
 }
 

@@ -23,11 +23,11 @@ use lcmaps_core::plugin::PluginError;
 use lcmaps_sys as sys;
 use libloading::os::unix::Library;
 
-use crate::boundary::ffi_boundary;
 use crate::cstr::cstring_lossy;
 use crate::lcas_callbacks::{lcas_cred_id_t, log_settings};
 use crate::log as clog;
 use crate::module_file::open_module;
+use lcmaps_host::ffi_boundary;
 
 type InitFn = unsafe extern "C" fn(c_int, *mut *mut c_char) -> c_int;
 type ConfirmFn = unsafe extern "C" fn(*mut c_char, lcas_cred_id_t) -> c_int;

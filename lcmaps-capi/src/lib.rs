@@ -1,42 +1,32 @@
-//! The C ABI of lcmaps-rs: every `extern "C"` item, and the only `unsafe`
-//! code of the engine.
+//! `liblcmaps_rs.so`: the caller APIs of LCMAPS 1.6 (and its four helper
+//! libraries) and LCAS 1.3, on top of lcmaps-host (the loader and the plugin
+//! helper APIs C `.mod`s import, re-exported here).
 //!
-//! * [`api`]: the caller API of `liblcmaps.so.0` and its helper libraries,
-//!   one module per family of C calls;
-//! * [`callbacks`]: the plugin helper API C `.mod`s import
-//!   (`addCredentialData`, `lcmaps_getArgValue`, VO data helpers, ...);
+//! * [`api`]: the LCMAPS caller API, one module per family of C calls;
 //! * [`lcas`]: the LCAS caller API and the host for C LCAS plugins;
-//!   [`lcas_callbacks`]: the helpers C LCAS plugins import;
-//! * [`log`]: the Rust half of `lcmaps_log` & co. (the variadic halves are in
-//!   `csrc/lcmaps_varargs.c`) and the logger of the C caller API;
-//! * [`host`]: the loader that `dlopen`s C `.mod` plugins; [`module_file`]:
-//!   the file checks and `dlopen` both hosts share;
-//! * [`exports`]: the table of every exported symbol.
+//! * [`gss`]: Globus GSS credentials to a DN and a PEM chain;
+//! * [`exports`]: the table of every exported symbol (lcmaps-sys's list).
 //!
 //! Safety contract of every exported function: each pointer argument is
 //! either NULL (checked; the documented error code is returned) or valid for
 //! the access the LCMAPS headers describe. Every body runs inside
-//! `ffi_boundary!` (`boundary.rs`), so a Rust panic becomes an error code and
-//! a log line (and writes nothing on the host's stderr).
+//! `ffi_boundary!` (lcmaps-host's `boundary.rs`), so a Rust panic becomes an
+//! error code and a log line (and writes nothing on the host's stderr).
 
 #![allow(clippy::missing_safety_doc, non_snake_case, non_camel_case_types)]
 
 pub mod api;
-mod boundary;
-pub mod callbacks;
-mod cstr;
 pub mod exports;
 pub mod gss;
-pub mod host;
 pub mod lcas;
-pub mod lcas_callbacks;
-pub mod log;
-mod mirror;
-pub mod module_file;
-mod runvars;
-mod store;
 
-pub use host::{default_loader, CModLoader};
+/// The host side (loader, plugin helper APIs, logging, the panic
+/// boundary) is lcmaps-host's; its modules are re-exported under their old
+/// names so `lcmaps_capi::callbacks::…` keeps working for C-ABI tests.
+pub use lcmaps_host::{
+    boundary, callbacks, cstr, default_loader, host, lcas_callbacks, log, module_file, store,
+    CModLoader,
+};
 
 /// The C structs, defined once in `lcmaps-sys`.
 pub use lcmaps_sys::{
@@ -45,4 +35,4 @@ pub use lcmaps_sys::{
 
 /// Serializes the unit tests that use the process-wide C API state.
 #[cfg(test)]
-pub(crate) static TEST_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+pub(crate) use lcmaps_host::TEST_LOCK;

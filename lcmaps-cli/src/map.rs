@@ -235,7 +235,7 @@ pub fn child(args: MapArgs) -> ExitCode {
         eprint!("{}", diag::render_all(&checked.diagnostics));
         return ExitCode::from(EXIT_CONFIG);
     };
-    let loader = lcmaps_builtins::Loader::new(Box::new(lcmaps_capi::CModLoader));
+    let loader = lcmaps_builtins::Loader::new(Box::new(lcmaps_host::CModLoader));
     let mut engine = match Engine::new(config, &loader) {
         Ok(e) => e,
         Err(e) => {

@@ -12,9 +12,9 @@ use super::policy_env::env_policy_args;
 use super::run_pem::{
     lcmaps_run_and_verify_account_from_pem, lcmaps_run_with_pem_and_return_account,
 };
-use crate::boundary::ffi_boundary;
 use crate::lcmaps_account_info_t;
 use crate::log::{self as clog, DO_USRLOG};
+use lcmaps_host::ffi_boundary;
 
 /// `int lcmaps_return_account_from_pem(char *pem_string, int mapcounter,
 /// lcmaps_account_info_t *)`: init, map the PEM (policies from
@@ -140,9 +140,11 @@ pub unsafe extern "C" fn lcmaps_verify_account_from_pem(
 type VerifyHook = unsafe extern "C" fn(c_int, *mut c_char, *const lcmaps_account_info_t) -> c_int;
 
 extern "C" {
-    // In csrc/lcmaps_varargs.c: how the variadic
+    // In csrc/lcmaps_verify_va.c: how the variadic
     // `lcmaps_verify_account_from_pem_va` reaches Rust.
     static mut lcmaps_rs_verify_hook: Option<VerifyHook>;
+    /// `int lcmaps_verify_account_from_pem_va(int narg, ...)` (csrc).
+    pub fn lcmaps_verify_account_from_pem_va(narg: c_int, ...) -> c_int;
 }
 
 /// Point the C shim's `lcmaps_verify_account_from_pem_va` at

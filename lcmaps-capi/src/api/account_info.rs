@@ -4,9 +4,9 @@
 use std::ffi::{c_char, c_int};
 use std::ptr;
 
-use crate::boundary::ffi_boundary;
 use crate::cstr::{cstring_lossy, malloc_slice, malloc_str};
 use crate::lcmaps_account_info_t;
+use lcmaps_host::ffi_boundary;
 
 /// `int lcmaps_account_info_init(lcmaps_account_info_t *)`: uid -1, no
 /// lists. Always 0.

@@ -7,8 +7,8 @@ use std::ptr;
 use super::engine::init;
 use super::init::lcmaps_term;
 use super::run_fqans::lcmaps_run_without_credentials_and_return_username;
-use crate::boundary::ffi_boundary;
 use crate::log::DO_USRLOG;
+use lcmaps_host::ffi_boundary;
 
 extern "C" {
     static mut stderr: *mut libc::FILE;

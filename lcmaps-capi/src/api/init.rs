@@ -5,9 +5,9 @@ use std::ffi::{c_char, c_int};
 use std::path::PathBuf;
 
 use super::engine::{init, terminate};
-use crate::boundary::ffi_boundary;
 use crate::cstr::cstring_lossy;
 use crate::log::{self as clog, DO_USRLOG};
+use lcmaps_host::ffi_boundary;
 
 /// `int lcmaps_init(FILE *fp)`: log to `fp` if given, else to syslog; read
 /// lcmaps.db and load its plugins. 0 ok (also when already initialized), 1

@@ -31,7 +31,10 @@ pub mod run_token;
 pub mod voms;
 
 pub(crate) use account_from_pem::install_verify_hook;
-pub use account_from_pem::{lcmaps_return_account_from_pem, lcmaps_verify_account_from_pem};
+pub use account_from_pem::{
+    lcmaps_return_account_from_pem, lcmaps_verify_account_from_pem,
+    lcmaps_verify_account_from_pem_va,
+};
 pub use account_info::{
     lcmaps_account_info_clean, lcmaps_account_info_fill, lcmaps_account_info_init,
 };

@@ -13,10 +13,10 @@ use super::engine::{init, run};
 use super::init::lcmaps_term;
 use super::policy_env::env_policies;
 use super::run_fqans::lcmaps_run_with_fqans_mapcounter_and_return_account;
-use crate::boundary::ffi_boundary;
 use crate::lcmaps_account_info_t;
 use crate::log::{self as clog, DO_USRLOG};
 use crate::store::ambient;
+use lcmaps_host::ffi_boundary;
 
 /// init → DN → run (policies from `LCMAPS_POLICY_NAME`) → copy the pool
 /// index into `buf` → term.

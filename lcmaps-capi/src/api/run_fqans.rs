@@ -10,8 +10,8 @@ use lcmaps_core::policy::Mode;
 
 use super::engine::{policies, run};
 use super::outputs::{first_user_name, AccountOut};
-use crate::boundary::ffi_boundary;
 use crate::cstr::cstring_lossy;
+use lcmaps_host::ffi_boundary;
 
 /// `int lcmaps_run_without_credentials_and_return_username(char *user_dn,
 /// lcmaps_request_t request, char **usernamep, int npols, char **policynames)`:

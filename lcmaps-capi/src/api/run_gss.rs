@@ -11,10 +11,10 @@ use lcmaps_core::policy::Mode;
 use super::engine::{policies, run};
 use super::outputs::first_user_name;
 use super::run_pem::pem_request;
-use crate::boundary::ffi_boundary;
 use crate::cstr::{cstring_lossy, malloc_str};
 use crate::log as clog;
 use crate::store::ambient;
+use lcmaps_host::ffi_boundary;
 
 /// The request of a GSS call: with a credential, its certificate chain
 /// (exported through Globus GSSAPI, loaded at run time) gives the DN, the

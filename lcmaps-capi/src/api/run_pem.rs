@@ -11,10 +11,10 @@ use lcmaps_core::policy::Mode;
 use super::engine::{policies, run};
 use super::outputs::AccountOut;
 use super::voms;
-use crate::boundary::ffi_boundary;
 use crate::cstr::cstring_lossy;
 use crate::log as clog;
 use crate::store::ambient;
+use lcmaps_host::ffi_boundary;
 
 /// `int lcmaps_run_with_pem_and_return_account(...)`: maps the PEM chain's
 /// end-entity DN with the FQANs of its verified VOMS attributes (`user_dn`

@@ -7,8 +7,8 @@ use lcmaps_core::plugin::Request;
 
 use super::engine::policies;
 use super::outputs::AccountOut;
-use crate::boundary::ffi_boundary;
 use crate::cstr::cstring_lossy;
+use lcmaps_host::ffi_boundary;
 
 /// `int lcmaps_rs_run_with_token_and_return_account(...)`, lcmaps-rs's own
 /// entry point: maps a bearer token (JWT) with the policies' token plugin

@@ -32,7 +32,7 @@ fn raw(c: &Option<CString>) -> *mut c_char {
 
 /// A single string with a stable `char *` slot (DN, POOL_INDEX).
 #[derive(Debug)]
-pub(crate) struct StrSlot {
+pub struct StrSlot {
     _s: CString,
     slot: Box<*mut c_char>,
 }
@@ -44,26 +44,26 @@ impl StrSlot {
         StrSlot { _s: c, slot }
     }
     /// The `char **`.
-    pub(crate) fn ptr(&mut self) -> *mut *mut c_char {
+    pub fn ptr(&mut self) -> *mut *mut c_char {
         &mut *self.slot
     }
 }
 
 /// A NULL-free array of strings.
 #[derive(Debug)]
-pub(crate) struct StrList {
+pub struct StrList {
     _s: Vec<CString>,
     ptrs: Vec<*mut c_char>,
 }
 
 #[derive(Debug)]
-pub(crate) struct VoDataList {
+pub struct VoDataList {
     _s: Vec<[Option<CString>; 5]>,
     items: Vec<lcmaps_vo_data_t>,
 }
 
 #[derive(Debug)]
-pub(crate) struct VoMapList {
+pub struct VoMapList {
     _s: Vec<(CString, Option<CString>)>,
     items: Vec<lcmaps_vo_mapping_t>,
 }
@@ -98,7 +98,7 @@ impl<S: PartialEq + Clone, C> Cache<S, C> {
 
 /// The C copies of one store.
 #[derive(Debug, Default)]
-pub(crate) struct Mirror {
+pub struct Mirror {
     dn: Cache<String, StrSlot>,
     pool_index: Cache<String, StrSlot>,
     uids: Cache<Vec<u32>, Box<[libc::uid_t]>>,
@@ -118,47 +118,47 @@ fn ids(v: &[u32]) -> Box<[u32]> {
 
 impl Mirror {
     /// Release every copy (the store was reset).
-    pub(crate) fn clear(&mut self) {
+    pub fn clear(&mut self) {
         *self = Mirror::default();
     }
 
     /// A `char **` whose `char *` is NULL.
-    pub(crate) fn null_slot(&mut self) -> *mut *mut c_char {
+    pub fn null_slot(&mut self) -> *mut *mut c_char {
         *self.null = ptr::null_mut();
         &mut *self.null
     }
 
     /// `char **` to the DN, or NULL.
-    pub(crate) fn dn(&mut self, store: &Store) -> Option<*mut *mut c_char> {
+    pub fn dn(&mut self, store: &Store) -> Option<*mut *mut c_char> {
         let dn = store.dn.as_ref()?;
         Some(self.dn.get(dn, |s| StrSlot::new(s)).ptr())
     }
 
     /// `char **` to the pool index, or NULL.
-    pub(crate) fn pool_index(&mut self, store: &Store) -> Option<*mut *mut c_char> {
+    pub fn pool_index(&mut self, store: &Store) -> Option<*mut *mut c_char> {
         let p = store.pool_index.as_ref()?;
         Some(self.pool_index.get(p, |s| StrSlot::new(s)).ptr())
     }
 
     /// The uid array (non-empty store list only).
-    pub(crate) fn uids(&mut self, store: &Store) -> Option<*mut libc::uid_t> {
+    pub fn uids(&mut self, store: &Store) -> Option<*mut libc::uid_t> {
         (!store.uids.is_empty()).then(|| self.uids.get(&store.uids, |v| ids(v)).as_mut_ptr())
     }
 
     /// The primary gid array.
-    pub(crate) fn pri_gids(&mut self, store: &Store) -> Option<*mut libc::gid_t> {
+    pub fn pri_gids(&mut self, store: &Store) -> Option<*mut libc::gid_t> {
         (!store.pri_gids.is_empty())
             .then(|| self.pri_gids.get(&store.pri_gids, |v| ids(v)).as_mut_ptr())
     }
 
     /// The secondary gid array.
-    pub(crate) fn sec_gids(&mut self, store: &Store) -> Option<*mut libc::gid_t> {
+    pub fn sec_gids(&mut self, store: &Store) -> Option<*mut libc::gid_t> {
         (!store.sec_gids.is_empty())
             .then(|| self.sec_gids.get(&store.sec_gids, |v| ids(v)).as_mut_ptr())
     }
 
     /// The VO strings as `char **`.
-    pub(crate) fn vo_strings(&mut self, store: &Store) -> Option<*mut *mut c_char> {
+    pub fn vo_strings(&mut self, store: &Store) -> Option<*mut *mut c_char> {
         if store.vo_strings.is_empty() {
             return None;
         }
@@ -171,7 +171,7 @@ impl Mirror {
     }
 
     /// The VO data array.
-    pub(crate) fn vo_data(&mut self, store: &Store) -> Option<*mut lcmaps_vo_data_t> {
+    pub fn vo_data(&mut self, store: &Store) -> Option<*mut lcmaps_vo_data_t> {
         if store.vo_data.is_empty() {
             return None;
         }
@@ -204,7 +204,7 @@ impl Mirror {
     }
 
     /// The VO mapping array.
-    pub(crate) fn vo_mappings(&mut self, store: &Store) -> Option<*mut lcmaps_vo_mapping_t> {
+    pub fn vo_mappings(&mut self, store: &Store) -> Option<*mut lcmaps_vo_mapping_t> {
         if store.vo_mappings.is_empty() {
             return None;
         }
@@ -233,12 +233,12 @@ thread_local! {
 }
 
 /// The mirror of plugin calls on this thread.
-pub(crate) fn with_thread_mirror<R>(f: impl FnOnce(&mut Mirror) -> R) -> R {
+pub fn with_thread_mirror<R>(f: impl FnOnce(&mut Mirror) -> R) -> R {
     THREAD_MIRROR.with(|m| f(&mut m.borrow_mut()))
 }
 
 /// Reset this thread's mirror (a new, empty store is in use).
-pub(crate) fn reset_thread_mirror() {
+pub fn reset_thread_mirror() {
     THREAD_MIRROR.with(|m| {
         if let Ok(mut m) = m.try_borrow_mut() {
             m.clear();

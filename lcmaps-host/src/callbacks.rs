@@ -4,8 +4,8 @@
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::ptr;
 
-use crate::boundary::ffi_boundary;
 use crate::cstr::{cstr, cstring_lossy, malloc_slice, malloc_str};
+use crate::ffi_boundary;
 use crate::store::with_store;
 use crate::{lcmaps_argument_t, lcmaps_vo_data_t, lcmaps_vo_mapping_t};
 use lcmaps_core::cred::{CredData, VoData, VoMapping};

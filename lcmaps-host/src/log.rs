@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::SystemTime;
 
-use crate::boundary::ffi_boundary;
+use crate::ffi_boundary;
 use lcmaps_core::log::{Logger, Priority, Sink, NOTICE_TARGET};
 
 /// `lcmaps_log.h`'s log destinations.
@@ -127,7 +127,7 @@ fn syslog(prio: Priority, log_string: Option<&str>, msg: &str) {
 }
 
 /// Install our logger as the `log` logger unless the host has one.
-pub(crate) fn install() -> bool {
+pub fn install() -> bool {
     install_hook();
     *OURS.get_or_init(|| {
         let ok = log::set_boxed_logger(Box::new(CLogger)).is_ok();
@@ -140,7 +140,7 @@ pub(crate) fn install() -> bool {
 
 /// Open the C API log as `lcmaps_log_open` does. `fp` wins over `path`,
 /// which wins over `LCMAPS_LOG_FILE`; no file means syslog.
-pub(crate) fn open(
+pub fn open(
     path: Option<PathBuf>,
     fp: *mut libc::FILE,
     logtype: u16,
@@ -191,7 +191,7 @@ pub(crate) fn open(
 }
 
 /// Close the C API log (`lcmaps_log_close`): files we opened are closed.
-pub(crate) fn close() {
+pub fn close() {
     *CONFIG.lock().unwrap_or_else(|p| p.into_inner()) = None;
 }
 
@@ -216,7 +216,7 @@ fn enabled(p: Priority) -> bool {
 
 /// Log one formatted message (the Rust end of `lcmaps_log`,
 /// `lcmaps_log_debug`, ...). 0 when logged, 1 when dropped by the level.
-pub(crate) unsafe extern "C" fn lcmaps_rs_log_message(
+pub unsafe extern "C" fn lcmaps_rs_log_message(
     prty: c_int,
     debug: c_int,
     msg: *const c_char,
@@ -261,7 +261,7 @@ extern "C" {
 }
 
 /// Point the C shim's loggers at [`lcmaps_rs_log_message`].
-pub(crate) fn install_hook() {
+pub fn install_hook() {
     // SAFETY: a plain store of a function pointer into the shim's global;
     // every writer stores the same value.
     unsafe { lcmaps_rs_log_hook = Some(lcmaps_rs_log_message) };
@@ -278,8 +278,6 @@ extern "C" {
     pub fn lcmaps_log_a_string(prty: c_int, fmt: *const c_char, s: *const c_char) -> c_int;
     /// `int lcmaps_log_a_string_debug(int lvl, const char *fmt, const char *s)` (csrc).
     pub fn lcmaps_log_a_string_debug(lvl: c_int, fmt: *const c_char, s: *const c_char) -> c_int;
-    /// `int lcmaps_verify_account_from_pem_va(int narg, ...)` (csrc).
-    pub fn lcmaps_verify_account_from_pem_va(narg: c_int, ...) -> c_int;
     /// `int lcas_log(int prty, char *fmt, ...)` (csrc).
     pub fn lcas_log(prty: c_int, fmt: *mut c_char, ...) -> c_int;
     /// `int lcas_log_debug(int lvl, char *fmt, ...)` (csrc).

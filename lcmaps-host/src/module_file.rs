@@ -1,5 +1,5 @@
 //! Opening a plugin module file, shared by the LCMAPS host ([`crate::host`])
-//! and the LCAS host ([`crate::lcas`]): the privilege checks on the file,
+//! and the LCAS host (lcmaps-capi's `lcas`): the privilege checks on the file,
 //! `dlopen`, and the host symbols a module imports kept exported.
 
 use std::path::Path;
@@ -13,7 +13,7 @@ pub use lcmaps_core::trust::privileged;
 /// The symbols a C `.mod` (LCMAPS or LCAS) imports from its host: the
 /// plugin helper APIs. Referencing them here keeps them in any binary that
 /// opens a module (a Rust host linking the rlib must still export them
-/// dynamically, e.g. with `-rdynamic`); [`crate::exports`] adds the caller
+/// dynamically, e.g. with `-rdynamic`); lcmaps-capi's `exports` adds the caller
 /// APIs for the full export list.
 pub fn plugin_symbols() -> Vec<(&'static str, *const ())> {
     macro_rules! syms {
@@ -75,8 +75,7 @@ pub fn plugin_symbols() -> Vec<(&'static str, *const ())> {
 /// the C shim's variadic helpers (`lcmaps_log`, `lcas_getfexist`, ...) at
 /// their Rust halves.
 pub fn keep_plugin_symbols() {
-    clog::install_hook();
-    lc::install_getfexist_hook();
+    crate::install_hooks();
     std::hint::black_box(plugin_symbols());
 }
 
@@ -92,7 +91,7 @@ pub fn check_module_file(path: &Path) -> Result<(), String> {
 /// `dlopen` a plugin module (LCMAPS or LCAS) as the C hosts do: with our
 /// callbacks kept exported, the file checks of [`check_module_file`] when
 /// privileged, `RTLD_NOW | RTLD_LOCAL`.
-pub(crate) fn open_module(path: &Path) -> Result<Library, String> {
+pub fn open_module(path: &Path) -> Result<Library, String> {
     keep_plugin_symbols();
     check_module_file(path)?;
     // SAFETY: loading a shared object runs its constructors; the module is

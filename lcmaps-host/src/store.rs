@@ -16,9 +16,9 @@ thread_local! {
 
 /// The store of the C caller API (the last run's result) and its C copies.
 #[derive(Debug, Default)]
-pub(crate) struct Ambient {
-    pub(crate) store: Store,
-    pub(crate) mirror: Mirror,
+pub struct Ambient {
+    pub store: Store,
+    pub mirror: Mirror,
 }
 
 // SAFETY: the raw pointers inside the mirror point into memory the mirror
@@ -29,18 +29,19 @@ unsafe impl Send for Ambient {}
 static AMBIENT: LazyLock<Mutex<Ambient>> = LazyLock::new(|| Mutex::new(Ambient::default()));
 
 /// The process-wide store used by callbacks outside a plugin call.
-pub(crate) fn ambient() -> MutexGuard<'static, Ambient> {
+pub fn ambient() -> MutexGuard<'static, Ambient> {
     AMBIENT.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Sets the thread's current store for the life of the guard.
-pub(crate) struct StoreGuard {
+#[derive(Debug)]
+pub struct StoreGuard {
     previous: *mut Store,
 }
 
 impl StoreGuard {
     /// Make `store` the store C callbacks on this thread act on.
-    pub(crate) fn enter(store: &mut Store) -> StoreGuard {
+    pub fn enter(store: &mut Store) -> StoreGuard {
         let previous = CURRENT_STORE.with(|c| c.replace(store as *mut Store));
         StoreGuard { previous }
     }
@@ -55,7 +56,7 @@ impl Drop for StoreGuard {
 /// Run `f` on the store callbacks act on: the running plugin's (on this
 /// thread), else the process-wide store of the C caller API (the result of
 /// the last `lcmaps_run*`). The mirror passed along holds the C copies.
-pub(crate) fn with_store<R>(f: impl FnOnce(&mut Store, &mut mirror::Mirror) -> R) -> R {
+pub fn with_store<R>(f: impl FnOnce(&mut Store, &mut mirror::Mirror) -> R) -> R {
     let cur = CURRENT_STORE.with(Cell::get);
     if !cur.is_null() {
         // SAFETY: CURRENT_STORE is only non-NULL while a StoreGuard created

@@ -1,7 +1,8 @@
 /*
- * The only C in lcmaps-rs: the C-variadic entry points of the LCMAPS ABI,
- * which stable Rust cannot define. Each formats its arguments and hands the
- * result to a Rust function; nothing else happens here.
+ * The C-variadic entry points of the plugin helper APIs (lcmaps_log & co.,
+ * lcas_log & co., lcas_getfexist), which stable Rust cannot define. Each
+ * formats its arguments and hands the result to a Rust function; nothing
+ * else happens here. (lcmaps-capi/csrc has the caller API's one.)
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,7 +16,7 @@
 /* LCMAPS formats a message into this many bytes (lcmaps_log.c). */
 #define LCMAPS_RS_MAX_MESSAGE 2048
 
-/* Rust entry points, installed by src/exports.rs (install_hooks) at load
+/* Rust entry points, installed by src/lib.rs (install_hooks) at load
  * time. Hooks, not symbols, so that nothing but the LCMAPS API is exported. */
 typedef int (*lcmaps_rs_log_fn)(int prty, int debug, const char *msg);
 lcmaps_rs_log_fn lcmaps_rs_log_hook = 0;
@@ -23,16 +24,6 @@ lcmaps_rs_log_fn lcmaps_rs_log_hook = 0;
 static int lcmaps_rs_log_message(int prty, int debug, const char *msg)
 {
     return lcmaps_rs_log_hook ? lcmaps_rs_log_hook(prty, debug, msg) : 1;
-}
-
-typedef int (*lcmaps_rs_verify_fn)(int narg, char *pem_string,
-                                   const lcmaps_account_info_t *acct);
-lcmaps_rs_verify_fn lcmaps_rs_verify_hook = 0;
-
-static int lcmaps_rs_verify_account_from_pem(int narg, char *pem_string,
-                                             const lcmaps_account_info_t *acct)
-{
-    return lcmaps_rs_verify_hook ? lcmaps_rs_verify_hook(narg, pem_string, acct) : 1;
 }
 
 static int lcmaps_rs_vlog(int prty, int debug, const char *fmt, va_list ap)
@@ -95,22 +86,6 @@ int lcmaps_log_a_string_debug(int debug_lvl, const char *fmt, const char *the_st
 {
     (void)debug_lvl;
     return lcmaps_rs_log_one(7, 1, fmt, the_string);
-}
-
-int lcmaps_verify_account_from_pem_va(int narg, ...)
-{
-    va_list ap;
-    char *pem = NULL;
-    lcmaps_account_info_t acct;
-
-    memset(&acct, 0, sizeof acct);
-    if (narg != 2)
-        return lcmaps_rs_verify_account_from_pem(narg, NULL, NULL);
-    va_start(ap, narg);
-    pem = va_arg(ap, char *);
-    acct = va_arg(ap, lcmaps_account_info_t);
-    va_end(ap);
-    return lcmaps_rs_verify_account_from_pem(narg, pem, &acct);
 }
 
 /* ---- LCAS (liblcas.so.0 is the same library) ---- */

@@ -29,7 +29,7 @@ use std::panic::{self, AssertUnwindSafe, Location};
 use std::sync::Once;
 
 /// The value an exported function returns when its body panicked.
-pub(crate) trait DefaultOnPanic {
+pub trait DefaultOnPanic {
     /// That value.
     fn default_on_panic() -> Self;
 }
@@ -64,6 +64,7 @@ impl DefaultOnPanic for () {
 /// Runs `$body` (a block) with panics caught: a panic is logged (message,
 /// location and the function name; nothing on stderr) and the return type's
 /// [`DefaultOnPanic`] value returned instead, or `$default` where given.
+#[macro_export]
 macro_rules! ffi_boundary {
     ($name:expr, on_panic = $default:expr, $body:block) => {{
         match $crate::boundary::catch($name, || $body) {
@@ -78,7 +79,6 @@ macro_rules! ffi_boundary {
         }
     }};
 }
-pub(crate) use ffi_boundary;
 
 thread_local! {
     /// The innermost entry point this thread is in (`const`, no destructor:
@@ -90,7 +90,7 @@ thread_local! {
 
 /// Run `f` as the body of the exported function `name`: `None` when it
 /// panicked (the panic is logged).
-pub(crate) fn catch<R>(name: &'static str, f: impl FnOnce() -> R) -> Option<R> {
+pub fn catch<R>(name: &'static str, f: impl FnOnce() -> R) -> Option<R> {
     install();
     let outer = INSIDE.with(|c| c.replace(Some(name)));
     REPORTED.with(|r| r.set(false));

@@ -7,7 +7,7 @@ use std::ptr;
 ///
 /// # Safety
 /// `p` is NULL or points to a NUL-terminated string living for `'a`.
-pub(crate) unsafe fn cstr<'a>(p: *const c_char) -> Option<&'a str> {
+pub unsafe fn cstr<'a>(p: *const c_char) -> Option<&'a str> {
     if p.is_null() {
         return None;
     }
@@ -19,7 +19,7 @@ pub(crate) unsafe fn cstr<'a>(p: *const c_char) -> Option<&'a str> {
 ///
 /// # Safety
 /// As [`cstr`].
-pub(crate) unsafe fn cstring_lossy(p: *const c_char) -> Option<String> {
+pub unsafe fn cstring_lossy(p: *const c_char) -> Option<String> {
     if p.is_null() {
         return None;
     }
@@ -28,7 +28,7 @@ pub(crate) unsafe fn cstring_lossy(p: *const c_char) -> Option<String> {
 }
 
 /// `strdup` into `malloc`ed memory the C side frees with `free`.
-pub(crate) fn malloc_str(s: &str) -> *mut c_char {
+pub fn malloc_str(s: &str) -> *mut c_char {
     let bytes = s.as_bytes();
     let n = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
     // SAFETY: malloc of n+1 bytes; NULL is checked before the write.
@@ -45,7 +45,7 @@ pub(crate) fn malloc_str(s: &str) -> *mut c_char {
 
 /// Copy a slice into `malloc`ed memory (NULL for an empty slice or on
 /// allocation failure).
-pub(crate) fn malloc_slice<T: Copy>(v: &[T]) -> *mut T {
+pub fn malloc_slice<T: Copy>(v: &[T]) -> *mut T {
     if v.is_empty() {
         return ptr::null_mut();
     }

@@ -8,15 +8,15 @@ use std::ptr;
 
 use lcmaps_core::lcas;
 
-use crate::boundary::ffi_boundary;
 use crate::cstr::{cstring_lossy, malloc_str};
+use crate::ffi_boundary;
 
 pub use lcmaps_sys::lcas_cred_id_t;
 
 /// The log settings of LCAS (`LCAS_LOG_FILE`, `LCAS_DEBUG_LEVEL` 0-5,
 /// `LCAS_LOG_STRING`) in the form the C API logger takes; a bad debug level
 /// is logged and the default used.
-pub(crate) fn log_settings() -> lcmaps_core::env::Settings {
+pub fn log_settings() -> lcmaps_core::env::Settings {
     let lcas_var = |k: &str| -> Option<String> {
         let v = match k {
             "LCMAPS_LOG_FILE" => "LCAS_LOG_FILE",
@@ -48,7 +48,7 @@ extern "C" {
 }
 
 /// Point the C shim's `lcas_getfexist` at [`lcas_rs_getfexist`].
-pub(crate) fn install_getfexist_hook() {
+pub fn install_getfexist_hook() {
     // SAFETY: a plain store of a function pointer into the shim's global;
     // every writer stores the same value.
     unsafe { lcas_rs_getfexist_hook = Some(lcas_rs_getfexist) };
@@ -107,10 +107,7 @@ pub unsafe extern "C" fn lcas_genfilename(
 ///
 /// # Safety
 /// `names` has `n` entries, each NULL or a C string.
-pub(crate) unsafe extern "C" fn lcas_rs_getfexist(
-    n: c_int,
-    names: *const *mut c_char,
-) -> *mut c_char {
+pub unsafe extern "C" fn lcas_rs_getfexist(n: c_int, names: *const *mut c_char) -> *mut c_char {
     ffi_boundary!("lcas_getfexist", {
         if names.is_null() {
             return ptr::null_mut();

@@ -41,6 +41,7 @@ pub use poolgroup::VomsPoolGroup;
 
 use lcmaps_core::cred::{CredData, VoMapping};
 use lcmaps_core::plugin::{ArgSpec, Plugin, RunContext};
+use lcmaps_plugin_common::options::{Kind, Opt};
 
 /// Module file names of the plugins of this crate.
 pub const MODULES: &[&str] = &[
@@ -160,13 +161,31 @@ pub(crate) fn enough_groups(who: &str, count: i32, mapmin: i32) -> bool {
     true
 }
 
-/// `-mapmin <n>`: an integer 0..=INT_MAX.
-pub(crate) fn parse_mapmin(opts: &[String], i: usize) -> Result<i32, String> {
-    let v = lcmaps_plugin_common::args::value(opts, i, "a valid number")?;
-    v.parse::<i32>().ok().filter(|n| *n >= 0).ok_or_else(|| {
-        format!("Illegal value for \"-mapmin\" ({v}): Should be in integer>=0 (failure)")
-    })
+/// `-mapmin <n>`: an integer 0..=INT_MAX; `set` stores it.
+pub(crate) const fn mapmin_option<T>(set: fn(&mut T, i32)) -> Opt<T> {
+    Opt::new(
+        &["-mapmin"],
+        Kind::Int {
+            what: "a valid number",
+            min: 0,
+            max: i32::MAX,
+            bad: |_, v| {
+                format!("Illegal value for \"-mapmin\" ({v}): Should be in integer>=0 (failure)")
+            },
+            set,
+        },
+    )
 }
+
+/// The group plugins' flag: add the groups as secondary gids only.
+pub(crate) const MAP_TO_SECONDARY_GROUPS_OPTION: &[&str] = &["--map-to-secondary-groups"];
+
+/// The group plugins' flag: map every FQAN, not only the first.
+pub(crate) const MAPALL_OPTION: &[&str] = &["-mapall"];
+
+/// The spellings of the option naming a group-mapfile.
+pub(crate) const GROUPMAPFILE_OPTION: &[&str] =
+    &["-groupmapfile", "-GROUPMAPFILE", "-groupmap", "-GROUPMAP"];
 
 /// "succeeded" / "failed" line every plugin ends with.
 pub(crate) fn outcome(who: &str, what: &str, s: lcmaps_core::plugin::Status) {

@@ -502,7 +502,7 @@ pub struct BanOptions {
 }
 
 impl BanOptions {
-    /// Parse `argv` (argv[0] is the module) and load the ban file once, so a
+    /// Parse `argv` (argv\[0\] is the module) and load the ban file once, so a
     /// missing or unreadable file fails `plugin_initialize` (fail closed)
     /// instead of banning everyone at run time. Errors are prefixed with
     /// `who`.

@@ -18,7 +18,7 @@ impl Voms {
     fn run_or_verify(&self, verify: bool) -> Status {
         log::warn!(
             "{}: plugin is deprecated, remove it from policy",
-            crate::who(PREFIX, verify)
+            crate::log_lines::who(PREFIX, verify)
         );
         Status::Success
     }

@@ -12,8 +12,9 @@ use lcmaps_plugin_common::context::{self, REQUESTED_UID, REQUESTED_USERNAME};
 use lcmaps_plugin_common::mapfile::{self, Select, GRIDMAPFILE_OPTION};
 use lcmaps_plugin_common::options::{self, Opt};
 
+use crate::fqan_source::{fqans, FQAN_LIST, NFQAN};
 use crate::gidflags::{self, GidFlags, GidMapping};
-use crate::{fqans, outcome, who, FQAN_LIST, NFQAN};
+use crate::log_lines::{outcome, who};
 
 const PREFIX: &str = "lcmaps_voms_localaccount";
 

@@ -27,9 +27,11 @@ use lcmaps_plugin_common::mapfile::GRIDMAPFILE_OPTION;
 use lcmaps_plugin_common::options::{self, Opt};
 use lcmaps_plugin_common::urlencode::MAPCOUNT_SEPARATOR;
 
+use crate::fqan_source::{fqans, FQAN_LIST, NFQAN};
 use crate::gidflags::{self, GidFlags, GidMapping};
 use crate::groups::{self, Groups};
-use crate::{fqans, leases, outcome, who, FQAN_LIST, NFQAN};
+use crate::leases;
+use crate::log_lines::{outcome, who};
 
 const PREFIX: &str = "lcmaps_voms_poolaccount";
 

@@ -16,11 +16,14 @@ use lcmaps_plugin_common::gridmapdir::{
 };
 use lcmaps_plugin_common::options::{self, Opt};
 
-use crate::groups::{self, Groups};
-use crate::{
-    add_named_group, enough_groups, fqans, leases, mapmin_option, outcome, who, FQAN_LIST,
-    GROUPMAPFILE_OPTION, MAPALL_OPTION, MAP_TO_SECONDARY_GROUPS_OPTION, NFQAN,
+use crate::fqan_source::{fqans, FQAN_LIST, NFQAN};
+use crate::group_mapping::{
+    add_named_group, enough_groups, mapmin_option, GROUPMAPFILE_OPTION, MAPALL_OPTION,
+    MAP_TO_SECONDARY_GROUPS_OPTION,
 };
+use crate::groups::{self, Groups};
+use crate::leases;
+use crate::log_lines::{outcome, who};
 
 const PREFIX: &str = "lcmaps_voms_poolgroup";
 

@@ -10,7 +10,8 @@
 //!
 //! * an option nobody declared: [`OptionError::Unknown`], worded by
 //!   [`OptionError::message`] as `Unknown argument for plugin: <o> (failure)`;
-//! * no value: `option <o> needs to be followed by <what>`;
+//! * no value: [`OptionError::Missing`], worded as `option <o> needs to be
+//!   followed by <what>`;
 //! * an option that may not be repeated, again: `option <o> given more than
 //!   once` (the check comes before its value is read).
 //!
@@ -25,6 +26,18 @@ pub struct Opt<T> {
     names: &'static [&'static str],
     kind: Kind<T>,
     repeat: Repeat,
+    matching: Matching,
+}
+
+/// How a word is recognised as one of an option's names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Matching {
+    /// The word is the name.
+    Exact,
+    /// The word starts with the name, ignoring ASCII case (upstream
+    /// verify-proxy's `strncasecmp`): `--Allow-Limited-Proxy=x` is
+    /// `--allow-limited-proxy`. The option's function gets the whole word.
+    PrefixIgnoringCase,
 }
 
 /// May an option be given more than once?
@@ -51,6 +64,9 @@ pub enum Kind<T> {
         /// Stores the word.
         set: fn(&mut T, &str, &str) -> Result<(), String>,
     },
+    /// The next word, whatever it is, even empty. The function gets the
+    /// spelling used and the word, and may refuse it.
+    Raw(fn(&mut T, &str, &str) -> Result<(), String>),
     /// Any non-empty word, as a path taken as it is (not resolved, not
     /// checked); `what` completes "needs to be followed by".
     Path {
@@ -82,7 +98,7 @@ pub enum Kind<T> {
         /// Stores the value.
         set: fn(&mut T, i32),
     },
-    /// One of `words`.
+    /// One of `words` (when missing: "needs to be followed by a value").
     Word {
         /// The words accepted.
         words: &'static [&'static str],
@@ -100,6 +116,7 @@ impl<T> Opt<T> {
             names,
             kind,
             repeat: Repeat::Allowed,
+            matching: Matching::Exact,
         }
     }
 
@@ -149,6 +166,22 @@ impl<T> Opt<T> {
         self.repeat = Repeat::Refused;
         self
     }
+
+    /// The same option, recognised by [`Matching::PrefixIgnoringCase`].
+    pub const fn prefix_ignoring_case(mut self) -> Self {
+        self.matching = Matching::PrefixIgnoringCase;
+        self
+    }
+
+    fn names(&self, word: &str) -> bool {
+        self.names.iter().any(|n| match self.matching {
+            Matching::Exact => word == *n,
+            Matching::PrefixIgnoringCase => word
+                .as_bytes()
+                .get(..n.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(n.as_bytes())),
+        })
+    }
 }
 
 /// Why [`parse`] failed.
@@ -156,8 +189,16 @@ impl<T> Opt<T> {
 pub enum OptionError {
     /// An option no [`Opt`] names.
     Unknown(String),
-    /// A missing or bad value, a repeat, or what an option's function
-    /// refused: the message.
+    /// An option at the end, or followed by an empty word, that needs a
+    /// value; `what` says which.
+    Missing {
+        /// The option, as spelt.
+        option: String,
+        /// What it needs, completing "needs to be followed by".
+        what: &'static str,
+    },
+    /// A bad value, a repeat, or what an option's function refused: the
+    /// message.
     Invalid(String),
 }
 
@@ -166,6 +207,9 @@ impl OptionError {
     pub fn message(self) -> String {
         match self {
             OptionError::Unknown(o) => format!("Unknown argument for plugin: {o} (failure)"),
+            OptionError::Missing { option, what } => {
+                format!("option {option} needs to be followed by {what}")
+            }
             OptionError::Invalid(m) => m,
         }
     }
@@ -178,7 +222,7 @@ pub fn parse<T>(spec: &[Opt<T>], opts: &[String], state: &mut T) -> Result<(), O
     let mut seen = vec![false; spec.len()];
     let mut words = opts.iter().map(String::as_str);
     while let Some(o) = words.next() {
-        let Some(k) = spec.iter().position(|s| s.names.contains(&o)) else {
+        let Some(k) = spec.iter().position(|s| s.names(o)) else {
             return Err(OptionError::Unknown(o.to_owned()));
         };
         if seen[k] && spec[k].repeat == Repeat::Refused {
@@ -187,14 +231,21 @@ pub fn parse<T>(spec: &[Opt<T>], opts: &[String], state: &mut T) -> Result<(), O
         seen[k] = true;
         match &spec[k].kind {
             Kind::Flag(set) => set(state, o).map_err(invalid)?,
+            Kind::Raw(set) => match words.next() {
+                Some(v) => set(state, o, v).map_err(invalid)?,
+                None => {
+                    return Err(OptionError::Missing {
+                        option: o.to_owned(),
+                        what: "a value",
+                    })
+                }
+            },
             Kind::Text { what, set } => {
-                set(state, o, value(o, words.next(), what).map_err(invalid)?).map_err(invalid)?
+                set(state, o, value(o, words.next(), what)?).map_err(invalid)?
             }
-            Kind::Path { what, set } => {
-                set(state, value(o, words.next(), what).map_err(invalid)?.into())
-            }
+            Kind::Path { what, set } => set(state, value(o, words.next(), what)?.into()),
             Kind::File(set) => {
-                let v = value(o, words.next(), "valid filename").map_err(invalid)?;
+                let v = value(o, words.next(), "valid filename")?;
                 let path = crate::files::resolve_file_option(v).map_err(invalid)?;
                 trusted(&path).map_err(invalid)?;
                 set(state, path);
@@ -211,11 +262,10 @@ pub fn parse<T>(spec: &[Opt<T>], opts: &[String], state: &mut T) -> Result<(), O
                     )))
                 }
             },
-            Kind::YesNo(set) => match value(o, words.next(), "\"yes\" or \"no\"") {
-                Ok("yes") => set(state, true),
-                Ok("no") => set(state, false),
-                Ok(_) => return Err(invalid(format!("use \"yes\" or \"no\" for option {o}"))),
-                Err(e) => return Err(invalid(e)),
+            Kind::YesNo(set) => match value(o, words.next(), "\"yes\" or \"no\"")? {
+                "yes" => set(state, true),
+                "no" => set(state, false),
+                _ => return Err(invalid(format!("use \"yes\" or \"no\" for option {o}"))),
             },
             Kind::Int {
                 what,
@@ -224,7 +274,7 @@ pub fn parse<T>(spec: &[Opt<T>], opts: &[String], state: &mut T) -> Result<(), O
                 bad,
                 set,
             } => {
-                let v = value(o, words.next(), what).map_err(invalid)?;
+                let v = value(o, words.next(), what)?;
                 match v.parse::<i32>() {
                     Ok(n) if (*min..=*max).contains(&n) => set(state, n),
                     _ => return Err(invalid(bad(o, v))),
@@ -235,7 +285,7 @@ pub fn parse<T>(spec: &[Opt<T>], opts: &[String], state: &mut T) -> Result<(), O
                 bad,
                 set,
             } => {
-                let v = value(o, words.next(), "a value").map_err(invalid)?;
+                let v = value(o, words.next(), "a value")?;
                 match ok.iter().find(|w| **w == v) {
                     Some(w) => set(state, w),
                     None => return Err(invalid(bad(o, v))),
@@ -247,10 +297,13 @@ pub fn parse<T>(spec: &[Opt<T>], opts: &[String], state: &mut T) -> Result<(), O
 }
 
 /// The value after option `o`: must be present and non-empty.
-fn value<'a>(o: &str, next: Option<&'a str>, what: &str) -> Result<&'a str, String> {
+fn value<'a>(o: &str, next: Option<&'a str>, what: &'static str) -> Result<&'a str, OptionError> {
     match next {
         Some(v) if !v.is_empty() => Ok(v),
-        _ => Err(format!("option {o} needs to be followed by {what}")),
+        _ => Err(OptionError::Missing {
+            option: o.to_owned(),
+            what,
+        }),
     }
 }
 

@@ -111,7 +111,7 @@ impl Plugin for LocalAccount {
         // Only the unknown-option message names the function, as before.
         options::parse(OPTIONS, options::options(argv), self).map_err(|e| match e {
             OptionError::Unknown(_) => PluginError(format!("{who}: {}", e.message())),
-            OptionError::Invalid(m) => PluginError(m),
+            e => PluginError(e.message()),
         })?;
         if self.gridmapfile.is_none() {
             log::info!("{who}: No grid-mapfile was provided, will use default.");

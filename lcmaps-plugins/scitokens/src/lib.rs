@@ -229,7 +229,7 @@ impl Plugin for SciTokens {
         // Only the unknown-option message names the function, as before.
         options::parse(OPTIONS, options::options(argv), self).map_err(|e| match e {
             OptionError::Unknown(_) => PluginError(format!("{who}: {}", e.message())),
-            OptionError::Invalid(m) => PluginError(m),
+            e => PluginError(e.message()),
         })?;
         let Some(issuers) = &self.issuers else {
             return Err(PluginError(format!("{who}: -issuers <file> is required")));

@@ -290,7 +290,7 @@ impl Plugin for GlexecTracking {
         options::parse(OPTIONS, options::options(argv), self).map_err(|e| {
             err(match e {
                 OptionError::Unknown(o) => format!("unknown option {o}"),
-                OptionError::Invalid(m) => m,
+                e => e.message(),
             })
         })?;
         if self.min_gid == 0 || self.min_gid > self.max_gid {

@@ -489,7 +489,7 @@ impl Plugin for XacmlClient {
         options::parse(OPTIONS, options::options(argv), self).map_err(|e| {
             err(match e {
                 OptionError::Unknown(o) => format!("unknown option {o}"),
-                OptionError::Invalid(m) => m,
+                e => e.message(),
             })
         })?;
         if self.endpoints.is_empty() {

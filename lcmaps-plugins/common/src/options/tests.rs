@@ -11,9 +11,23 @@ struct State {
     count: Option<i32>,
     colour: Option<&'static str>,
     tags: Vec<String>,
+    raw: Vec<String>,
+    loud: Vec<String>,
 }
 
 const SPEC: &[Opt<State>] = &[
+    Opt::new(
+        &["--raw"],
+        Kind::Raw(|s, _, v| {
+            s.raw.push(v.to_owned());
+            Ok(())
+        }),
+    ),
+    Opt::flag(&["--loud", "-l0ud"], |s: &mut State, o| {
+        s.loud.push(o.to_owned());
+        Ok(())
+    })
+    .prefix_ignoring_case(),
     Opt::flag(&["-quiet", "--quiet", "-QUIET"], |s, o| {
         if o == "-QUIET" && !s.quiet.is_empty() {
             return Err(format!("cannot specify both {o} and -quiet"));
@@ -104,6 +118,7 @@ fn every_kind_under_its_aliases() {
             count: Some(99),
             colour: Some("green"),
             tags: vec!["a".into(), "b".into()],
+            ..State::default()
         }
     );
     assert_eq!(parse_words(&[]).unwrap(), State::default());
@@ -158,7 +173,42 @@ fn repeats() {
 }
 
 #[test]
+fn raw_values_may_be_empty() {
+    let s = parse_words(&["--raw", "", "--raw", "-quiet"]).unwrap();
+    assert_eq!(s.raw, ["", "-quiet"]);
+    assert_eq!(
+        parse_words(&["--raw"]),
+        Err(OptionError::Missing {
+            option: "--raw".into(),
+            what: "a value"
+        })
+    );
+}
+
+#[test]
+fn prefix_matching_ignores_case_and_keeps_the_word() {
+    let s = parse_words(&["--LOUD", "--loudly=yes", "-L0UDER"]).unwrap();
+    assert_eq!(s.loud, ["--LOUD", "--loudly=yes", "-L0UDER"]);
+    // Exact names stay exact.
+    assert_eq!(
+        parse_words(&["-QUIETLY"]),
+        Err(OptionError::Unknown("-QUIETLY".into()))
+    );
+    assert_eq!(
+        parse_words(&["--lou"]),
+        Err(OptionError::Unknown("--lou".into()))
+    );
+}
+
+#[test]
 fn missing_values() {
+    assert_eq!(
+        parse_words(&["-name"]),
+        Err(OptionError::Missing {
+            option: "-name".into(),
+            what: "a name"
+        })
+    );
     assert_eq!(
         error(&["-name"]),
         "option -name needs to be followed by a name"

@@ -67,10 +67,43 @@ use nix::sys::stat::{utimensat, UtimensatFlags};
 use nix::sys::time::TimeSpec;
 
 use crate::mapfile::{self, Select};
+use crate::options::{Kind, Opt};
 use crate::urlencode::{lease_name, urlencode};
 
 /// Highest `-max_mappings_per_credential`.
 pub const ABSOLUTE_MAPPING_MAX: i32 = 9999;
+
+/// The spellings of the option naming the gridmapdir.
+pub const GRIDMAPDIR_OPTION: &[&str] = &["-gridmapdir", "-GRIDMAPDIR"];
+
+/// The spellings of the option naming the groupmapdir (VOMS pool groups).
+pub const GROUPMAPDIR_OPTION: &[&str] = &["-groupmapdir", "-GROUPMAPDIR"];
+
+/// The spellings of the flag [`Options::override_inconsistency`].
+pub const OVERRIDE_INCONSISTENCY_OPTION: &[&str] =
+    &["-override_inconsistency", "-OVERRIDE_INCONSISTENCY"];
+
+/// The option (`yes` or `no`) setting [`Options::strict_prefix`].
+pub const STRICT_POOLPREFIX_OPTION: &[&str] = &["-strict_poolprefix_match"];
+
+/// `-max_mappings_per_credential <n>`, 1 to [`ABSOLUTE_MAPPING_MAX`], with
+/// upstream's message for another value; `set` stores it.
+pub const fn mapping_max_option<T>(set: fn(&mut T, i32)) -> Opt<T> {
+    Opt::new(
+        &["-max_mappings_per_credential"],
+        Kind::Int {
+            what: "a valid number",
+            min: 1,
+            max: ABSOLUTE_MAPPING_MAX,
+            bad: |_, v| {
+                format!(
+                    "Illegal value for \"-max_mappings_per_credential\" ({v}): Should be in the range: 1-{ABSOLUTE_MAPPING_MAX} (failure)"
+                )
+            },
+            set,
+        },
+    )
+}
 
 /// The lease directory of a pool plugin: the `-gridmapdir`/`-groupmapdir`
 /// option when given, else environment variable `env` (e.g. `GRIDMAPDIR`),

@@ -8,17 +8,18 @@
 //! * [`files`]: the "prefixed file" rule and the privileged-process test;
 //! * [`accounts`]: account lookup (`getpwnam`, `getgrouplist`), injectable;
 //! * [`gridmapdir`]: the pool-account lease protocol (`lcmaps_gridmapdir()`),
-//!   byte-identical lease names, link/rename only.
+//!   byte-identical lease names, link/rename only;
+//! * [`options`]: the declarative option parser of `plugin_initialize`.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod accounts;
-pub mod args;
 pub mod context;
 pub mod files;
 pub mod fnmatch;
 pub mod gridmapdir;
 pub mod https_url;
 pub mod mapfile;
+pub mod options;
 pub mod urlencode;

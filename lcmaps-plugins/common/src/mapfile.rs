@@ -22,6 +22,31 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::fnmatch::fnmatch;
+use crate::options::{self, Opt};
+
+/// The spellings of the option naming a grid-mapfile.
+pub const GRIDMAPFILE_OPTION: &[&str] = &["-gridmapfile", "-GRIDMAPFILE", "-gridmap", "-GRIDMAP"];
+
+/// The spellings of the option naming the ban file of the ban plugins.
+pub const BANMAPFILE_OPTION: &[&str] = &[
+    "-banmapfile",
+    "-BANMAPFILE",
+    "-ban_mapfile",
+    "-BAN_MAPFILE",
+    "-gridmapfile",
+    "-GRIDMAPFILE",
+    "-gridmap",
+    "-GRIDMAP",
+];
+
+/// The spellings of the flag that turns off wildcard matching of keys.
+pub const NO_WILDCARD_OPTION: &[&str] = &[
+    "-no_wildcard",
+    "-disablewildcard",
+    "--disablewildcard",
+    "-disablewildcards",
+    "--disablewildcards",
+];
 
 /// One meaningful line of a mapfile.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -477,7 +502,7 @@ pub struct BanOptions {
 }
 
 impl BanOptions {
-    /// Parse `argv` (argv[0] is the module) and load the ban file once, so a
+    /// Parse `argv` (argv\[0\] is the module) and load the ban file once, so a
     /// missing or unreadable file fails `plugin_initialize` (fail closed)
     /// instead of banning everyone at run time. Errors are prefixed with
     /// `who`.
@@ -485,28 +510,17 @@ impl BanOptions {
         who: &str,
         argv: &[String],
     ) -> Result<BanOptions, lcmaps_core::plugin::PluginError> {
-        use crate::args;
         let err = |m: String| lcmaps_core::plugin::PluginError(format!("{who}: {m}"));
-        let opts = args::options(argv);
-        let (mut file, mut wildcards) = (None, true);
-        let mut i = 0;
-        while i < opts.len() {
-            match opts[i].as_str() {
-                "-banmapfile" | "-BANMAPFILE" | "-ban_mapfile" | "-BAN_MAPFILE"
-                | "-gridmapfile" | "-GRIDMAPFILE" | "-gridmap" | "-GRIDMAP" => {
-                    file = Some(args::file(opts, i).map_err(err)?);
-                    i += 1;
-                }
-                "-no_wildcard" | "-disablewildcard" | "--disablewildcard" | "-disablewildcards"
-                | "--disablewildcards" => wildcards = false,
-                other => {
-                    return Err(err(format!(
-                        "Unknown argument for plugin: {other} (failure)"
-                    )))
-                }
-            }
-            i += 1;
-        }
+        const SPEC: &[Opt<(Option<PathBuf>, bool)>] = &[
+            Opt::file(BANMAPFILE_OPTION, |s, p| s.0 = Some(p)),
+            Opt::flag(NO_WILDCARD_OPTION, |s, _| {
+                s.1 = false;
+                Ok(())
+            }),
+        ];
+        let mut state = (None, true);
+        options::parse(SPEC, options::options(argv), &mut state).map_err(|e| err(e.message()))?;
+        let (file, wildcards) = state;
         let Some(file) = file else {
             return Err(err(
                 "Error: No banmapfile was provided. Use the option -banmapfile <banmapfile> to set one."

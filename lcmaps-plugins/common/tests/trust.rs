@@ -6,9 +6,9 @@
 use std::os::unix::fs::{chown, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use lcmaps_plugin_common::args;
 use lcmaps_plugin_common::gridmapdir::Gridmapdir;
 use lcmaps_plugin_common::mapfile::{self, BanOptions, Select};
+use lcmaps_plugin_common::options;
 
 const USER: u32 = 5001;
 const MAP: &str = "\"/CN=Alice\" alice\n";
@@ -71,7 +71,17 @@ fn a_group_writable_grid_mapfile_option_is_refused_at_initialize() {
     let (_t, f) = site();
     chmod(&f, 0o620);
     let opts = ["-gridmapfile".to_string(), f.display().to_string()];
-    let e = args::file(&opts, 0).unwrap_err();
+    let mut file = None;
+    let e = options::parse(
+        &[options::Opt::file(
+            &["-gridmapfile"],
+            |f: &mut Option<std::path::PathBuf>, p| *f = Some(p),
+        )],
+        &opts,
+        &mut file,
+    )
+    .unwrap_err()
+    .message();
     assert!(e.contains(&f.display().to_string()), "{e}");
     assert!(e.contains("writable by group"), "{e}");
 }

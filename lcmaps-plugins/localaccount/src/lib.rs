@@ -12,9 +12,9 @@ use std::path::PathBuf;
 
 use lcmaps_core::plugin::{ArgSpec, Plugin, PluginError, RunContext, Status};
 use lcmaps_plugin_common::accounts::{self, Accounts};
-use lcmaps_plugin_common::args;
 use lcmaps_plugin_common::context::{self, REQUESTED_USERNAME, USER_DN};
-use lcmaps_plugin_common::mapfile::{self, Select};
+use lcmaps_plugin_common::mapfile::{self, Select, GRIDMAPFILE_OPTION};
+use lcmaps_plugin_common::options::{self, Opt, OptionError};
 
 const PREFIX: &str = "lcmaps_localaccount";
 
@@ -105,22 +105,14 @@ impl LocalAccount {
 impl Plugin for LocalAccount {
     fn initialize(&mut self, argv: &[String]) -> Result<(), PluginError> {
         let who = format!("{PREFIX}-plugin_initialize()");
-        let opts = args::options(argv);
-        let mut i = 0;
-        while i < opts.len() {
-            match opts[i].as_str() {
-                "-gridmapfile" | "-GRIDMAPFILE" | "-gridmap" | "-GRIDMAP" => {
-                    self.gridmapfile = Some(args::file(opts, i).map_err(PluginError)?);
-                    i += 1;
-                }
-                other => {
-                    return Err(PluginError(format!(
-                        "{who}: Unknown argument for plugin: {other} (failure)"
-                    )))
-                }
-            }
-            i += 1;
-        }
+        const OPTIONS: &[Opt<LocalAccount>] = &[Opt::file(GRIDMAPFILE_OPTION, |p, f| {
+            p.gridmapfile = Some(f)
+        })];
+        // Only the unknown-option message names the function, as before.
+        options::parse(OPTIONS, options::options(argv), self).map_err(|e| match e {
+            OptionError::Unknown(_) => PluginError(format!("{who}: {}", e.message())),
+            e => PluginError(e.message()),
+        })?;
         if self.gridmapfile.is_none() {
             log::info!("{who}: No grid-mapfile was provided, will use default.");
         }

@@ -18,9 +18,12 @@ use std::path::PathBuf;
 use lcmaps_core::cred::CredData;
 use lcmaps_core::plugin::{ArgSpec, Plugin, PluginError, RunContext, Status};
 use lcmaps_plugin_common::accounts::{self, Accounts};
-use lcmaps_plugin_common::args;
 use lcmaps_plugin_common::context::{self, MAPCOUNTER, REQUESTED_UID, REQUESTED_USERNAME, USER_DN};
-use lcmaps_plugin_common::gridmapdir::{self, Options};
+use lcmaps_plugin_common::gridmapdir::{
+    self, Options, GRIDMAPDIR_OPTION, OVERRIDE_INCONSISTENCY_OPTION, STRICT_POOLPREFIX_OPTION,
+};
+use lcmaps_plugin_common::mapfile::{GRIDMAPFILE_OPTION, NO_WILDCARD_OPTION};
+use lcmaps_plugin_common::options::{self, Opt};
 
 const PREFIX: &str = "lcmaps_poolaccount";
 
@@ -165,39 +168,21 @@ impl Plugin for PoolAccount {
     fn initialize(&mut self, argv: &[String]) -> Result<(), PluginError> {
         let who = format!("{PREFIX}-plugin_initialize()");
         let err = |m: String| PluginError(format!("{who}: {m}"));
-        let opts = args::options(argv);
-        let mut i = 0;
-        while i < opts.len() {
-            match opts[i].as_str() {
-                "-gridmapfile" | "-GRIDMAPFILE" | "-gridmap" | "-GRIDMAP" => {
-                    self.gridmapfile = Some(args::file(opts, i).map_err(err)?);
-                    i += 1;
-                }
-                "-gridmapdir" | "-GRIDMAPDIR" => {
-                    self.gridmapdir = Some(args::absolute_dir(opts, i).map_err(err)?);
-                    i += 1;
-                }
-                "-max_mappings_per_credential" => {
-                    self.mapping_max = args::mapping_max(opts, i).map_err(err)?;
-                    i += 1;
-                }
-                "-strict_poolprefix_match" => {
-                    self.strict = args::yes_no(opts, i).map_err(err)?;
-                    i += 1;
-                }
-                "-override_inconsistency" | "-OVERRIDE_INCONSISTENCY" => {
-                    self.override_inconsistency = true;
-                }
-                "-no_wildcard" | "-disablewildcard" | "--disablewildcard" | "-disablewildcards"
-                | "--disablewildcards" => self.wildcards = false,
-                other => {
-                    return Err(err(format!(
-                        "Unknown argument for plugin: {other} (failure)"
-                    )))
-                }
-            }
-            i += 1;
-        }
+        const OPTIONS: &[Opt<PoolAccount>] = &[
+            Opt::file(GRIDMAPFILE_OPTION, |p, f| p.gridmapfile = Some(f)),
+            Opt::absolute_dir(GRIDMAPDIR_OPTION, |p, d| p.gridmapdir = Some(d)),
+            gridmapdir::mapping_max_option(|p, n| p.mapping_max = n),
+            Opt::yes_no(STRICT_POOLPREFIX_OPTION, |p, b| p.strict = b),
+            Opt::flag(OVERRIDE_INCONSISTENCY_OPTION, |p, _| {
+                p.override_inconsistency = true;
+                Ok(())
+            }),
+            Opt::flag(NO_WILDCARD_OPTION, |p, _| {
+                p.wildcards = false;
+                Ok(())
+            }),
+        ];
+        options::parse(OPTIONS, options::options(argv), self).map_err(|e| err(e.message()))?;
         Ok(())
     }
 

@@ -17,7 +17,7 @@
 #![warn(missing_docs)]
 
 use lcmaps_core::plugin::{Plugin, PluginError, RunContext, Status};
-use lcmaps_plugin_common::args;
+use lcmaps_plugin_common::options::{self, Opt};
 use nix::unistd::{
     geteuid, getgroups, getresgid, getresuid, getuid, setgroups, setresgid, setresuid, Gid, Uid,
 };
@@ -177,49 +177,55 @@ impl PosixEnf {
     }
 }
 
-fn number(opts: &[String], i: usize) -> Result<usize, String> {
-    let v = args::value(opts, i, "a number")?;
+/// The count after option `o`: digits only.
+fn number(o: &str, v: &str) -> Result<usize, String> {
     if !v.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!(
             "Error: maybe found some digits, but there is at least one char corrupting this parameter: {v}"
         ));
     }
     v.parse()
-        .map_err(|_| format!("Error: cannot convert {v} for {}", opts[i]))
+        .map_err(|_| format!("Error: cannot convert {v} for {o}"))
 }
+
+/// The options; each maximum may be given once.
+const OPTIONS: &[Opt<PosixEnf>] = &[
+    Opt::text(
+        &["-maxuid", "-MAXUID"],
+        "a number",
+        |p: &mut PosixEnf, o, v| {
+            p.maxuid = Some(number(o, v)?);
+            Ok(())
+        },
+    )
+    .once(),
+    Opt::text(
+        &["-maxpgid", "-MAXPGID"],
+        "a number",
+        |p: &mut PosixEnf, o, v| {
+            p.maxpgid = Some(number(o, v)?);
+            Ok(())
+        },
+    )
+    .once(),
+    Opt::text(
+        &["-maxsgid", "-MAXSGID"],
+        "a number",
+        |p: &mut PosixEnf, o, v| {
+            p.maxsgid = Some(number(o, v)?);
+            Ok(())
+        },
+    )
+    .once(),
+    Opt::yes_no(&["-set_only_euid"], |p, b| p.set_only_euid = b),
+    Opt::yes_no(&["-set_only_egid"], |p, b| p.set_only_egid = b),
+];
 
 impl Plugin for PosixEnf {
     fn initialize(&mut self, argv: &[String]) -> Result<(), PluginError> {
         let who = format!("{PREFIX}-plugin_initialize()");
         let err = |m: String| PluginError(format!("{who}: {m}"));
-        let opts = args::options(argv);
-        let mut i = 0;
-        while i < opts.len() {
-            let o = opts[i].as_str();
-            let slot = match o {
-                "-maxuid" | "-MAXUID" => Some(&mut self.maxuid),
-                "-maxpgid" | "-MAXPGID" => Some(&mut self.maxpgid),
-                "-maxsgid" | "-MAXSGID" => Some(&mut self.maxsgid),
-                _ => None,
-            };
-            if let Some(slot) = slot {
-                if slot.is_some() {
-                    return Err(err(format!("option {o} given more than once")));
-                }
-                *slot = Some(number(opts, i).map_err(err)?);
-            } else {
-                match o {
-                    "-set_only_euid" => self.set_only_euid = args::yes_no(opts, i).map_err(err)?,
-                    "-set_only_egid" => self.set_only_egid = args::yes_no(opts, i).map_err(err)?,
-                    other => {
-                        return Err(err(format!(
-                            "Unknown argument for plugin: {other} (failure)"
-                        )))
-                    }
-                }
-            }
-            i += 2;
-        }
+        options::parse(OPTIONS, options::options(argv), self).map_err(|e| err(e.message()))?;
         if let Some(m) = self.maxsgid.filter(|m| *m > NGROUPS_MAX) {
             return Err(err(format!(
                 "Error: The preferred set maximum of {m} Secondary Gid's exceeds the system maximum of NGROUPS which is set to {NGROUPS_MAX} on this system"

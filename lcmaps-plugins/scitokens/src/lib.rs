@@ -45,8 +45,8 @@ pub use verify::{Claims, TokenCredential, Verifier};
 use lcmaps_core::cred::CredData;
 use lcmaps_core::plugin::{ArgSpec, Plugin, PluginError, RunContext, Status};
 use lcmaps_plugin_common::accounts::{self, Accounts};
-use lcmaps_plugin_common::args;
 use lcmaps_plugin_common::context::{self, REQUESTED_UID, REQUESTED_USERNAME};
+use lcmaps_plugin_common::options::{self, Opt, OptionError};
 
 const PREFIX: &str = "lcmaps_scitokens";
 
@@ -222,26 +222,15 @@ impl SciTokens {
 impl Plugin for SciTokens {
     fn initialize(&mut self, argv: &[String]) -> Result<(), PluginError> {
         let who = format!("{PREFIX}-plugin_initialize()");
-        let opts = args::options(argv);
-        let mut i = 0;
-        while i < opts.len() {
-            match opts[i].as_str() {
-                "-issuers" | "-config" => {
-                    self.issuers = Some(args::file(opts, i).map_err(PluginError)?);
-                    i += 1;
-                }
-                "-mapfile" | "-tokenmapfile" => {
-                    self.mapfile = Some(args::file(opts, i).map_err(PluginError)?);
-                    i += 1;
-                }
-                other => {
-                    return Err(PluginError(format!(
-                        "{who}: Unknown argument for plugin: {other} (failure)"
-                    )))
-                }
-            }
-            i += 1;
-        }
+        const OPTIONS: &[Opt<SciTokens>] = &[
+            Opt::file(&["-issuers", "-config"], |p, f| p.issuers = Some(f)),
+            Opt::file(&["-mapfile", "-tokenmapfile"], |p, f| p.mapfile = Some(f)),
+        ];
+        // Only the unknown-option message names the function, as before.
+        options::parse(OPTIONS, options::options(argv), self).map_err(|e| match e {
+            OptionError::Unknown(_) => PluginError(format!("{who}: {}", e.message())),
+            e => PluginError(e.message()),
+        })?;
         let Some(issuers) = &self.issuers else {
             return Err(PluginError(format!("{who}: -issuers <file> is required")));
         };

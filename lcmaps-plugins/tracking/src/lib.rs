@@ -52,7 +52,7 @@ use std::path::{Path, PathBuf};
 
 use lcmaps_core::cred::CredData;
 use lcmaps_core::plugin::{Plugin, PluginError, RunContext, Status};
-use lcmaps_plugin_common::args;
+use lcmaps_plugin_common::options::{self, Opt, OptionError};
 
 const PREFIX: &str = "lcmaps_glexec_tracking";
 /// Most `/proc` entries looked at in one scan.
@@ -233,76 +233,66 @@ impl GlexecTracking {
     }
 }
 
-fn number(opts: &[String], i: usize) -> Result<u32, String> {
-    let v = args::value(opts, i, "a number")?;
+/// The number after option `o`.
+fn number(o: &str, v: &str) -> Result<u32, String> {
     v.parse()
-        .map_err(|_| format!("option {}: {v:?} is not a number", opts[i]))
+        .map_err(|_| format!("option {o}: {v:?} is not a number"))
 }
+
+/// The options; every one but the two flags takes a value.
+const OPTIONS: &[Opt<GlexecTracking>] = &[
+    Opt::path(&["-exec"], "a value", |p, d| p.exec = Some(d)),
+    Opt::path(&["-procddir"], "a value", |p, d| p.procddir = d),
+    Opt::path(&["-logdir"], "a value", |p, d| p.logdir = Some(d)),
+    Opt::path(&["-statedir"], "a value", |p, d| p.statedir = d),
+    Opt::path(&["-procdir"], "a value", |p, d| p.procdir = d),
+    Opt::text(&["-cgroup"], "a value", |p: &mut GlexecTracking, _, v| {
+        p.cgroup = v.parse()?;
+        Ok(())
+    }),
+    Opt::path(&["-cgroup-parent"], "a value", |p, d| {
+        p.cgroup_parent = Some(d)
+    }),
+    Opt::text(&["-log-facility"], "a value", |p, _, v| {
+        p.log_facility = v.to_owned();
+        Ok(())
+    }),
+    Opt::text(&["-min-gid"], "a number", |p: &mut GlexecTracking, o, v| {
+        p.min_gid = number(o, v)?;
+        Ok(())
+    }),
+    Opt::text(&["-max-gid"], "a number", |p: &mut GlexecTracking, o, v| {
+        p.max_gid = number(o, v)?;
+        Ok(())
+    }),
+    Opt::text(
+        &["-log-level"],
+        "a number",
+        |p: &mut GlexecTracking, o, v| {
+            p.log_level = Some(number(o, v)?);
+            Ok(())
+        },
+    ),
+    Opt::flag(&["-datetime-local"], |p, _| {
+        p.datetime_local = true;
+        Ok(())
+    }),
+    Opt::flag(&["-dont-kill-leftovers"], |p, _| {
+        p.dont_kill_leftovers = true;
+        Ok(())
+    }),
+];
 
 impl Plugin for GlexecTracking {
     fn initialize(&mut self, argv: &[String]) -> Result<(), PluginError> {
         let who = format!("{PREFIX}-plugin_initialize()");
         let err = |m: String| PluginError(format!("{who}: {m}"));
-        let opts = args::options(argv);
-        let mut i = 0;
-        while i < opts.len() {
-            let o = opts[i].as_str();
-            let value = || {
-                args::value(opts, i, "a value")
-                    .map(str::to_owned)
-                    .map_err(err)
-            };
-            match o {
-                "-exec" => {
-                    self.exec = Some(value()?.into());
-                    i += 1;
-                }
-                "-procddir" => {
-                    self.procddir = value()?.into();
-                    i += 1;
-                }
-                "-logdir" => {
-                    self.logdir = Some(value()?.into());
-                    i += 1;
-                }
-                "-statedir" => {
-                    self.statedir = value()?.into();
-                    i += 1;
-                }
-                "-procdir" => {
-                    self.procdir = value()?.into();
-                    i += 1;
-                }
-                "-cgroup" => {
-                    self.cgroup = value()?.parse().map_err(err)?;
-                    i += 1;
-                }
-                "-cgroup-parent" => {
-                    self.cgroup_parent = Some(value()?.into());
-                    i += 1;
-                }
-                "-log-facility" => {
-                    self.log_facility = value()?;
-                    i += 1;
-                }
-                "-min-gid" => {
-                    self.min_gid = number(opts, i).map_err(err)?;
-                    i += 1;
-                }
-                "-max-gid" => {
-                    self.max_gid = number(opts, i).map_err(err)?;
-                    i += 1;
-                }
-                "-log-level" => {
-                    self.log_level = Some(number(opts, i).map_err(err)?);
-                    i += 1;
-                }
-                "-datetime-local" => self.datetime_local = true,
-                "-dont-kill-leftovers" => self.dont_kill_leftovers = true,
-                _ => return Err(err(format!("unknown option {o}"))),
-            }
-            i += 1;
-        }
+        options::parse(OPTIONS, options::options(argv), self).map_err(|e| {
+            err(match e {
+                OptionError::Unknown(o) => format!("unknown option {o}"),
+                e => e.message(),
+            })
+        })?;
         if self.min_gid == 0 || self.min_gid > self.max_gid {
             return Err(err(format!(
                 "bad gid range {}-{}",

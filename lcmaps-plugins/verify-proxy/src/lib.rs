@@ -10,6 +10,7 @@
 use std::path::PathBuf;
 
 use lcmaps_core::plugin::{ArgSpec, Plugin, PluginError, RunContext, Status};
+use lcmaps_plugin_common::options::{self, Kind, Opt, OptionError};
 use lcmaps_x509::{voms, Credential, CrlMode, VerifyOptions, VomsOptions};
 
 /// Environment variable that, when set at initialization, lets a missing
@@ -183,25 +184,23 @@ fn period(s: i64) -> String {
 pub fn check_warnings(args: &[String]) -> Vec<String> {
     let mut dir = None;
     let mut mode = CrlMode::default();
-    let mut i = 0;
-    while i < args.len() {
-        let a = args[i].as_str();
-        let next = args.get(i + 1).filter(|v| !v.is_empty());
+    let mut words = args.iter().map(String::as_str).peekable();
+    while let Some(a) = words.next() {
+        let Some(next) = words.peek().copied().filter(|v| !v.is_empty()) else {
+            continue;
+        };
         if ["-cadir", "-certdir", "-capath", "--capath"]
             .iter()
             .any(|p| starts_with_ci(a, p))
-            && next.is_some()
         {
-            dir = next.map(PathBuf::from);
-            i += 2;
-        } else if a == "--crl-mode" && next.is_some() {
-            match next.and_then(|v| v.parse().ok()) {
-                Some(m) => mode = m,
-                None => return Vec::new(),
+            dir = Some(PathBuf::from(next));
+            words.next();
+        } else if a == "--crl-mode" {
+            match next.parse() {
+                Ok(m) => mode = m,
+                Err(_) => return Vec::new(),
             }
-            i += 2;
-        } else {
-            i += 1;
+            words.next();
         }
     }
     if mode == CrlMode::Ignore {
@@ -233,6 +232,116 @@ fn default_cert_dir() -> PathBuf {
         .unwrap_or_else(|| lcmaps_x509::DEFAULT_CERT_DIR.into())
 }
 
+/// The state of `plugin_initialize`: the plugin and
+/// `--never_discard_private_key_absence`, which wins over the other two.
+struct Init<'a> {
+    plugin: &'a mut VerifyProxy,
+    never_discard: bool,
+}
+
+impl Init<'_> {
+    /// Upstream's options, matched as upstream matches them: a word that
+    /// starts with the name, in any case, first match in this order
+    /// (`--crl-mode`, ours, exactly). Every value is the next word, even
+    /// an empty one.
+    fn options<'a>() -> [Opt<Init<'a>>; 10] {
+        [
+            prefix_ci(Opt::new(
+                &["-cadir", "-certdir", "-capath", "--capath"],
+                Kind::Raw(|i, _, v| {
+                    if !v.is_empty() {
+                        if std::fs::metadata(v).is_err() {
+                            return Err(format!(
+                                "Error: The directory for the CA certificate and CRLs \"{v}\" doesn't exist"
+                            ));
+                        }
+                        i.plugin.cert_dir = Some(v.into());
+                    }
+                    Ok(())
+                }),
+            )),
+            prefix_ci(Opt::flag(&["--discard_private_key_absence"], |i, _| {
+                i.plugin.discard_private_key_absence = true;
+                Ok(())
+            })),
+            prefix_ci(Opt::flag(
+                &["--never_discard_private_key_absence"],
+                |i, _| {
+                    i.never_discard = true;
+                    Ok(())
+                },
+            )),
+            prefix_ci(Opt::flag(&["--allow-limited-proxy"], |i, _| {
+                i.plugin.allow_limited = Some(true);
+                Ok(())
+            })),
+            prefix_ci(Opt::flag(&["--disallow-limited-proxy"], |i, _| {
+                i.plugin.allow_limited = Some(false);
+                Ok(())
+            })),
+            prefix_ci(Opt::flag(&["--require-limited-proxy"], |i, _| {
+                i.plugin.require_limited = true;
+                Ok(())
+            })),
+            prefix_ci(Opt::flag(&["--only-enforce-lifetime-checks"], |i, _| {
+                i.plugin.only_lifetime = true;
+                Ok(())
+            })),
+            // Ours (not in upstream, whose C plugin refuses it).
+            Opt::new(
+                &["--crl-mode"],
+                Kind::Raw(|i, _, v| {
+                    i.plugin.crl_mode = v.parse().map_err(|e| format!("--crl-mode: {e}"))?;
+                    Ok(())
+                }),
+            ),
+            prefix_ci(Opt::new(
+                &["--max-voms-ttl"],
+                Kind::Raw(|i, a, v| {
+                    i.plugin.max_voms_ttl = Some(period_option(a, v)?);
+                    Ok(())
+                }),
+            )),
+            prefix_ci(Opt::new(
+                &["--max-proxy-level-ttl=", "--max-proxy-level-ttl@"],
+                Kind::Raw(|i, a, v| {
+                    let level = proxy_level(a)?;
+                    let t = period_option(a, v)?;
+                    i.plugin.max_level_ttl.retain(|(l, _)| *l != level);
+                    i.plugin.max_level_ttl.push((level, t));
+                    Ok(())
+                }),
+            )),
+        ]
+    }
+}
+
+/// `opt`, matched as upstream matches: [`Opt::prefix_ignoring_case`].
+fn prefix_ci(opt: Opt<Init<'_>>) -> Opt<Init<'_>> {
+    opt.prefix_ignoring_case()
+}
+
+/// The period after option `a`, in seconds ([`parse_period`]).
+fn period_option(a: &str, v: &str) -> Result<i64, String> {
+    parse_period(v).ok_or_else(|| {
+        format!("Parse error in initialization parameter: {a}. Use format: 2d-13:37")
+    })
+}
+
+/// The level selector of `--max-proxy-level-ttl=<n>` / `@<n>`: `L`/`l`, or up
+/// to four digits.
+fn proxy_level(a: &str) -> Result<Level, String> {
+    let bad = || format!("Parse error in initialization parameter: {a}.");
+    let sel = a.get("--max-proxy-level-ttl=".len()..).ok_or_else(bad)?;
+    if sel.eq_ignore_ascii_case("l") {
+        Ok(Level::Leaf)
+    } else if !sel.is_empty() && sel.len() <= 4 && sel.bytes().all(|b| b.is_ascii_digit()) {
+        sel.parse().map(Level::N).map_err(|_| bad())
+    } else {
+        Err(bad())
+    }
+}
+
 impl Plugin for VerifyProxy {
     fn initialize(&mut self, argv: &[String]) -> Result<(), PluginError> {
         const LOG: &str = "lcmaps_plugin_verify_proxy-plugin_initialize()";
@@ -240,96 +349,25 @@ impl Plugin for VerifyProxy {
             log::error!("{LOG}: {m}");
             PluginError(m)
         };
-        let mut never_discard = false;
         self.discard_private_key_absence = std::env::var_os(DISCARD_PRIVATE_KEY_ABSENCE).is_some();
-        let args = argv.get(1..).unwrap_or_default();
-        let mut i = 0;
-        while i < args.len() {
-            let a = args[i].as_str();
-            let next = args.get(i + 1).map(String::as_str);
-            if ["-cadir", "-certdir", "-capath", "--capath"]
-                .iter()
-                .any(|p| starts_with_ci(a, p))
-                && next.is_some()
-            {
-                let v = next.unwrap_or_default();
-                if !v.is_empty() {
-                    if std::fs::metadata(v).is_err() {
-                        return Err(err(format!(
-                            "Error: The directory for the CA certificate and CRLs \"{v}\" doesn't exist"
-                        )));
-                    }
-                    self.cert_dir = Some(v.into());
+        let mut init = Init {
+            plugin: self,
+            never_discard: false,
+        };
+        options::parse(&Init::options(), options::options(argv), &mut init).map_err(|e| {
+            err(match e {
+                OptionError::Missing { option, .. } if option == "--crl-mode" => {
+                    "--crl-mode needs a value: require, if-valid or ignore".into()
                 }
-                i += 2;
-                continue;
-            }
-            if starts_with_ci(a, "--discard_private_key_absence") {
-                self.discard_private_key_absence = true;
-            } else if starts_with_ci(a, "--never_discard_private_key_absence") {
-                never_discard = true;
-            } else if starts_with_ci(a, "--allow-limited-proxy") {
-                self.allow_limited = Some(true);
-            } else if starts_with_ci(a, "--disallow-limited-proxy") {
-                self.allow_limited = Some(false);
-            } else if starts_with_ci(a, "--require-limited-proxy") {
-                self.require_limited = true;
-            } else if starts_with_ci(a, "--only-enforce-lifetime-checks") {
-                self.only_lifetime = true;
-            } else if a == "--crl-mode" {
-                // Ours (not in upstream, whose C plugin refuses it).
-                let v = next.ok_or_else(|| {
-                    err("--crl-mode needs a value: require, if-valid or ignore".into())
-                })?;
-                self.crl_mode = v.parse().map_err(|e| err(format!("--crl-mode: {e}")))?;
-                i += 2;
-                continue;
-            } else if starts_with_ci(a, "--max-voms-ttl") && next.is_some() {
-                let v = next.unwrap_or_default();
-                let t = parse_period(v).ok_or_else(|| {
-                    err(format!(
-                        "Parse error in initialization parameter: {a}. Use format: 2d-13:37"
-                    ))
-                })?;
-                self.max_voms_ttl = Some(t);
-                i += 2;
-                continue;
-            } else if (starts_with_ci(a, "--max-proxy-level-ttl=")
-                || starts_with_ci(a, "--max-proxy-level-ttl@"))
-                && next.is_some()
-            {
-                let sel = &a[22..];
-                let level = if sel.eq_ignore_ascii_case("l") {
-                    Level::Leaf
-                } else if !sel.is_empty()
-                    && sel.len() <= 4
-                    && sel.bytes().all(|b| b.is_ascii_digit())
-                {
-                    Level::N(sel.parse().map_err(|_| {
-                        err(format!("Parse error in initialization parameter: {a}."))
-                    })?)
-                } else {
-                    return Err(err(format!(
-                        "Parse error in initialization parameter: {a}."
-                    )));
-                };
-                let v = next.unwrap_or_default();
-                let t = parse_period(v).ok_or_else(|| {
-                    err(format!(
-                        "Parse error in initialization parameter: {a}. Use format: 2d-13:37"
-                    ))
-                })?;
-                self.max_level_ttl.retain(|(l, _)| *l != level);
-                self.max_level_ttl.push((level, t));
-                i += 2;
-                continue;
-            } else {
-                return Err(err(format!(
-                    "Error in initialization parameter: {a} (failure)"
-                )));
-            }
-            i += 1;
-        }
+                // Upstream matches an option only with its value there, so
+                // a missing value makes it an unknown parameter.
+                OptionError::Unknown(a) | OptionError::Missing { option: a, .. } => {
+                    format!("Error in initialization parameter: {a} (failure)")
+                }
+                OptionError::Invalid(m) => m,
+            })
+        })?;
+        let never_discard = init.never_discard;
         if self.allow_limited == Some(false) && self.require_limited {
             return Err(err(
                 "Limited proxy certificates are simultaniously configured to be required and disallowed. Please fix this."

@@ -328,3 +328,35 @@ fn check_warns_about_each_ca_without_crl_in_the_certdir() {
     let w = check_warnings(&args(&["--crl-mode", "ignore"]));
     assert!(w[0].contains("revoked certificates are accepted"), "{w:?}");
 }
+
+#[test]
+fn options_keep_upstreams_grammar() {
+    let s = setup();
+    let unknown = |a: &str| format!("Error in initialization parameter: {a} (failure)");
+    // Names match as prefixes in any case; --crl-mode (ours) exactly.
+    assert!(plugin(&s, &["--Allow-Limited-ProxyXYZ"]).is_ok());
+    assert!(plugin(&s, &["--max-voms-ttl=whatever", "01:00"]).is_ok());
+    assert_eq!(
+        plugin(&s, &["--CRL-MODE", "ignore"]).unwrap_err(),
+        unknown("--CRL-MODE")
+    );
+    // An option without its value is an unknown parameter, but --crl-mode's.
+    for a in ["-CAPATH", "--max-voms-ttl", "--max-proxy-level-ttl=1"] {
+        assert_eq!(plugin(&s, &[a]).unwrap_err(), unknown(a));
+    }
+    assert_eq!(
+        plugin(&s, &["--crl-mode"]).unwrap_err(),
+        "--crl-mode needs a value: require, if-valid or ignore"
+    );
+    // An empty CA directory is ignored; a value is taken even if it looks
+    // like an option.
+    assert!(plugin(&s, &["-capath", ""]).is_ok());
+    assert_eq!(
+        plugin(&s, &["--max-voms-ttl", "--allow-limited-proxy"]).unwrap_err(),
+        "Parse error in initialization parameter: --max-voms-ttl. Use format: 2d-13:37"
+    );
+    assert_eq!(
+        plugin(&s, &["--max-proxy-level-ttl=12345", "01:00"]).unwrap_err(),
+        "Parse error in initialization parameter: --max-proxy-level-ttl=12345."
+    );
+}

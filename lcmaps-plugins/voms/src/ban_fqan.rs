@@ -11,7 +11,8 @@ use std::path::PathBuf;
 use lcmaps_core::plugin::{ArgSpec, Plugin, PluginError, RunContext, Status};
 use lcmaps_plugin_common::mapfile::{self, Select};
 
-use crate::{outcome, who, FQAN_LIST, NFQAN};
+use crate::fqan_source::{fqans, FQAN_LIST, NFQAN};
+use crate::log_lines::{outcome, who};
 
 const PREFIX: &str = "lcmaps_ban_fqan";
 
@@ -40,7 +41,7 @@ impl BanFqan {
     }
 
     fn check(&mut self, ctx: &mut RunContext<'_>, who: &str) -> Status {
-        let Some(list) = crate::fqans(ctx, who) else {
+        let Some(list) = fqans(ctx, who) else {
             // No FQANs: nothing can be banned.
             return Status::Success;
         };

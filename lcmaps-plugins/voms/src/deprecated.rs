@@ -3,7 +3,7 @@
 //! is deprecated and succeeds. Options: `-vomsdir <dir>`, `-certdir <dir>`.
 
 use lcmaps_core::plugin::{ArgSpec, Plugin, PluginError, RunContext, Status};
-use lcmaps_plugin_common::args;
+use lcmaps_plugin_common::options::{self, Opt};
 
 const PREFIX: &str = "lcmaps_voms";
 
@@ -18,7 +18,7 @@ impl Voms {
     fn run_or_verify(&self, verify: bool) -> Status {
         log::warn!(
             "{}: plugin is deprecated, remove it from policy",
-            crate::who(PREFIX, verify)
+            crate::log_lines::who(PREFIX, verify)
         );
         Status::Success
     }
@@ -28,26 +28,17 @@ impl Plugin for Voms {
     fn initialize(&mut self, argv: &[String]) -> Result<(), PluginError> {
         let who = format!("{PREFIX}-plugin_initialize()");
         let err = |m: String| PluginError(format!("{who}: {m}"));
-        let opts = args::options(argv);
-        let mut i = 0;
-        while i < opts.len() {
-            match opts[i].as_str() {
-                "-vomsdir" => {
-                    self.vomsdir = Some(args::value(opts, i, "a directory").map_err(err)?.into());
-                    i += 1;
-                }
-                "-certdir" => {
-                    self.certdir = Some(args::value(opts, i, "a directory").map_err(err)?.into());
-                    i += 1;
-                }
-                other => {
-                    return Err(err(format!(
-                        "Unknown argument for plugin: {other} (failure)"
-                    )))
-                }
-            }
-            i += 1;
-        }
+        const OPTIONS: &[Opt<Voms>] = &[
+            Opt::text(&["-vomsdir"], "a directory", |p, _, v| {
+                p.vomsdir = Some(v.into());
+                Ok(())
+            }),
+            Opt::text(&["-certdir"], "a directory", |p, _, v| {
+                p.certdir = Some(v.into());
+                Ok(())
+            }),
+        ];
+        options::parse(OPTIONS, options::options(argv), self).map_err(|e| err(e.message()))?;
         log::warn!("{who}: plugin is deprecated, remove it from policy");
         Ok(())
     }

@@ -4,6 +4,7 @@
 use lcmaps_core::cred::CredData;
 use lcmaps_core::plugin::RunContext;
 use lcmaps_plugin_common::accounts::AccountDb;
+use lcmaps_plugin_common::options::Opt;
 
 /// The gid flags while parsing, then resolved into [`GidMapping`].
 #[derive(Debug, Default, Clone, Copy)]
@@ -26,56 +27,85 @@ pub(crate) struct GidMapping {
 }
 
 impl GidFlags {
-    /// Handle `opt` if it is a gid option; `Ok(false)`: not one. Conflicting
-    /// flags are an error, as upstream.
-    pub fn option(&mut self, opt: &str) -> Result<bool, String> {
-        let conflict = |other: &str| Err(format!("cannot specify both {opt} and {other}"));
-        match opt {
-            "--do-not-add-primary-gid-from-mapped-account" => {
-                if self.add_pgid || self.add_pgid_as_sgid {
-                    return conflict("--add-primary-gid-from-mapped-account or --add-primary-gid-as-secondary-gid-from-mapped-account");
+    /// The gid options, for a parse state that holds the flags. Conflicting
+    /// flags are an error naming the later one, as upstream.
+    pub fn options<T: AsMut<GidFlags>>() -> [Opt<T>; 7] {
+        [
+            Opt::flag(
+                &["--do-not-add-primary-gid-from-mapped-account"],
+                |t: &mut T, o| {
+                    let f = t.as_mut();
+                    if f.add_pgid || f.add_pgid_as_sgid {
+                        return conflict(o, "--add-primary-gid-from-mapped-account or --add-primary-gid-as-secondary-gid-from-mapped-account");
+                    }
+                    f.no_pgid = true;
+                    Ok(())
+                },
+            ),
+            Opt::flag(
+                &["--add-primary-gid-from-mapped-account"],
+                |t: &mut T, o| {
+                    let f = t.as_mut();
+                    if f.no_pgid {
+                        return conflict(o, "--do-not-add-primary-gid-from-mapped-account");
+                    }
+                    f.add_pgid = true;
+                    Ok(())
+                },
+            ),
+            Opt::flag(
+                &["--add-primary-gid-as-secondary-gid-from-mapped-account"],
+                |t: &mut T, o| {
+                    let f = t.as_mut();
+                    if f.no_pgid {
+                        return conflict(o, "--do-not-add-primary-gid-from-mapped-account");
+                    }
+                    f.add_pgid_as_sgid = true;
+                    Ok(())
+                },
+            ),
+            Opt::flag(
+                &["--do-not-add-secondary-gids-from-mapped-account"],
+                |t: &mut T, o| {
+                    let f = t.as_mut();
+                    if f.add_sgids {
+                        return conflict(o, "--add-secondary-gids-from-mapped-account");
+                    }
+                    f.no_sgids = true;
+                    Ok(())
+                },
+            ),
+            Opt::flag(
+                &["--add-secondary-gids-from-mapped-account"],
+                |t: &mut T, o| {
+                    let f = t.as_mut();
+                    if f.no_sgids {
+                        return conflict(o, "--do-not-add-secondary-gids-from-mapped-account");
+                    }
+                    f.add_sgids = true;
+                    Ok(())
+                },
+            ),
+            Opt::flag(
+                &["--use-voms-gid", "--use_voms_gid", "-use_voms_gid"],
+                |t: &mut T, o| {
+                    let f = t.as_mut();
+                    if f.use_account_gid {
+                        return conflict(o, "--use-account-gid");
+                    }
+                    f.use_voms_gid = true;
+                    Ok(())
+                },
+            ),
+            Opt::flag(&["--use-account-gid"], |t: &mut T, o| {
+                let f = t.as_mut();
+                if f.use_voms_gid {
+                    return conflict(o, "--use-voms-gid");
                 }
-                self.no_pgid = true;
-            }
-            "--add-primary-gid-from-mapped-account" => {
-                if self.no_pgid {
-                    return conflict("--do-not-add-primary-gid-from-mapped-account");
-                }
-                self.add_pgid = true;
-            }
-            "--add-primary-gid-as-secondary-gid-from-mapped-account" => {
-                if self.no_pgid {
-                    return conflict("--do-not-add-primary-gid-from-mapped-account");
-                }
-                self.add_pgid_as_sgid = true;
-            }
-            "--do-not-add-secondary-gids-from-mapped-account" => {
-                if self.add_sgids {
-                    return conflict("--add-secondary-gids-from-mapped-account");
-                }
-                self.no_sgids = true;
-            }
-            "--add-secondary-gids-from-mapped-account" => {
-                if self.no_sgids {
-                    return conflict("--do-not-add-secondary-gids-from-mapped-account");
-                }
-                self.add_sgids = true;
-            }
-            "--use-voms-gid" | "--use_voms_gid" | "-use_voms_gid" => {
-                if self.use_account_gid {
-                    return conflict("--use-account-gid");
-                }
-                self.use_voms_gid = true;
-            }
-            "--use-account-gid" => {
-                if self.use_voms_gid {
-                    return conflict("--use-voms-gid");
-                }
-                self.use_account_gid = true;
-            }
-            _ => return Ok(false),
-        }
-        Ok(true)
+                f.use_account_gid = true;
+                Ok(())
+            }),
+        ]
     }
 
     /// The resulting mapping, starting from the plugin's default
@@ -108,6 +138,11 @@ impl GidFlags {
         }
         GidMapping { pgid, sgids }
     }
+}
+
+/// Upstream's message for option `opt` given after the conflicting `other`.
+fn conflict(opt: &str, other: &str) -> Result<(), String> {
+    Err(format!("cannot specify both {opt} and {other}"))
 }
 
 /// Look `name` up, add its UID and the groups `map` asks for. `false`: no
@@ -157,12 +192,22 @@ pub(crate) fn add_account(
 mod tests {
     use super::*;
 
-    fn flags(opts: &[&str]) -> Result<GidFlags, String> {
-        let mut f = GidFlags::default();
-        for o in opts {
-            assert!(f.option(o)?, "{o}");
+    use lcmaps_plugin_common::options::{self, OptionError};
+
+    impl AsMut<GidFlags> for GidFlags {
+        fn as_mut(&mut self) -> &mut GidFlags {
+            self
         }
-        Ok(f)
+    }
+
+    fn parse(opts: &[&str]) -> Result<GidFlags, OptionError> {
+        let opts: Vec<String> = opts.iter().map(|o| o.to_string()).collect();
+        let mut f = GidFlags::default();
+        options::parse(&GidFlags::options(), &opts, &mut f).map(|()| f)
+    }
+
+    fn flags(opts: &[&str]) -> Result<GidFlags, String> {
+        parse(opts).map_err(OptionError::message)
     }
 
     #[test]
@@ -250,7 +295,10 @@ mod tests {
                 sgids: false
             }
         );
-        assert!(!GidFlags::default().option("--bogus").unwrap());
+        assert_eq!(
+            parse(&["--bogus"]).unwrap_err(),
+            OptionError::Unknown("--bogus".into())
+        );
     }
 
     #[test]

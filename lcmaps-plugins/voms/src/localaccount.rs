@@ -8,12 +8,13 @@ use std::path::PathBuf;
 
 use lcmaps_core::plugin::{ArgSpec, Plugin, PluginError, RunContext, Status};
 use lcmaps_plugin_common::accounts::{self, Accounts};
-use lcmaps_plugin_common::args;
 use lcmaps_plugin_common::context::{self, REQUESTED_UID, REQUESTED_USERNAME};
-use lcmaps_plugin_common::mapfile::{self, Select};
+use lcmaps_plugin_common::mapfile::{self, Select, GRIDMAPFILE_OPTION};
+use lcmaps_plugin_common::options::{self, Opt};
 
+use crate::fqan_source::{fqans, FQAN_LIST, NFQAN};
 use crate::gidflags::{self, GidFlags, GidMapping};
-use crate::{fqans, outcome, who, FQAN_LIST, NFQAN};
+use crate::log_lines::{outcome, who};
 
 const PREFIX: &str = "lcmaps_voms_localaccount";
 
@@ -109,29 +110,32 @@ impl VomsLocalAccount {
     }
 }
 
+/// The state of `plugin_initialize`: the plugin and the gid flags.
+struct Init<'a> {
+    plugin: &'a mut VomsLocalAccount,
+    flags: GidFlags,
+}
+
+impl AsMut<GidFlags> for Init<'_> {
+    fn as_mut(&mut self) -> &mut GidFlags {
+        &mut self.flags
+    }
+}
+
 impl Plugin for VomsLocalAccount {
     fn initialize(&mut self, argv: &[String]) -> Result<(), PluginError> {
         let who = format!("{PREFIX}-plugin_initialize()");
         let err = |m: String| PluginError(format!("{who}: {m}"));
-        let opts = args::options(argv);
-        let mut flags = GidFlags::default();
-        let mut i = 0;
-        while i < opts.len() {
-            match opts[i].as_str() {
-                "-gridmapfile" | "-GRIDMAPFILE" | "-gridmap" | "-GRIDMAP" => {
-                    self.gridmapfile = Some(args::file(opts, i).map_err(err)?);
-                    i += 1;
-                }
-                other => {
-                    if !flags.option(other).map_err(err)? {
-                        return Err(err(format!(
-                            "Unknown argument for plugin: {other} (failure)"
-                        )));
-                    }
-                }
-            }
-            i += 1;
-        }
+        let mut init = Init {
+            plugin: self,
+            flags: GidFlags::default(),
+        };
+        let mut spec: Vec<Opt<Init<'_>>> = vec![Opt::file(GRIDMAPFILE_OPTION, |i, f| {
+            i.plugin.gridmapfile = Some(f)
+        })];
+        spec.extend(GidFlags::options());
+        options::parse(&spec, options::options(argv), &mut init).map_err(|e| err(e.message()))?;
+        let flags = init.flags;
         if self.gridmapfile.is_none() {
             log::info!("{who}: No grid-mapfile was provided, will use default.");
         }

@@ -8,11 +8,16 @@
 use std::path::PathBuf;
 
 use lcmaps_core::plugin::{ArgSpec, Plugin, PluginError, RunContext, Status};
-use lcmaps_plugin_common::args;
 use lcmaps_plugin_common::mapfile::{self, Select};
+use lcmaps_plugin_common::options::{self, Opt};
 
+use crate::fqan_source::{fqans, FQAN_LIST, NFQAN};
+use crate::group_mapping::{
+    add_named_group, enough_groups, mapmin_option, GROUPMAPFILE_OPTION, MAPALL_OPTION,
+    MAP_TO_SECONDARY_GROUPS_OPTION,
+};
 use crate::groups::{self, Groups};
-use crate::{add_named_group, enough_groups, fqans, outcome, parse_mapmin, who, FQAN_LIST, NFQAN};
+use crate::log_lines::{outcome, who};
 
 const PREFIX: &str = "lcmaps_voms_localgroup";
 
@@ -112,28 +117,19 @@ impl Plugin for VomsLocalGroup {
     fn initialize(&mut self, argv: &[String]) -> Result<(), PluginError> {
         let who = format!("{PREFIX}-plugin_initialize()");
         let err = |m: String| PluginError(format!("{who}: {m}"));
-        let opts = args::options(argv);
-        let mut i = 0;
-        while i < opts.len() {
-            match opts[i].as_str() {
-                "-groupmapfile" | "-GROUPMAPFILE" | "-groupmap" | "-GROUPMAP" => {
-                    self.groupmapfile = Some(args::file(opts, i).map_err(err)?);
-                    i += 1;
-                }
-                "-mapmin" => {
-                    self.mapmin = parse_mapmin(opts, i).map_err(err)?;
-                    i += 1;
-                }
-                "--map-to-secondary-groups" => self.secondary = true,
-                "-mapall" => self.mapall = true,
-                other => {
-                    return Err(err(format!(
-                        "Unknown argument for plugin: {other} (failure)"
-                    )))
-                }
-            }
-            i += 1;
-        }
+        const OPTIONS: &[Opt<VomsLocalGroup>] = &[
+            Opt::file(GROUPMAPFILE_OPTION, |p, f| p.groupmapfile = Some(f)),
+            mapmin_option(|p, n| p.mapmin = n),
+            Opt::flag(MAP_TO_SECONDARY_GROUPS_OPTION, |p, _| {
+                p.secondary = true;
+                Ok(())
+            }),
+            Opt::flag(MAPALL_OPTION, |p, _| {
+                p.mapall = true;
+                Ok(())
+            }),
+        ];
+        options::parse(OPTIONS, options::options(argv), self).map_err(|e| err(e.message()))?;
         if self.groupmapfile.is_none() {
             return Err(err(
                 "No group-mapfile was provided, use option -groupmapfile".into(),

@@ -18,14 +18,20 @@ use std::path::PathBuf;
 use lcmaps_core::cred::CredData;
 use lcmaps_core::plugin::{ArgSpec, Plugin, PluginError, RunContext, Status};
 use lcmaps_plugin_common::accounts::{self, Accounts};
-use lcmaps_plugin_common::args;
 use lcmaps_plugin_common::context::{self, MAPCOUNTER, REQUESTED_UID, REQUESTED_USERNAME, USER_DN};
-use lcmaps_plugin_common::gridmapdir::{self, Options, Request};
+use lcmaps_plugin_common::gridmapdir::{
+    self, Options, Request, GRIDMAPDIR_OPTION, OVERRIDE_INCONSISTENCY_OPTION,
+    STRICT_POOLPREFIX_OPTION,
+};
+use lcmaps_plugin_common::mapfile::GRIDMAPFILE_OPTION;
+use lcmaps_plugin_common::options::{self, Opt};
 use lcmaps_plugin_common::urlencode::MAPCOUNT_SEPARATOR;
 
+use crate::fqan_source::{fqans, FQAN_LIST, NFQAN};
 use crate::gidflags::{self, GidFlags, GidMapping};
 use crate::groups::{self, Groups};
-use crate::{fqans, leases, outcome, who, FQAN_LIST, NFQAN};
+use crate::leases;
+use crate::log_lines::{outcome, who};
 
 const PREFIX: &str = "lcmaps_voms_poolaccount";
 
@@ -209,68 +215,78 @@ impl VomsPoolAccount {
     }
 }
 
+/// The state of `plugin_initialize`: the plugin, the gid flags and the
+/// (conflicting) primary-gid requirement flags.
+struct Init<'a> {
+    plugin: &'a mut VomsPoolAccount,
+    flags: GidFlags,
+    require: bool,
+    not_require: bool,
+}
+
+impl AsMut<GidFlags> for Init<'_> {
+    fn as_mut(&mut self) -> &mut GidFlags {
+        &mut self.flags
+    }
+}
+
 impl Plugin for VomsPoolAccount {
     fn initialize(&mut self, argv: &[String]) -> Result<(), PluginError> {
         let who = format!("{PREFIX}-plugin_initialize()");
         let err = |m: String| PluginError(format!("{who}: {m}"));
-        let opts = args::options(argv);
-        let mut flags = GidFlags::default();
-        let (mut require, mut not_require) = (false, false);
-        let mut i = 0;
-        while i < opts.len() {
-            match opts[i].as_str() {
-                "-gridmapfile" | "-GRIDMAPFILE" | "-gridmap" | "-GRIDMAP" => {
-                    self.gridmapfile = Some(args::file(opts, i).map_err(err)?);
-                    i += 1;
-                }
-                "-gridmapdir" | "-GRIDMAPDIR" => {
-                    self.gridmapdir = Some(args::absolute_dir(opts, i).map_err(err)?);
-                    i += 1;
-                }
-                "-max_mappings_per_credential" => {
-                    self.mapping_max = args::mapping_max(opts, i).map_err(err)?;
-                    i += 1;
-                }
-                "-strict_poolprefix_match" => {
-                    self.strict = args::yes_no(opts, i).map_err(err)?;
-                    i += 1;
-                }
-                "-override_inconsistency" | "-OVERRIDE_INCONSISTENCY" => {
-                    self.override_inconsistency = true
-                }
-                "--do-not-use-secondary-gids"
-                | "-do_not-use-secondary-gids"
-                | "-do_not_use_secondary_gids" => self.use_secondary_gids = false,
-                "--do-not-require-primary-gid"
-                | "-do_not-require-primary-gid"
-                | "-do_not_require_primary_gid" => {
-                    if require {
-                        return Err(err(format!(
-                            "cannot specify both {} and --require-primary-gid",
-                            opts[i]
-                        )));
+        let mut init = Init {
+            plugin: self,
+            flags: GidFlags::default(),
+            require: false,
+            not_require: false,
+        };
+        let mut spec: Vec<Opt<Init<'_>>> = vec![
+            Opt::file(GRIDMAPFILE_OPTION, |i, f| i.plugin.gridmapfile = Some(f)),
+            Opt::absolute_dir(GRIDMAPDIR_OPTION, |i, d| i.plugin.gridmapdir = Some(d)),
+            gridmapdir::mapping_max_option(|i, n| i.plugin.mapping_max = n),
+            Opt::yes_no(STRICT_POOLPREFIX_OPTION, |i, b| i.plugin.strict = b),
+            Opt::flag(OVERRIDE_INCONSISTENCY_OPTION, |i, _| {
+                i.plugin.override_inconsistency = true;
+                Ok(())
+            }),
+            Opt::flag(
+                &[
+                    "--do-not-use-secondary-gids",
+                    "-do_not-use-secondary-gids",
+                    "-do_not_use_secondary_gids",
+                ],
+                |i, _| {
+                    i.plugin.use_secondary_gids = false;
+                    Ok(())
+                },
+            ),
+            Opt::flag(
+                &[
+                    "--do-not-require-primary-gid",
+                    "-do_not-require-primary-gid",
+                    "-do_not_require_primary_gid",
+                ],
+                |i, o| {
+                    if i.require {
+                        return Err(format!("cannot specify both {o} and --require-primary-gid"));
                     }
-                    not_require = true;
+                    i.not_require = true;
+                    Ok(())
+                },
+            ),
+            Opt::flag(&["--require-primary-gid"], |i, o| {
+                if i.not_require {
+                    return Err(format!(
+                        "cannot specify both {o} and --do-not-require-primary-gid"
+                    ));
                 }
-                "--require-primary-gid" => {
-                    if not_require {
-                        return Err(err(format!(
-                            "cannot specify both {} and --do-not-require-primary-gid",
-                            opts[i]
-                        )));
-                    }
-                    require = true;
-                }
-                other => {
-                    if !flags.option(other).map_err(err)? {
-                        return Err(err(format!(
-                            "Unknown argument for plugin: {other} (failure)"
-                        )));
-                    }
-                }
-            }
-            i += 1;
-        }
+                i.require = true;
+                Ok(())
+            }),
+        ];
+        spec.extend(GidFlags::options());
+        options::parse(&spec, options::options(argv), &mut init).map_err(|e| err(e.message()))?;
+        let (flags, require) = (init.flags, init.require);
         self.require_primary_gid = require;
         self.gids = flags.resolve(false);
         Ok(())

@@ -10,13 +10,20 @@
 use std::path::PathBuf;
 
 use lcmaps_core::plugin::{ArgSpec, Plugin, PluginError, RunContext, Status};
-use lcmaps_plugin_common::args;
-use lcmaps_plugin_common::gridmapdir::{self, Options, Request};
-
-use crate::groups::{self, Groups};
-use crate::{
-    add_named_group, enough_groups, fqans, leases, outcome, parse_mapmin, who, FQAN_LIST, NFQAN,
+use lcmaps_plugin_common::gridmapdir::{
+    self, Options, Request, GROUPMAPDIR_OPTION, OVERRIDE_INCONSISTENCY_OPTION,
+    STRICT_POOLPREFIX_OPTION,
 };
+use lcmaps_plugin_common::options::{self, Opt};
+
+use crate::fqan_source::{fqans, FQAN_LIST, NFQAN};
+use crate::group_mapping::{
+    add_named_group, enough_groups, mapmin_option, GROUPMAPFILE_OPTION, MAPALL_OPTION,
+    MAP_TO_SECONDARY_GROUPS_OPTION,
+};
+use crate::groups::{self, Groups};
+use crate::leases;
+use crate::log_lines::{outcome, who};
 
 const PREFIX: &str = "lcmaps_voms_poolgroup";
 
@@ -149,39 +156,25 @@ impl Plugin for VomsPoolGroup {
     fn initialize(&mut self, argv: &[String]) -> Result<(), PluginError> {
         let who = format!("{PREFIX}-plugin_initialize()");
         let err = |m: String| PluginError(format!("{who}: {m}"));
-        let opts = args::options(argv);
-        let mut i = 0;
-        while i < opts.len() {
-            match opts[i].as_str() {
-                "-groupmapfile" | "-GROUPMAPFILE" | "-groupmap" | "-GROUPMAP" => {
-                    self.groupmapfile = Some(args::file(opts, i).map_err(err)?);
-                    i += 1;
-                }
-                "-groupmapdir" | "-GROUPMAPDIR" => {
-                    self.groupmapdir = Some(args::absolute_dir(opts, i).map_err(err)?);
-                    i += 1;
-                }
-                "-mapmin" => {
-                    self.mapmin = parse_mapmin(opts, i).map_err(err)?;
-                    i += 1;
-                }
-                "-strict_poolprefix_match" => {
-                    self.strict = args::yes_no(opts, i).map_err(err)?;
-                    i += 1;
-                }
-                "-override_inconsistency" | "-OVERRIDE_INCONSISTENCY" => {
-                    self.override_inconsistency = true
-                }
-                "--map-to-secondary-groups" => self.secondary = true,
-                "-mapall" => self.mapall = true,
-                other => {
-                    return Err(err(format!(
-                        "Unknown argument for plugin: {other} (failure)"
-                    )))
-                }
-            }
-            i += 1;
-        }
+        const OPTIONS: &[Opt<VomsPoolGroup>] = &[
+            Opt::file(GROUPMAPFILE_OPTION, |p, f| p.groupmapfile = Some(f)),
+            Opt::absolute_dir(GROUPMAPDIR_OPTION, |p, d| p.groupmapdir = Some(d)),
+            mapmin_option(|p, n| p.mapmin = n),
+            Opt::yes_no(STRICT_POOLPREFIX_OPTION, |p, b| p.strict = b),
+            Opt::flag(OVERRIDE_INCONSISTENCY_OPTION, |p, _| {
+                p.override_inconsistency = true;
+                Ok(())
+            }),
+            Opt::flag(MAP_TO_SECONDARY_GROUPS_OPTION, |p, _| {
+                p.secondary = true;
+                Ok(())
+            }),
+            Opt::flag(MAPALL_OPTION, |p, _| {
+                p.mapall = true;
+                Ok(())
+            }),
+        ];
+        options::parse(OPTIONS, options::options(argv), self).map_err(|e| err(e.message()))?;
         if self.groupmapfile.is_none() {
             return Err(err(
                 "No group-mapfile was provided, use option -groupmapfile".into(),

@@ -39,8 +39,8 @@ use std::time::Duration;
 use lcmaps_core::cred::CredData;
 use lcmaps_core::plugin::{ArgSpec, Plugin, PluginError, RunContext, Status};
 use lcmaps_plugin_common::accounts::{self, Accounts};
-use lcmaps_plugin_common::args;
 use lcmaps_plugin_common::context::{self, USER_DN};
+use lcmaps_plugin_common::options::{self, Kind, Opt, OptionError};
 
 use proto::{Grant, Query, ACTION_TYPE_PREFIX, RESOURCE_TYPE_PREFIX};
 use transport::{Failure, TlsSettings, Url};
@@ -389,101 +389,109 @@ fn seconds(opt: &str, v: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(s))
 }
 
+/// The options, each under `-name` and `--name`.
+const OPTIONS: &[Opt<XacmlClient>] = &[
+    Opt::new(
+        &["-resourcetype", "--resourcetype"],
+        Kind::Word {
+            words: &["ce", "wn", "se"],
+            bad: |o, v| format!("option {o}: use ce, wn or se, not {v:?}"),
+            set: |p, w| p.resource_type = w.to_owned(),
+        },
+    ),
+    Opt::new(
+        &["-actiontype", "--actiontype"],
+        Kind::Word {
+            words: &["queue", "execute-now", "access"],
+            bad: |o, v| format!("option {o}: use queue, execute-now or access, not {v:?}"),
+            set: |p, w| p.action_type = w.to_owned(),
+        },
+    ),
+    Opt::text(&["-endpoint", "--endpoint"], "a value", |p, _, v| {
+        let u = Url::parse(v).map_err(|e| format!("endpoint {e}"))?;
+        p.endpoints.push((v.to_owned(), u));
+        Ok(())
+    }),
+    Opt::text(
+        &["-endpoint-strategy", "--endpoint-strategy"],
+        "a value",
+        |p: &mut XacmlClient, o, v| {
+            p.strategy = match v {
+                "round-robin" => Strategy::RoundRobin,
+                "round-robin-random-start" => Strategy::RoundRobinRandomStart,
+                "random" => Strategy::Random,
+                "ordered" => Strategy::Ordered,
+                v => return Err(format!(
+                    "option {o}: unknown strategy {v:?} (round-robin, round-robin-random-start, random, ordered)"
+                )),
+            };
+            Ok(())
+        },
+    ),
+    Opt::path(&["-capath", "--capath"], "a value", |p, f| {
+        p.capath = Some(f)
+    }),
+    Opt::text(
+        &["-crl-mode", "--crl-mode"],
+        "a value",
+        |p: &mut XacmlClient, o, v| {
+            p.crl_mode = v.parse().map_err(|e| format!("option {o}: {e}"))?;
+            Ok(())
+        },
+    ),
+    Opt::path(&["-cert", "--cert"], "a value", |p, f| p.cert = Some(f)),
+    Opt::path(&["-key", "--key"], "a value", |p, f| p.key = Some(f)),
+    Opt::text(&["-cert-owner", "--cert-owner"], "a value", |p, _, v| {
+        p.cert_owner = Some(v.to_owned());
+        Ok(())
+    }),
+    Opt::text(
+        &[
+            "-override-expected-hostname",
+            "--override-expected-hostname",
+        ],
+        "a value",
+        |p, _, v| {
+            p.expected_hostname = Some(v.to_owned());
+            Ok(())
+        },
+    ),
+    Opt::text(
+        &["-timeout", "--timeout"],
+        "a value",
+        |p: &mut XacmlClient, o, v| {
+            p.total_timeout = seconds(o, v)?;
+            Ok(())
+        },
+    ),
+    Opt::text(
+        &["-connect-timeout", "--connect-timeout"],
+        "a value",
+        |p: &mut XacmlClient, o, v| {
+            p.connect_timeout = seconds(o, v)?;
+            Ok(())
+        },
+    ),
+    Opt::text(&["-issuer", "--issuer"], "a value", |p, _, v| {
+        p.issuer = Some(v.to_owned());
+        Ok(())
+    }),
+    Opt::flag(&["-authorization-only", "--authorization-only"], |p, _| {
+        p.authorization_only = true;
+        Ok(())
+    }),
+];
+
 impl Plugin for XacmlClient {
     fn initialize(&mut self, argv: &[String]) -> Result<(), PluginError> {
         let who = format!("{}-plugin_initialize()", self.flavour.prefix());
         let err = |m: String| PluginError(format!("{who}: {m}"));
-        let opts = args::options(argv);
-        let mut i = 0;
-        while i < opts.len() {
-            let o = opts[i].as_str();
-            let name = o
-                .strip_prefix("--")
-                .or_else(|| o.strip_prefix('-'))
-                .unwrap_or("");
-            let value = || args::value(opts, i, "a value").map_err(err);
-            match name {
-                "resourcetype" => {
-                    let v = value()?;
-                    if !matches!(v, "ce" | "wn" | "se") {
-                        return Err(err(format!("option {o}: use ce, wn or se, not {v:?}")));
-                    }
-                    self.resource_type = v.to_owned();
-                    i += 1;
-                }
-                "actiontype" => {
-                    let v = value()?;
-                    if !matches!(v, "queue" | "execute-now" | "access") {
-                        return Err(err(format!(
-                            "option {o}: use queue, execute-now or access, not {v:?}"
-                        )));
-                    }
-                    self.action_type = v.to_owned();
-                    i += 1;
-                }
-                "endpoint" => {
-                    let v = value()?;
-                    let u = Url::parse(v).map_err(|e| err(format!("endpoint {e}")))?;
-                    self.endpoints.push((v.to_owned(), u));
-                    i += 1;
-                }
-                "endpoint-strategy" => {
-                    self.strategy = match value()? {
-                        "round-robin" => Strategy::RoundRobin,
-                        "round-robin-random-start" => Strategy::RoundRobinRandomStart,
-                        "random" => Strategy::Random,
-                        "ordered" => Strategy::Ordered,
-                        v => {
-                            return Err(err(format!(
-                                "option {o}: unknown strategy {v:?} (round-robin, round-robin-random-start, random, ordered)"
-                            )))
-                        }
-                    };
-                    i += 1;
-                }
-                "capath" => {
-                    self.capath = Some(value()?.into());
-                    i += 1;
-                }
-                "crl-mode" => {
-                    self.crl_mode = value()?
-                        .parse()
-                        .map_err(|e| err(format!("option {o}: {e}")))?;
-                    i += 1;
-                }
-                "cert" => {
-                    self.cert = Some(value()?.into());
-                    i += 1;
-                }
-                "key" => {
-                    self.key = Some(value()?.into());
-                    i += 1;
-                }
-                "cert-owner" => {
-                    self.cert_owner = Some(value()?.to_owned());
-                    i += 1;
-                }
-                "override-expected-hostname" => {
-                    self.expected_hostname = Some(value()?.to_owned());
-                    i += 1;
-                }
-                "timeout" => {
-                    self.total_timeout = seconds(o, value()?).map_err(err)?;
-                    i += 1;
-                }
-                "connect-timeout" => {
-                    self.connect_timeout = seconds(o, value()?).map_err(err)?;
-                    i += 1;
-                }
-                "issuer" => {
-                    self.issuer = Some(value()?.to_owned());
-                    i += 1;
-                }
-                "authorization-only" => self.authorization_only = true,
-                _ => return Err(err(format!("unknown option {o}"))),
-            }
-            i += 1;
-        }
+        options::parse(OPTIONS, options::options(argv), self).map_err(|e| {
+            err(match e {
+                OptionError::Unknown(o) => format!("unknown option {o}"),
+                e => e.message(),
+            })
+        })?;
         if self.endpoints.is_empty() {
             return Err(err("no --endpoint given".into()));
         }

@@ -3,22 +3,12 @@
 
 use std::fmt::Write as _;
 
-/// `DN` in `lcmaps_cred_data.h`.
-pub const DN: i32 = 5;
-/// `UID`.
-pub const UID: i32 = 10;
-/// `PRI_GID`.
-pub const PRI_GID: i32 = 20;
-/// `SEC_GID`.
-pub const SEC_GID: i32 = 30;
-/// `LCMAPS_VO_CRED`.
-pub const LCMAPS_VO_CRED: i32 = 90;
-/// `LCMAPS_VO_CRED_STRING`.
-pub const LCMAPS_VO_CRED_STRING: i32 = 100;
-/// `LCMAPS_VO_CRED_MAPPING`.
-pub const LCMAPS_VO_CRED_MAPPING: i32 = 110;
-/// `POOL_INDEX`.
-pub const POOL_INDEX: i32 = 200;
+/// The data type numbers of `lcmaps_cred_data.h` (`DN`, `UID`, ...), defined
+/// once in lcmaps-sys with the rest of the C ABI.
+pub use lcmaps_sys::{
+    DN, LCMAPS_VO_CRED, LCMAPS_VO_CRED_MAPPING, LCMAPS_VO_CRED_STRING, POOL_INDEX, PRI_GID,
+    SEC_GID, UID,
+};
 
 /// `lcmaps_vo_data_t`: one VOMS attribute split into its parts.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]

@@ -904,33 +904,4 @@ mod tests {
             assert!((*p).is_null());
         }
     }
-
-    /// lcmaps-core keeps its own copy of the data type numbers (the engine
-    /// does not depend on the ABI crate); they are the ABI's.
-    #[test]
-    fn the_engines_data_type_numbers_are_the_abis() {
-        use lcmaps_core::cred;
-        assert_eq!(
-            [
-                cred::DN,
-                cred::UID,
-                cred::PRI_GID,
-                cred::SEC_GID,
-                cred::LCMAPS_VO_CRED,
-                cred::LCMAPS_VO_CRED_STRING,
-                cred::LCMAPS_VO_CRED_MAPPING,
-                cred::POOL_INDEX
-            ],
-            [
-                sys::DN,
-                sys::UID,
-                sys::PRI_GID,
-                sys::SEC_GID,
-                sys::LCMAPS_VO_CRED,
-                sys::LCMAPS_VO_CRED_STRING,
-                sys::LCMAPS_VO_CRED_MAPPING,
-                sys::POOL_INDEX
-            ]
-        );
-    }
 }

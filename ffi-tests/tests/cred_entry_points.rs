@@ -2,7 +2,7 @@
 //! `lcmaps_run_with_stack_of_x509_and_return_account` (compared with
 //! Debian's LCMAPS) and lcmaps-rs's `lcmaps_rs_run_with_token_and_return_account`.
 
-#[path = "../../lcmaps-plugins/scitokens/tests/common/mod.rs"]
+#[path = "../../lcmaps-plugins/lcmaps-scitokens/tests/common/mod.rs"]
 mod tokens;
 
 use std::path::{Path, PathBuf};

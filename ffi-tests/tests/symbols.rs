@@ -70,7 +70,7 @@ fn the_generated_header_and_cbindgens_excludes_are_the_list() {
 /// looks up by name (`b"name\0"`).
 fn sdk_imports() -> BTreeSet<String> {
     let mut out = BTreeSet::new();
-    let dir = workspace().join("lcmaps-plugins/sdk/src");
+    let dir = workspace().join("lcmaps-plugin-sdk/src");
     for e in std::fs::read_dir(dir).unwrap() {
         let text = std::fs::read_to_string(e.unwrap().path()).unwrap();
         let mut in_block = false;

@@ -5,7 +5,7 @@
 //! checks that the attack is refused (or has no effect) and that nothing is
 //! left behind. docs/security.md lists them.
 
-#[path = "../../lcmaps-plugins/scitokens/tests/common/mod.rs"]
+#[path = "../../lcmaps-plugins/lcmaps-scitokens/tests/common/mod.rs"]
 mod tokens;
 mod world;
 

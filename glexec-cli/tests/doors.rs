@@ -34,7 +34,7 @@
 //! cannot take a kind of credential is `n/a` with the reason (see [`NA`]).
 //! The table goes to standard error.
 
-#[path = "../../lcmaps-plugins/scitokens/tests/common/mod.rs"]
+#[path = "../../lcmaps-plugins/lcmaps-scitokens/tests/common/mod.rs"]
 mod tokens;
 mod world;
 
@@ -160,7 +160,7 @@ mod na {
     pub const DEBIAN_TOKEN: &str =
         "Debian's LCMAPS 1.6 has no way to pass a token to a plugin: its run variables \
          (user_dn, pem_string, fqan_list, ... 21 of them) have no bearer token, so \
-         lcmaps_scitokens.mod refuses there (lcmaps-plugins/mod-tests/tests/debian_host_more.rs)";
+         lcmaps_scitokens.mod refuses there (lcmaps-mod-tests/tests/debian_host_more.rs)";
 }
 /// The reasons, for the table's notes.
 const NA: [&str; 3] = [na::GLEXEC_DN, na::GLEXEC_FQANS, na::DEBIAN_TOKEN];

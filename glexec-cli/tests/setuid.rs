@@ -8,7 +8,7 @@
 //! Needs root (CI runs as root): a failure under `CI=true`, a skip with a
 //! message otherwise.
 
-#[path = "../../lcmaps-plugins/scitokens/tests/common/mod.rs"]
+#[path = "../../lcmaps-plugins/lcmaps-scitokens/tests/common/mod.rs"]
 mod tokens;
 mod world;
 

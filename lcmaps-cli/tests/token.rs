@@ -1,6 +1,6 @@
 //! `lcmaps map --token FILE`: a bearer token mapped by lcmaps_scitokens.mod.
 
-#[path = "../../lcmaps-plugins/scitokens/tests/common/mod.rs"]
+#[path = "../../lcmaps-plugins/lcmaps-scitokens/tests/common/mod.rs"]
 mod tokens;
 
 use assert_cmd::Command;

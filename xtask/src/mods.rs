@@ -2,7 +2,7 @@
 //! code is the SDK's `export_plugin!` (or `export_lcas_plugin!`) for a plugin
 //! type of an rlib, as a plugin author's out-of-tree crate is
 //! (docs/plugin-guide.md); `mods/lcmaps-localaccount-mod` becomes
-//! `lcmaps_localaccount.mod`. The SDK's example (`examples/plugin-rust`)
+//! `lcmaps_localaccount.mod`. The SDK's example (`examples/lcmaps-example-plugin`)
 //! becomes `lcmaps_dn_prefix.mod`.
 //!
 //! The build uses its own target directory (`<target>/mods-build` unless

@@ -57,8 +57,12 @@ fn newest_source(ws: &Path) -> std::time::SystemTime {
         "Cargo.lock",
         "xtask",
         "lcmaps-core",
+        "lcmaps-sys",
+        "lcmaps-x509",
+        "lcmaps-plugin-common",
+        "lcmaps-plugin-sdk",
         "lcmaps-plugins",
-        "examples/plugin-rust",
+        "examples/lcmaps-example-plugin",
         "mods",
     ] {
         walk(&ws.join(p), &mut newest);

@@ -36,7 +36,7 @@
 //! The plugin crate itself stays `#![forbid(unsafe_code)]`: all the unsafe
 //! code is in this crate's [`ffi`] module.
 //!
-//! See `docs/plugin-guide.md` and `examples/plugin-rust/`.
+//! See `docs/plugin-guide.md` and `examples/lcmaps-example-plugin/`.
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]

@@ -2,7 +2,7 @@
 //! workspace, exactly as docs/plugin-guide.md says: a crate of
 //! `crate-type = ["cdylib"]` with a path dependency on the SDK,
 //! `cargo build --release --offline`, and `lib<crate>.so` renamed `.mod`.
-//! The LCMAPS plugin is the guide's example (examples/plugin-rust/src/lib.rs,
+//! The LCMAPS plugin is the guide's example (examples/lcmaps-example-plugin/src/lib.rs,
 //! copied as is); the LCAS plugin is written here. Each module exports
 //! exactly its entry points, imports the host's callbacks, has no DT_NEEDED
 //! on liblcmaps or liblcas, carries no engine, and loads and decides the
@@ -68,7 +68,7 @@ fn build_out_of_tree(name: &str, source: &str, out: &Path, module: &str) -> Path
             "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
              [lib]\ncrate-type = [\"cdylib\"]\n\n\
              [dependencies]\nlcmaps-plugin-sdk = {{ path = \"{}\" }}\n",
-            ws.join("lcmaps-plugins/sdk").display()
+            ws.join("lcmaps-plugin-sdk").display()
         ),
     )
     .unwrap();
@@ -149,7 +149,7 @@ fn an_out_of_tree_lcmaps_plugin_builds_with_cargo_and_maps_in_debians_lcmaps_and
     // Debian's lcmaps.db lexer takes no '-' in an unquoted `path`.
     let mods = tempfile::Builder::new().prefix("mods").tempdir().unwrap();
     let example =
-        std::fs::read_to_string(ffi_tests::workspace().join("examples/plugin-rust/src/lib.rs"))
+        std::fs::read_to_string(ffi_tests::workspace().join("examples/lcmaps-example-plugin/src/lib.rs"))
             .unwrap();
     let m = build_out_of_tree(
         "my-dn-prefix",

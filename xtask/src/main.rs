@@ -18,15 +18,8 @@ enum Cmd {
     /// Build the .mod files (one per mods/* crate, and the SDK's example);
     /// prints their directory (default <target>/mods).
     Mods {
-        /// The dev profile instead of release.
-        #[arg(long)]
-        debug: bool,
-        /// Where the .mod files go.
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// The cargo target dir of the build (default <target>/mods-build).
-        #[arg(long)]
-        build_dir: Option<PathBuf>,
+        #[command(flatten)]
+        build: Build,
         /// Module names (lcmaps_localaccount, lcas_userban, lcmaps_dn_prefix); default all.
         modules: Vec<String>,
     },
@@ -34,15 +27,8 @@ enum Cmd {
     /// (liblcmaps.so.0, its helper libraries, liblcas.so.0); prints the directory
     /// (default <target>/clib). Run unchanged C programs with LD_LIBRARY_PATH=<it>.
     Clib {
-        /// The dev profile instead of release.
-        #[arg(long)]
-        debug: bool,
-        /// Where the library and its names go.
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// The cargo target dir of the build (default the workspace's).
-        #[arg(long)]
-        build_dir: Option<PathBuf>,
+        #[command(flatten)]
+        build: Build,
     },
     /// Build everything and install it: library and its names, .mods,
     /// lcmaps, glexec (mode 4111), headers, .pc files, example configuration.
@@ -62,6 +48,21 @@ enum Cmd {
     },
 }
 
+/// How and where `mods` and `clib` build.
+#[derive(clap::Args)]
+struct Build {
+    /// The dev profile instead of release.
+    #[arg(long)]
+    debug: bool,
+    /// Where the results go (default <target>/mods or <target>/clib).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// The cargo target dir of the build (default <target>/mods-build for
+    /// mods, the workspace's for clib).
+    #[arg(long)]
+    build_dir: Option<PathBuf>,
+}
+
 fn profile(debug: bool) -> Profile {
     if debug {
         Profile::Debug
@@ -72,24 +73,19 @@ fn profile(debug: bool) -> Profile {
 
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
-        Cmd::Mods {
-            debug,
-            out,
-            build_dir,
-            modules,
-        } => mods::build(&mods::Options {
-            profile: profile(debug),
-            out,
-            build_dir,
+        Cmd::Mods { build, modules } => mods::build(&mods::Options {
+            profile: profile(build.debug),
+            out: build.out,
+            build_dir: build.build_dir,
             names: modules,
         })
         .map(|dir| println!("{}", dir.display())),
-        Cmd::Clib {
-            debug,
-            out,
-            build_dir,
-        } => clib::build(profile(debug), build_dir.as_deref(), out.as_deref())
-            .map(|dir| println!("{}", dir.display())),
+        Cmd::Clib { build } => clib::build(
+            profile(build.debug),
+            build.build_dir.as_deref(),
+            build.out.as_deref(),
+        )
+        .map(|dir| println!("{}", dir.display())),
         Cmd::Install {
             prefix,
             destdir,

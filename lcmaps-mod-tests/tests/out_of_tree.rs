@@ -148,9 +148,10 @@ fn an_out_of_tree_lcmaps_plugin_builds_with_cargo_and_maps_in_debians_lcmaps_and
     let scratch = tempfile::tempdir().unwrap();
     // Debian's lcmaps.db lexer takes no '-' in an unquoted `path`.
     let mods = tempfile::Builder::new().prefix("mods").tempdir().unwrap();
-    let example =
-        std::fs::read_to_string(ffi_tests::workspace().join("examples/lcmaps-example-plugin/src/lib.rs"))
-            .unwrap();
+    let example = std::fs::read_to_string(
+        ffi_tests::workspace().join("examples/lcmaps-example-plugin/src/lib.rs"),
+    )
+    .unwrap();
     let m = build_out_of_tree(
         "my-dn-prefix",
         &example,

@@ -100,8 +100,9 @@ pub struct Built {
     pub mods: PathBuf,
 }
 
-/// Build everything (`profile`) and install it.
-pub fn install(layout: &Layout, profile: Profile) -> Result<()> {
+/// Build everything (`profile`) and install it; `prebuilt_mods` takes the
+/// `.mod` files from that directory instead of building them.
+pub fn install(layout: &Layout, profile: Profile, prebuilt_mods: Option<&Path>) -> Result<()> {
     let target = target_dir();
     cargo_build(
         profile,
@@ -109,10 +110,13 @@ pub fn install(layout: &Layout, profile: Profile) -> Result<()> {
         &["lcmaps-capi", "lcmaps-cli", "glexec-cli"],
         &[],
     )?;
-    let mods = mods::build(&mods::Options {
-        profile,
-        ..mods::Options::default()
-    })?;
+    let mods = match prebuilt_mods {
+        Some(dir) => dir.to_path_buf(),
+        None => mods::build(&mods::Options {
+            profile,
+            ..mods::Options::default()
+        })?,
+    };
     let bin = target.join(profile.dir());
     lay_out(
         layout,

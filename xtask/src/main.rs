@@ -45,6 +45,10 @@ enum Cmd {
         /// The dev profile instead of release.
         #[arg(long)]
         debug: bool,
+        /// Take the .mod files from this directory (e.g. what `cargo xtask mods`
+        /// made) instead of building them.
+        #[arg(long)]
+        mods: Option<PathBuf>,
     },
 }
 
@@ -91,12 +95,13 @@ fn main() -> ExitCode {
             destdir,
             libdir,
             debug,
+            mods,
         } => {
             let mut layout = install::Layout::new(&prefix, &destdir);
             if let Some(libdir) = libdir {
                 layout.libdir = libdir;
             }
-            install::install(&layout, profile(debug))
+            install::install(&layout, profile(debug), mods.as_deref())
         }
     };
     match result {

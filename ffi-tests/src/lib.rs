@@ -7,13 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// The workspace root.
-pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
+/// The workspace root (xtask's: one place knows where it is).
+pub use xtask::workspace;
 
 /// lcmaps-rs's headers.
 pub fn include_dir() -> PathBuf {

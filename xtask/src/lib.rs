@@ -36,6 +36,29 @@ pub fn target_dir() -> PathBuf {
         .unwrap_or_else(|| workspace().join("target"))
 }
 
+/// Every `Cargo.toml` under the workspace root (the fuzz crate's too),
+/// outside `target` directories and `.git`, in directory order.
+pub fn manifests() -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let mut entries: Vec<_> = entries.flatten().collect();
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            let (p, name) = (e.path(), e.file_name());
+            if p.is_dir() && name != "target" && name != ".git" {
+                walk(&p, out);
+            } else if name == "Cargo.toml" {
+                out.push(p);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&workspace(), &mut out);
+    out
+}
+
 /// A cargo profile and where its artefacts land.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Profile {

@@ -25,8 +25,7 @@ pub struct Graph {
 
 /// Read every `.rs` file under `src` and build the graph.
 pub fn graph(src: &Path) -> Result<Graph> {
-    let mut files = Vec::new();
-    collect(src, &mut files)?;
+    let files = rust_files(src)?;
     let mut g = Graph::default();
     let mut sources = Vec::new();
     for f in &files {
@@ -119,16 +118,22 @@ fn reachable<'a>(adj: &BTreeMap<&'a str, BTreeSet<&'a str>>, start: &'a str) -> 
     seen
 }
 
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    for e in std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))? {
-        let p = e.map_err(|e| e.to_string())?.path();
-        if p.is_dir() {
-            collect(&p, out)?;
-        } else if p.extension().is_some_and(|x| x == "rs") {
-            out.push(p);
+/// Every `.rs` file under `dir`.
+pub fn rust_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+        for e in std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))? {
+            let p = e.map_err(|e| e.to_string())?.path();
+            if p.is_dir() {
+                collect(&p, out)?;
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
         }
+        Ok(())
     }
-    Ok(())
+    let mut out = Vec::new();
+    collect(dir, &mut out)?;
+    Ok(out)
 }
 
 /// `lib.rs` -> root, `a.rs` / `a/mod.rs` -> `a`, `a/b.rs` -> `a::b`;

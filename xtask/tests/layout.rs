@@ -19,23 +19,10 @@ fn package_name(manifest: &Path) -> Option<String> {
     })
 }
 
-fn manifests(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let p = e.path();
-        let name = e.file_name();
-        if p.is_dir() && name != "target" && name != ".git" && name != "corpus" {
-            manifests(&p, out);
-        } else if name == "Cargo.toml" {
-            out.push(p);
-        }
-    }
-}
-
 #[test]
 fn every_package_is_named_after_its_folder() {
     let ws = xtask::workspace();
-    let mut all = Vec::new();
-    manifests(&ws, &mut all);
+    let all = xtask::manifests();
     let mut wrong = Vec::new();
     let mut packages = 0;
     for m in &all {
@@ -82,12 +69,8 @@ fn lcmaps_plugins_holds_plugins_only() {
 
 /// Whether some source file under `src` implements `Plugin`.
 fn has_plugin_impl(src: &Path) -> bool {
-    std::fs::read_dir(src).unwrap().flatten().any(|e| {
-        let p = e.path();
-        if p.is_dir() {
-            has_plugin_impl(&p)
-        } else {
-            std::fs::read_to_string(&p).is_ok_and(|t| t.contains("impl Plugin for"))
-        }
-    })
+    xtask::modgraph::rust_files(src)
+        .unwrap()
+        .iter()
+        .any(|p| std::fs::read_to_string(p).is_ok_and(|t| t.contains("impl Plugin for")))
 }

@@ -8,7 +8,7 @@ fn no_crate_has_a_module_cycle() {
     let ws = xtask::workspace();
     let mut found = Vec::new();
     let mut crates = 0;
-    for manifest in glob_manifests(&ws) {
+    for manifest in xtask::manifests() {
         let src = manifest.parent().unwrap().join("src");
         if !src.is_dir() {
             continue;
@@ -21,21 +21,6 @@ fn no_crate_has_a_module_cycle() {
     }
     assert!(crates > 20, "found only {crates} crates");
     assert!(found.is_empty(), "module cycles:\n{}", found.join("\n"));
-}
-
-/// Every Cargo.toml of the workspace outside target dirs.
-fn glob_manifests(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let p = e.path();
-        let name = e.file_name();
-        if p.is_dir() && name != "target" && name != ".git" {
-            out.extend(glob_manifests(&p));
-        } else if name == "Cargo.toml" {
-            out.push(p);
-        }
-    }
-    out
 }
 
 #[test]

@@ -244,7 +244,9 @@ impl<'a> Reader<'a> {
     }
 
     fn end(mut self) -> Result<(), WireError> {
-        self.take("end")?;
+        if !self.take("end")?.is_empty() {
+            return err("end: a value where none belongs");
+        }
         if !self.rest.is_empty() {
             return err(format!("{} bytes after the end", self.rest.len()));
         }
@@ -568,6 +570,11 @@ mod tests {
             (
                 good.replace("version=1:1", "version=1:2"),
                 "unknown format version",
+            ),
+            // Found by the fuzzer (parse_privsep_answer): `end` with a value.
+            (
+                good.replace("end=0:\n", "end=1:J\n"),
+                "end: a value where none belongs",
             ),
         ];
         for (bytes, want) in cases {

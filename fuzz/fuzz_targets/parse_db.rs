@@ -10,6 +10,7 @@ fuzz_target!(|data: &[u8]| {
         modules_dir: None,
         mod_home: "/nonexistent".into(),
         builtins: vec!["lcmaps_dummy_good.mod".into(), "lcmaps_dummy_bad.mod".into()],
+        assume_modules: false,
     };
     let checked = check_bytes("fuzz.db", data, &opts);
     let lines = data.split(|b| *b == b'\n').count();

@@ -5,7 +5,7 @@
 //! same bytes (one encoding per answer: nothing is skipped or guessed).
 #![no_main]
 
-use glexec_privsep::wire::{MAX_ANSWER, MAX_GROUPS, MAX_TEXT, MAX_TRACE, MAX_USERNAME};
+use glexec_privsep::wire::{MAX_ANSWER, MAX_FQANS, MAX_GROUPS, MAX_TEXT, MAX_TRACE, MAX_USERNAME};
 use glexec_privsep::{Answer, Request};
 use libfuzzer_sys::fuzz_target;
 
@@ -15,10 +15,14 @@ fuzz_target!(|data: &[u8]| {
         match &a {
             Answer::Mapped(m) => {
                 assert!(m.groups.len() <= MAX_GROUPS && m.trace.len() <= MAX_TRACE);
-                assert!(!m.username.is_empty() && m.username.len() <= MAX_USERNAME);
+                assert!(m
+                    .username
+                    .as_ref()
+                    .is_none_or(|u| !u.is_empty() && u.len() <= MAX_USERNAME));
                 assert!(m.trace.iter().all(|t| t.len() <= MAX_TEXT));
+                assert!(m.fqans.len() <= MAX_FQANS && m.fqans.iter().all(|f| f.len() <= MAX_TEXT));
             }
-            Answer::Refused(r) => assert!(r.reason.len() <= MAX_TEXT),
+            Answer::Refused(r) => assert!(r.reason.len() <= MAX_TEXT && r.todo.len() <= MAX_TEXT),
         }
         assert_eq!(a.encode(), data, "{a:?}");
     }

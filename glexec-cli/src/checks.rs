@@ -1,15 +1,32 @@
-//! Checks of the mapping's answer (step 10 of the run), on the root side:
-//! nothing runs with an account the mapping gave before these pass.
+//! Checks of the mapping helper's answer (step 10 of the run), on the root
+//! side: nothing runs with an account the mapping gave before these pass.
 
 use std::path::PathBuf;
 
 use nix::unistd::{Uid, User};
 
 use crate::config::Config;
-use crate::mapping::Mapping;
 use crate::privs::Ids;
 use crate::tracking::Tracking;
 use crate::Failure;
+
+/// The mapping as the helper answered it, not yet checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mapping {
+    /// The proxy's DN (`None` for a bearer token), for the record.
+    pub dn: Option<String>,
+    /// The proxy's verified FQANs, for the record.
+    pub fqans: Vec<String>,
+    /// Uids (the helper gives exactly one; checked again here).
+    pub uids: Vec<u32>,
+    /// Primary gids.
+    pub pri_gids: Vec<u32>,
+    /// Secondary gids, the tracking gid among them.
+    pub sec_gids: Vec<u32>,
+    /// The tracking gid glexec leased and the helper's policy gave, with
+    /// the tracking plugin's options.
+    pub tracking: Option<Tracking>,
+}
 
 /// The account the payload runs as.
 pub struct Target {

@@ -99,7 +99,22 @@ pub struct Config {
     pub epilogue_group: Option<String>,
     /// Seconds before the epilogue is killed.
     pub epilogue_timeout: u64,
+    /// Run the mapping (every parser of the caller's credential, LCAS and
+    /// LCMAPS with their plugins) in a helper process as
+    /// `mapping_account` (yes), or as root (no: for C plugins that need
+    /// root). Our addition (issue #18); when the key is absent, `no`, so a
+    /// site's existing glexec.conf keeps working; the shipped one says yes.
+    pub privilege_separation: bool,
+    /// The account the mapping helper runs as with privilege separation.
+    pub mapping_account: String,
+    /// The mapping helper program (root-owned, checked like glexec.conf).
+    pub mapping_helper: PathBuf,
+    /// Seconds the mapping helper may take (a slow PDP included).
+    pub mapping_timeout: u64,
 }
+
+/// Where `cargo xtask install` puts the mapping helper.
+pub const DEFAULT_MAPPING_HELPER: &str = "/usr/libexec/lcmaps-rs/glexec-mapper";
 
 impl Default for Config {
     fn default() -> Self {
@@ -133,6 +148,10 @@ impl Default for Config {
             epilogue_user: "root".into(),
             epilogue_group: None,
             epilogue_timeout: 300,
+            privilege_separation: false,
+            mapping_account: "glexec".into(),
+            mapping_helper: DEFAULT_MAPPING_HELPER.into(),
+            mapping_timeout: 60,
         }
     }
 }
@@ -368,6 +387,20 @@ pub fn parse(name: &str, text: &str) -> Result<(Config, Vec<String>), ConfigErro
             "epilogue_user" => c.epilogue_user = value.to_string(),
             "epilogue_group" => c.epilogue_group = Some(value.to_string()),
             "epilogue_timeout" => c.epilogue_timeout = number(value)?.into(),
+            "privilege_separation" => c.privilege_separation = yes_no(value)?,
+            "mapping_account" => {
+                if value.is_empty() || value == "root" {
+                    return Err(bad("expected an unprivileged account's name"));
+                }
+                c.mapping_account = value.to_string();
+            }
+            "mapping_helper" => c.mapping_helper = path(value)?,
+            "mapping_timeout" => {
+                c.mapping_timeout = number(value)?.into();
+                if c.mapping_timeout == 0 {
+                    return Err(bad("expected a number of seconds above 0"));
+                }
+            }
             other => warnings.push(format!("{name}:{n}: unknown key `{other}` ignored")),
         }
     }
@@ -375,6 +408,14 @@ pub fn parse(name: &str, text: &str) -> Result<(Config, Vec<String>), ConfigErro
         return Err(err(
             format!("{name}: an epilogue needs linger = yes and user_identity_switch_by = glexec"),
             "set both, or remove the epilogue",
+        ));
+    }
+    if c.privilege_separation && c.user_identity_switch_by == SwitchBy::Lcmaps {
+        return Err(err(
+            format!(
+                "{name}: user_identity_switch_by = lcmaps needs root in the mapping, which privilege_separation = yes takes away"
+            ),
+            "set user_identity_switch_by = glexec (recommended), or privilege_separation = no",
         ));
     }
     Ok((c, warnings))
@@ -439,6 +480,66 @@ mod tests {
         assert_eq!(e.message, "g.conf:2: expected `key = value`, found `junk`");
         let e = parse("g.conf", "[glexec]\nsyslog_facility = LOG_NOPE\n").unwrap_err();
         assert!(e.message.contains("syslog facility"));
+    }
+
+    #[test]
+    fn privilege_separation_keys() {
+        let (c, _) = parse(
+            "g.conf",
+            "[glexec]
+",
+        )
+        .unwrap();
+        assert!(!c.privilege_separation);
+        assert_eq!(c.mapping_account, "glexec");
+        assert_eq!(c.mapping_timeout, 60);
+        let (c, _) = parse(
+            "g.conf",
+            "[glexec]
+privilege_separation = yes
+mapping_account = glexmap
+             mapping_helper = /opt/glexec-mapper
+mapping_timeout = 5
+",
+        )
+        .unwrap();
+        assert!(c.privilege_separation);
+        assert_eq!(c.mapping_account, "glexmap");
+        assert_eq!(c.mapping_helper, Path::new("/opt/glexec-mapper"));
+        assert_eq!(c.mapping_timeout, 5);
+        for (text, want) in [
+            (
+                "mapping_account = root
+",
+                "unprivileged account",
+            ),
+            (
+                "mapping_timeout = 0
+",
+                "above 0",
+            ),
+            (
+                "mapping_helper = glexec-mapper
+",
+                "absolute path",
+            ),
+            (
+                "privilege_separation = yes
+user_identity_switch_by = lcmaps
+",
+                "needs root in the mapping",
+            ),
+        ] {
+            let e = parse(
+                "g.conf",
+                &format!(
+                    "[glexec]
+{text}"
+                ),
+            )
+            .unwrap_err();
+            assert!(e.message.contains(want), "{text}: {}", e.message);
+        }
     }
 
     #[test]

@@ -3,15 +3,28 @@
 //! of `SSL_CLIENT_CERT`) and the proxy to copy (`GLEXEC_SOURCE_PROXY`), or
 //! else a bearer token. Files are read with the caller's privileges and
 //! checked on the open descriptor ([`proxy::read_input`]); what they say
-//! is the mapping's business ([`crate::mapping`]).
+//! is the mapping helper's business (`glexec-mapper`): the root part never
+//! parses them.
 
 use std::path::PathBuf;
 
+use lcmaps_plugin_common::bearer_token::{self, TokenSource};
+
 use crate::config::Config;
 use crate::env::CallerEnv;
-use crate::mapping::Credential;
 use crate::privs::{self, Ids};
 use crate::{proxy, Failure};
+
+/// The payload user's credential, as read (nothing parsed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// A proxy (PEM): its bytes, and where they came from (a path, or
+    /// `SSL_CLIENT_CERT`) for messages.
+    Proxy { pem: Vec<u8>, source: String },
+    /// A bearer token's bytes (when no proxy was given), and where they
+    /// came from.
+    Token { bytes: Vec<u8>, source: String },
+}
 
 /// The credential as read, before anyone looked inside.
 pub struct Input {
@@ -40,8 +53,8 @@ pub fn read_as_caller(
         });
     }
     match read_token(caller_env, caller, cfg)? {
-        Some(token) => Ok(Input {
-            credential: Credential::Token(token),
+        Some((bytes, source)) => Ok(Input {
+            credential: Credential::Token { bytes, source },
             source_pem: None,
         }),
         None => Err(Failure::client(
@@ -115,37 +128,31 @@ fn read_proxies(
     }))
 }
 
-/// A bearer token: `GLEXEC_BEARER_TOKEN_FILE`, else the WLCG discovery
-/// (`BEARER_TOKEN`, `BEARER_TOKEN_FILE`, `$XDG_RUNTIME_DIR/bt_u<uid>`,
-/// `/tmp/bt_u<uid>`). Files are read like proxies: as the caller, with the
-/// same ownership, mode, link and size checks.
+/// A bearer token's bytes and source: `GLEXEC_BEARER_TOKEN_FILE`, else
+/// the WLCG discovery (`BEARER_TOKEN`, `BEARER_TOKEN_FILE`,
+/// `$XDG_RUNTIME_DIR/bt_u<uid>`, `/tmp/bt_u<uid>`). Files are read like
+/// proxies: as the caller, with the same ownership, mode, link and size
+/// checks.
 fn read_token(
     caller_env: &CallerEnv,
     caller: &Ids,
     cfg: &Config,
-) -> Result<Option<String>, Failure> {
-    use lcmaps_scitokens::discovery::{self, TokenSource};
+) -> Result<Option<(Vec<u8>, String)>, Failure> {
     let fix = "point GLEXEC_BEARER_TOKEN_FILE (or BEARER_TOKEN_FILE) at the token: absolute path, owned by you, mode 600";
     let var = |k: &str| caller_env.get(k).and_then(|v| v.to_str()).map(String::from);
     let source = match var("GLEXEC_BEARER_TOKEN_FILE").filter(|v| !v.is_empty()) {
         Some(f) => Some(TokenSource::File(f.into())),
-        None => discovery::discover(var, caller.uid, |p| {
+        None => bearer_token::discover(var, caller.uid, |p| {
             privs::as_user(caller, || p.exists()).unwrap_or(false)
         }),
     };
     match source {
         None => Ok(None),
-        Some(TokenSource::Inline(t)) => Ok(Some(t)),
+        Some(TokenSource::Inline(t)) => Ok(Some((t.into_bytes(), "BEARER_TOKEN".into()))),
         Some(TokenSource::File(p)) => {
             let bytes = proxy::read_input(&p, caller, cfg.input_lock_mechanism)
                 .map_err(|e| Failure::client(e, fix))?;
-            discovery::token_from_bytes(
-                &bytes,
-                &p.display().to_string(),
-                lcmaps_scitokens::config::DEFAULT_MAX_TOKEN,
-            )
-            .map(Some)
-            .map_err(|e| Failure::client(e.to_string(), fix))
+            Ok(Some((bytes, p.display().to_string())))
         }
     }
 }

@@ -6,59 +6,33 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use nix::unistd::{Gid, Uid};
-
 use crate::checks::Target;
-use crate::config::{Config, SwitchBy};
+use crate::config::Config;
 use crate::privs::{self, CallerLimits, Launch};
 use crate::{epilogue, linger, Failure};
 
-/// How the payload will be started: as the target (glexec switches), or
-/// as glexec is now (an LCMAPS plugin switched already, which is checked
-/// here); in `cwd`, else the target's home; with the caller's limits.
+/// How the payload will be started: as the target, in `cwd`, else the
+/// target's home, with the caller's limits. glexec switches identity in
+/// both `user_identity_switch_by` modes: with `lcmaps`, LCMAPS's
+/// enforcement plugins have run (and succeeded) in the mapping helper, as
+/// root (`privilege_separation = no`), which switches only the helper; the
+/// payload gets the identity they switched to, which is the mapping's.
 pub fn switch_plan(
-    cfg: &Config,
     target: &Target,
     cwd: PathBuf,
     caller_limits: CallerLimits,
 ) -> Result<Launch, Failure> {
-    let dirs = vec![cwd, target.home.clone()];
-    match cfg.user_identity_switch_by {
-        SwitchBy::Glexec => {
-            if !privs::running_as_root() {
-                return Err(Failure::system(
-                    "glexec is not running with root privileges",
-                    "install it setuid root",
-                ));
-            }
-            Ok(Launch {
-                ids: Some(target.ids.clone()),
-                limits: Some(caller_limits),
-                dirs,
-            })
-        }
-        SwitchBy::Lcmaps => {
-            let r = nix::unistd::getresuid()
-                .map_err(|e| Failure::system(e.to_string(), "check the node"))?;
-            let g = nix::unistd::getresgid()
-                .map_err(|e| Failure::system(e.to_string(), "check the node"))?;
-            let u = Uid::from_raw(target.ids.uid);
-            let gg = Gid::from_raw(target.ids.gid);
-            if [r.real, r.effective, r.saved] != [u, u, u]
-                || [g.real, g.effective, g.saved] != [gg, gg, gg]
-            {
-                return Err(Failure::system(
-                    "user_identity_switch_by = lcmaps, but the policy did not switch identity",
-                    "add lcmaps_posix_enf.mod at the end of the policy, or set user_identity_switch_by = glexec",
-                ));
-            }
-            Ok(Launch {
-                ids: None,
-                limits: Some(caller_limits),
-                dirs,
-            })
-        }
+    if !privs::running_as_root() {
+        return Err(Failure::system(
+            "glexec is not running with root privileges",
+            "install it setuid root",
+        ));
     }
+    Ok(Launch {
+        ids: Some(target.ids.clone()),
+        limits: Some(caller_limits),
+        dirs: vec![cwd, target.home.clone()],
+    })
 }
 
 /// Start the payload: refuse to fork while a plugin's thread runs; make the

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 
 use crate::config::{self, Config};
 use crate::env::CallerEnv;
-use crate::mapping::Mode;
 use crate::{proxy, Failure};
+use glexec_privsep::Mode;
 
 const USAGE: &str =
     "usage: glexec /absolute/path/to/command [arguments...]\n       glexec -h | -v | -V\n\n\

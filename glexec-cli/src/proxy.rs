@@ -210,11 +210,6 @@ pub fn write_target(
     })?
 }
 
-/// Whether a PEM text carries a private key.
-pub fn has_private_key(pem: &str) -> bool {
-    pem.contains("PRIVATE KEY-----")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,7 +317,5 @@ mod tests {
             true
         )
         .is_ok());
-        assert!(has_private_key("-----BEGIN RSA PRIVATE KEY-----"));
-        assert!(!has_private_key("-----BEGIN CERTIFICATE-----"));
     }
 }

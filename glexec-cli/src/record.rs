@@ -7,8 +7,7 @@ use std::path::Path;
 
 use lcmaps_core::log::NOTICE_TARGET;
 
-use crate::checks::Target;
-use crate::mapping::Mapping;
+use crate::checks::{Mapping, Target};
 
 /// What the record says.
 pub struct Record<'a> {
@@ -55,23 +54,64 @@ impl Record<'_> {
             std::process::id()
         );
         if json {
-            let line = serde_json::json!({
-                "event": "glexec-mapping",
-                "caller": self.caller,
-                "caller_uid": self.caller_uid,
-                "dn": dn,
-                "fqans": fqans,
-                "user": t.name,
-                "uid": t.ids.uid,
-                "gid": t.ids.gid,
-                "groups": t.ids.groups,
-                "command": self.command.display().to_string(),
-                "args": argv,
-                "cwd": self.cwd.display().to_string(),
-                "pid": std::process::id(),
-            })
-            .to_string();
+            let list = |items: &[String]| {
+                let quoted: Vec<String> = items.iter().map(|i| json_string(i)).collect();
+                format!("[{}]", quoted.join(","))
+            };
+            let groups: Vec<String> = t.ids.groups.iter().map(u32::to_string).collect();
+            let line = format!(
+                "{{\"event\":\"glexec-mapping\",\"caller\":{},\"caller_uid\":{},\"dn\":{},\"fqans\":{},\"user\":{},\"uid\":{},\"gid\":{},\"groups\":[{}],\"command\":{},\"args\":{},\"cwd\":{},\"pid\":{}}}",
+                json_string(self.caller),
+                self.caller_uid,
+                json_string(dn),
+                list(fqans),
+                json_string(&t.name),
+                t.ids.uid,
+                t.ids.gid,
+                groups.join(","),
+                json_string(&self.command.display().to_string()),
+                list(&argv),
+                json_string(&self.cwd.display().to_string()),
+                std::process::id(),
+            );
             ::log::info!(target: NOTICE_TARGET, "{line}");
         }
+    }
+}
+
+/// `s` as a JSON string (RFC 8259: quote, backslash and control characters
+/// escaped). The root part links no JSON library (issue #18); this is the
+/// one JSON value it writes.
+fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                out.push_str(&format!("\\u{:04x}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_string;
+
+    #[test]
+    fn json_strings_are_escaped() {
+        assert_eq!(json_string("plain"), "\"plain\"");
+        assert_eq!(
+            json_string("a\"b\\c\nd\u{1}e\u{7f}é"),
+            "\"a\\\"b\\\\c\\nd\\u0001e\\u007fé\""
+        );
     }
 }

@@ -4,10 +4,11 @@
 //! of its answer, target proxy, environment, mapping record, switch, and
 //! exec or linger.
 //!
-//! The mapping ([`mapping::map`]) takes plain data and gives plain data
-//! (issue #18 moves it into an unprivileged helper process); every other
-//! phase is glexec's root side. Each phase's failure ends the run with its
-//! exit code (201 caller, 202 site or system, 203 not authorized).
+//! The mapping ([`mapping::map`]) runs in the mapping helper, a process
+//! of its own (as `mapping_account` with `privilege_separation = yes`);
+//! every other phase is glexec's root part, which parses nothing of the
+//! caller's credential. Each phase's failure ends the run with its exit
+//! code (201 caller, 202 site or system, 203 not authorized).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -27,9 +28,6 @@ use crate::{credential, launch, mapping, sanitise, Failure};
 /// The whole run; returns the exit code, or the failure.
 pub fn run(id: &str) -> Result<u8, Failure> {
     let process = sanitise::process_state()?;
-    // No HTTPS client runs with root privileges for a caller's token: key
-    // refresh uses the cache and the local keys only.
-    lcmaps_scitokens::remote::forbid_network();
     let caller = privs::caller();
     let args = std::env::args_os().skip(1).collect();
     let job = match options::parse(args, &process.caller_env, caller.uid)? {
@@ -43,13 +41,18 @@ pub fn run(id: &str) -> Result<u8, Failure> {
     let caller_name = check_white_list(&cfg, &caller)?;
     let input = credential::read_as_caller(&process.caller_env, &caller, &cfg)?;
 
-    let mapping = mapping::map(&mapping::Request {
-        credential: input.credential.clone(),
-        caller_name: caller_name.clone(),
-        command: job.command.clone(),
-        mode: job.mode,
-        settings: mapping::Settings::from_config(&cfg),
-    })?;
+    // The tracking lease (if any) is held until the payload has its gid.
+    let (mapping, _tracking_lease) = mapping::map(
+        &cfg,
+        &mapping::Question {
+            caller: &caller,
+            caller_name: &caller_name,
+            id,
+            input: &input,
+            command: &job.command,
+            mode: job.mode,
+        },
+    )?;
 
     let target = checks::check_mapping(&mapping, &cfg)?;
     let copies = target_proxy::write(&process.caller_env, &input, &target, &cfg)?;
@@ -67,7 +70,7 @@ pub fn run(id: &str) -> Result<u8, Failure> {
     .log(cfg.json_log);
     let mut cmd = Command::new(&job.command);
     cmd.args(&job.args).env_clear().envs(payload_env);
-    let launch = launch::switch_plan(&cfg, &target, cwd, process.caller_limits)?;
+    let launch = launch::switch_plan(&target, cwd, process.caller_limits)?;
     launch::exec_or_linger(&cfg, cmd, &launch, &target, &caller_name)
 }
 

@@ -8,9 +8,8 @@ use std::path::PathBuf;
 
 use crate::checks::Target;
 use crate::config::Config;
-use crate::credential::Input;
+use crate::credential::{Credential, Input};
 use crate::env::CallerEnv;
-use crate::mapping::Credential;
 use crate::{proxy, Failure};
 
 /// The files written for the target.
@@ -42,13 +41,15 @@ pub fn write(
         _ => None,
     };
     let token = match &input.credential {
-        Credential::Token(t) => Some(copy(
+        // The helper has checked it is a token; the copy has no blanks
+        // around it, as the mapping saw it.
+        Credential::Token { bytes, .. } => Some(copy(
             caller_env,
             (
                 "GLEXEC_TARGET_TOKEN",
                 format!("/tmp/bt_u{}", target.ids.uid),
             ),
-            t.as_bytes(),
+            bytes.trim_ascii(),
             target,
             cfg,
         )?),

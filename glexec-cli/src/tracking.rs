@@ -9,14 +9,18 @@
 //! somehow shed the gid; what is left in it is killed with `cgroup.kill`
 //! and its accounting goes into the usage record.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use lcmaps_core::db::Config;
+use lcmaps_core::db::{self, ValidateOptions};
+use lcmaps_core::plugin::Plugin;
+use lcmaps_plugin_glexec_tracking::cgroup;
 pub use lcmaps_plugin_glexec_tracking::cgroup::{Cgroup, Mode as CgroupMode};
+use lcmaps_plugin_glexec_tracking::GlexecTracking;
 use nix::sys::signal::Signal;
 
-/// Default tracking range of the plugin.
-const DEFAULT_RANGE: (u32, u32) = (65000, 65049);
+/// The tracking plugin's module file name.
+const MODULE: &str = "lcmaps_glexec_tracking.mod";
 /// How long leftovers get between SIGTERM and SIGKILL.
 const GRACE: Duration = Duration::from_secs(2);
 /// Upper bound on the whole clean-up.
@@ -35,70 +39,106 @@ pub struct Tracking {
     pub cgroup_parent: Option<std::path::PathBuf>,
 }
 
-/// The tracking of this run: the gid the tracking plugin allocated (and
-/// holds) in this process, with the plugin's options from the policy.
-/// `Ok(None)` when the policy has no tracking plugin or it did not run;
-/// an error when the allocated gid is not what the mapping gave or lies
-/// outside the plugin's range (fail closed).
-pub fn from_config(config: &Config, sec_gids: &[u32]) -> Result<Option<Tracking>, String> {
-    let Some(decl) = config.plugins.iter().find(|p| {
-        std::path::Path::new(&p.module)
-            .file_name()
-            .and_then(|n| n.to_str())
-            == Some("lcmaps_glexec_tracking.mod")
-    }) else {
+/// A tracking gid glexec's root part holds for this payload.
+pub struct Lease {
+    /// The tracking plugin as lcmaps.db declares it (range, options).
+    plugin: GlexecTracking,
+    /// The gid, locked in the plugin's state directory by this process.
+    gid: u32,
+}
+
+impl Lease {
+    /// The gid.
+    pub fn gid(&self) -> u32 {
+        self.gid
+    }
+}
+
+/// Before the mapping helper starts: when the LCMAPS policy file declares
+/// the tracking plugin, lease a tracking gid from its range here, as root,
+/// with the plugin's own lock protocol (the lock stays with glexec for the
+/// payload's life; the helper exits). The root part reads lcmaps.db, a
+/// root-owned site file, for this declaration only. `Ok(None)` when the
+/// policy file has no usable tracking declaration: then the helper must not
+/// answer with a tracking gid ([`adopt`]).
+pub fn lease(lcmaps_db: &Path) -> Result<Option<Lease>, String> {
+    let opts = ValidateOptions {
+        assume_modules: true,
+        ..ValidateOptions::default()
+    };
+    let checked = db::check_file(lcmaps_db, &opts);
+    // An unusable file is the helper's to report (it reads the same file).
+    let Some(config) = checked.config else {
         return Ok(None);
     };
-    let (mut min, mut max) = DEFAULT_RANGE;
-    let mut kill = true;
-    let mut cgroup = CgroupMode::Auto;
-    let mut cgroup_parent = None;
-    let mut it = decl.args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "-min-gid" => min = it.next().and_then(|v| v.parse().ok()).unwrap_or(min),
-            "-max-gid" => max = it.next().and_then(|v| v.parse().ok()).unwrap_or(max),
-            "-dont-kill-leftovers" => kill = false,
-            // The plugin refused bad values already; fail closed anyway.
-            "-cgroup" => {
-                cgroup = it
-                    .next()
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(CgroupMode::Required)
-            }
-            "-cgroup-parent" => cgroup_parent = it.next().map(std::path::PathBuf::from),
-            _ => {}
-        }
-    }
-    let Some(gid) = lcmaps_plugin_glexec_tracking::leased_gid() else {
-        if sec_gids.iter().any(|g| (min..=max).contains(g)) {
-            return Err(format!(
-                "the mapping has a gid in the tracking range {min}-{max}, but the tracking plugin allocated none in this process"
-            ));
-        }
+    let Some(decl) = config
+        .plugins
+        .iter()
+        .find(|p| Path::new(&p.module).file_name().and_then(|n| n.to_str()) == Some(MODULE))
+    else {
         return Ok(None);
     };
-    if !(min..=max).contains(&gid) || !sec_gids.contains(&gid) {
-        return Err(format!(
-            "the allocated tracking gid {gid} is not among the mapped groups {sec_gids:?} or outside {min}-{max}"
-        ));
+    let mut argv = vec![decl.module.clone()];
+    argv.extend(decl.args.iter().cloned());
+    let mut plugin = GlexecTracking::default();
+    if plugin.initialize(&argv).is_err() {
+        // The helper's engine fails on the same options and says why.
+        return Ok(None);
     }
-    // Another gid of the range would be shared with another payload (and
-    // its processes killed when that one ends).
+    if plugin.cgroup == CgroupMode::Required {
+        // The unprivileged helper cannot probe; glexec makes the cgroup.
+        cgroup::probe(plugin.cgroup_parent.as_deref())
+            .map_err(|e| format!("-cgroup required, but cgroup v2 is not usable: {e}"))?;
+    }
+    let gid = plugin.allocate(std::process::id())?;
+    Ok(Some(Lease { plugin, gid }))
+}
+
+/// After the helper answered: the payload's tracking. The helper's policy
+/// may give only the gid glexec leased ([`lease`]), and no other gid of the
+/// plugin's range (it would be shared with another payload, whose processes
+/// would be killed when this one ends); fail closed otherwise.
+pub fn adopt(
+    lease: Option<&Lease>,
+    answered: Option<u32>,
+    sec_gids: &[u32],
+) -> Result<Option<Tracking>, String> {
+    let Some(lease) = lease else {
+        return match answered {
+            Some(g) => Err(format!(
+                "the mapping gave tracking gid {g}, but glexec leased none (no usable {MODULE} in the policy file)"
+            )),
+            None => Ok(None),
+        };
+    };
+    let p = &lease.plugin;
+    let (min, max) = (p.min_gid, p.max_gid);
     if let Some(other) = sec_gids
         .iter()
-        .find(|g| **g != gid && (min..=max).contains(*g))
+        .find(|g| **g != lease.gid && (min..=max).contains(*g))
     {
         return Err(format!(
-            "the mapping gives group {other}, inside the tracking range {min}-{max} (only the allocated tracking gid {gid} may be)"
+            "the mapping gives group {other}, inside the tracking range {min}-{max} (only the tracking gid {} glexec leased may be)",
+            lease.gid
         ));
     }
-    Ok(Some(Tracking {
-        gid,
-        kill,
-        cgroup,
-        cgroup_parent,
-    }))
+    match answered {
+        None if sec_gids.contains(&lease.gid) => Err(format!(
+            "the mapping has the tracking gid {}, but its tracking plugin did not give it",
+            lease.gid
+        )),
+        None => Ok(None),
+        Some(g) if g != lease.gid || !sec_gids.contains(&g) => Err(format!(
+            "the mapping's tracking gid {g} is not the gid {} glexec leased, or not among the mapped groups {sec_gids:?}",
+            lease.gid
+        )),
+        Some(gid) => Ok(Some(Tracking {
+            gid,
+            kill: !p.dont_kill_leftovers,
+            cgroup: p.cgroup,
+            cgroup_parent: p.cgroup_parent.clone(),
+        })),
+    }
 }
 
 /// Whether process `pid` carries `gid` among its supplementary groups.

@@ -46,7 +46,7 @@ fn verify_mode_cannot_pick_its_own_gid_or_uid() {
 }
 
 /// Builds `tests/c/plugin_leak_fd.c` into `dir`, mapping to `id`.
-fn leaky_plugin(dir: &Path, id: u32) -> std::path::PathBuf {
+pub fn leaky_plugin(dir: &Path, id: u32) -> std::path::PathBuf {
     let out = dir.join("leak_fd.mod");
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/c/plugin_leak_fd.c");
     let inc = Path::new(env!("CARGO_MANIFEST_DIR")).join("../include");
@@ -62,11 +62,17 @@ fn leaky_plugin(dir: &Path, id: u32) -> std::path::PathBuf {
     out
 }
 
+/// The plugin opens /etc/shadow, which only root can: so it runs where
+/// the mapping runs as root (`privilege_separation = no`). With privilege
+/// separation it cannot open it at all (tests/separation.rs).
 #[test]
 fn a_c_plugin_descriptor_never_reaches_the_payload() {
     need_root!();
     for linger in ["yes", "no"] {
-        let w = World::new(&format!("linger = {linger}\n"), None);
+        let w = World::new(
+            &format!("linger = {linger}\nprivilege_separation = no\n"),
+            None,
+        );
         let module = leaky_plugin(&w.path("bin"), TARGET);
         std::fs::write(
             w.path("etc/lcmaps-glexec.db"),

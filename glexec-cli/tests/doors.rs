@@ -727,7 +727,10 @@ fn door_glexec(w: &World, c: &Cred, n: usize, expected: &Cell) -> Cell {
 /// and every policy in file order.
 fn glexec_world() -> World {
     let w = World::new(
-        "lcmaps_get_account_policy = tokens:voms:proxy:dn\nlinger = no\n",
+        // The doors share one gridmapdir, owned by root as the other doors
+        // (root processes) require; with privilege separation it would be
+        // the mapping account's (tests/separation.rs covers that).
+        "lcmaps_get_account_policy = tokens:voms:proxy:dn\nlinger = no\nprivilege_separation = no\n",
         None,
     );
     let add = |f: &str, text: &str| {

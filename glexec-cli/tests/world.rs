@@ -13,6 +13,8 @@ pub const CALLER: u32 = 5001;
 pub const TARGET: u32 = 5002;
 pub const TRACK: u32 = 5003;
 pub const OTHER: u32 = 5004;
+/// The mapping helper's account (`mapping_account`).
+pub const MAPPER: u32 = 5005;
 
 #[derive(Debug)]
 pub struct World {
@@ -64,7 +66,8 @@ impl World {
         self.dir.path().join(rel)
     }
 
-    /// A world with accounts, a CA, a proxy for the caller, glexec.conf and
+    /// A world with accounts, a CA, a proxy for the caller, glexec.conf
+    /// (with privilege separation: the mapping helper runs as `glexmap`) and
     /// a policy that verifies the proxy and maps its DN through a
     /// grid-mapfile to dteam001 (or, with `dummy_args`, a policy of
     /// lcmaps_dummy_good.mod with those options).
@@ -87,14 +90,14 @@ impl World {
         let mut passwd = std::fs::read_to_string(etc.join("passwd")).unwrap();
         let home = w.path("home/dteam001");
         passwd.push_str(&format!(
-            "pilot001:x:{CALLER}:{CALLER}::{}:/bin/sh\ndteam001:x:{TARGET}:{TARGET}::{}:/bin/sh\nother001:x:{OTHER}:{OTHER}::/:/bin/sh\n",
+            "pilot001:x:{CALLER}:{CALLER}::{}:/bin/sh\ndteam001:x:{TARGET}:{TARGET}::{}:/bin/sh\nother001:x:{OTHER}:{OTHER}::/:/bin/sh\nglexmap:x:{MAPPER}:{MAPPER}::/:/bin/false\n",
             w.path("caller").display(),
             home.display()
         ));
         std::fs::write(etc.join("passwd"), passwd).unwrap();
         let mut group = std::fs::read_to_string(etc.join("group")).unwrap();
         group.push_str(&format!(
-            "pilot001:x:{CALLER}:\ndteam001:x:{TARGET}:\ntrack:x:{TRACK}:dteam001\nother001:x:{OTHER}:\n"
+            "pilot001:x:{CALLER}:\ndteam001:x:{TARGET}:\ntrack:x:{TRACK}:dteam001\nother001:x:{OTHER}:\nglexmap:x:{MAPPER}:\n"
         ));
         std::fs::write(etc.join("group"), group).unwrap();
         // Homes.
@@ -128,7 +131,8 @@ impl World {
             format!(
                 "[glexec]\nuser_white_list = pilot001\nuse_lcas = no\nlog_destination = file\n\
                  log_file = {}\nlcmaps_db_file = /etc/lcmaps-glexec.db\nlcmaps_get_account_policy = glexec\n\
-                 json_log = yes\n{conf_extra}",
+                 json_log = yes\nprivilege_separation = yes\nmapping_account = glexmap\n\
+                 mapping_helper = /etc/glexec-mapper\n{conf_extra}",
                 w.path("glexec.log").display()
             ),
         )
@@ -160,6 +164,16 @@ impl World {
             .unwrap()
             .success());
         chmod(&bin.join("glexec"), 0o4755);
+        // The mapping helper, where the root part trusts it (/etc is the
+        // copy, bind-mounted; the temporary directory sits in /tmp, which
+        // anyone can write to).
+        assert!(Command::new("cp")
+            .arg(env!("CARGO_BIN_EXE_glexec-mapper"))
+            .arg(etc.join("glexec-mapper"))
+            .status()
+            .unwrap()
+            .success());
+        chmod(&etc.join("glexec-mapper"), 0o755);
         w
     }
 

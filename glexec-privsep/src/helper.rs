@@ -128,12 +128,15 @@ fn converse(
     let bytes = request.encode();
     // A helper that does not read must not block us: write from a thread
     // (a broken pipe is the helper's business; its answer tells).
-    std::thread::spawn(move || {
+    let (wrote, written) = mpsc::channel();
+    let writer = std::thread::spawn(move || {
         let _ = stdin.write_all(&bytes);
+        drop(stdin);
+        let _ = wrote.send(());
     });
     let stdout = child.stdout.take().expect("piped");
     let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
+    let reader = std::thread::spawn(move || {
         let mut buf = Vec::new();
         let read = stdout.take(MAX_ANSWER as u64 + 1).read_to_end(&mut buf);
         let _ = tx.send(read.map(|_| buf));
@@ -159,6 +162,15 @@ fn converse(
     if !status.success() {
         return Err(HelperFailure::Died(status));
     }
+    // Both threads end now (the reader has sent; the writer's pipe lost its
+    // reader when the helper exited, unless a child of the helper holds it):
+    // wait for them, so that the caller is single-threaded again (glexec
+    // forks the payload only then).
+    if written.recv_timeout(left(Instant::now())).is_err() {
+        return Err(HelperFailure::TimedOut(timeout));
+    }
+    let _ = writer.join();
+    let _ = reader.join();
     Answer::decode(&answer).map_err(HelperFailure::Malformed)
 }
 

@@ -10,6 +10,8 @@
 //!   by the caller, the caller's identity, the mode) and the [`Answer`] the
 //!   helper gives (a [`Mapping`] or a [`Refusal`]), in a length-prefixed
 //!   record format with fixed keys, strict value syntax and size limits;
+//! * [`job`]: the typed question ([`Job`]: credential, caller, mode, the
+//!   glexec.conf settings the mapping needs) and its encoding as a request;
 //! * [`helper`]: starting the helper, feeding it, reading one bounded answer
 //!   before a deadline, and killing and reaping it whatever happens.
 
@@ -17,7 +19,9 @@
 #![warn(missing_docs)]
 
 pub mod helper;
+pub mod job;
 pub mod wire;
 
 pub use helper::{ask, Helper, HelperFailure};
+pub use job::{Job, Mode, Settings};
 pub use wire::{Answer, Caller, CredentialKind, Mapping, Refusal, RefusalKind, Request};

@@ -28,6 +28,8 @@ pub const MAX_TRACE: usize = 128;
 pub const MAX_TEXT: usize = 1024;
 /// The longest account name.
 pub const MAX_USERNAME: usize = 32;
+/// At most this many FQANs in a mapping.
+pub const MAX_FQANS: usize = 64;
 
 /// What the root part asks of the helper.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,15 +85,22 @@ pub struct Mapping {
     pub uid: u32,
     /// Target primary gid.
     pub gid: u32,
-    /// Supplementary gids (the tracking gid not among them).
+    /// Supplementary gids, in the order the plugins added them (the
+    /// tracking gid among them).
     pub groups: Vec<u32>,
-    /// The tracking gid the tracking plugin chose, if it ran.
+    /// Which of `groups` the tracking plugin added, if it ran.
     pub tracking_gid: Option<u32>,
     /// The pool index (gridmapdir lease), if a pool plugin leased one.
     pub pool_index: Option<String>,
-    /// The target account's name.
-    pub username: String,
-    /// The plugins' decisions, one line each, for glexec's log.
+    /// The target account's name, as the helper found it (the root part
+    /// looks the uid up itself).
+    pub username: Option<String>,
+    /// The proxy's subject DN (`None` for a bearer token), for the record.
+    pub dn: Option<String>,
+    /// The proxy's verified FQANs, for the record.
+    pub fqans: Vec<String>,
+    /// The helper's log lines (the plugins' decisions among them), one
+    /// line each, for glexec's log.
     pub trace: Vec<String>,
 }
 
@@ -100,9 +109,11 @@ pub struct Mapping {
 pub struct Refusal {
     /// Whose fault, which sets glexec's exit code.
     pub kind: RefusalKind,
-    /// One line for the log.
+    /// One line for the log and the caller: what failed.
     pub reason: String,
-    /// The plugins' decisions, one line each.
+    /// What to do about it.
+    pub todo: String,
+    /// The helper's log lines, one line each.
     pub trace: Vec<String>,
 }
 
@@ -127,6 +138,54 @@ impl RefusalKind {
     }
 }
 
+/// The level of a trace line: its first character, then a space, then the
+/// text (`W cannot read ...`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TraceLevel {
+    /// `E`.
+    Error,
+    /// `W`.
+    Warn,
+    /// `N`: the accountability records.
+    Notice,
+    /// `I`.
+    Info,
+    /// `D`.
+    Debug,
+}
+
+impl TraceLevel {
+    const LETTERS: [(TraceLevel, char); 5] = [
+        (TraceLevel::Error, 'E'),
+        (TraceLevel::Warn, 'W'),
+        (TraceLevel::Notice, 'N'),
+        (TraceLevel::Info, 'I'),
+        (TraceLevel::Debug, 'D'),
+    ];
+
+    /// `text` as a trace line of this level.
+    pub fn line(self, text: &str) -> String {
+        let letter = Self::LETTERS
+            .iter()
+            .find(|(l, _)| *l == self)
+            .map_or('I', |p| p.1);
+        format!("{letter} {text}")
+    }
+
+    /// A trace line's level and text; a line without a known level is
+    /// information.
+    pub fn split(line: &str) -> (TraceLevel, &str) {
+        let mut chars = line.chars();
+        let (Some(c), Some(' ')) = (chars.next(), chars.next()) else {
+            return (TraceLevel::Info, line);
+        };
+        match Self::LETTERS.iter().find(|(_, l)| *l == c) {
+            Some((level, _)) => (*level, &line[2..]),
+            None => (TraceLevel::Info, line),
+        }
+    }
+}
+
 /// Why a message was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WireError(String);
@@ -138,6 +197,13 @@ impl fmt::Display for WireError {
 }
 
 impl std::error::Error for WireError {}
+
+impl WireError {
+    /// An error with this message.
+    pub fn new(msg: impl Into<String>) -> WireError {
+        WireError(msg.into())
+    }
+}
 
 fn err<T>(msg: impl Into<String>) -> Result<T, WireError> {
     Err(WireError(msg.into()))
@@ -379,7 +445,15 @@ impl Answer {
                 if let Some(p) = &m.pool_index {
                     w.put("pool_index", p.as_bytes());
                 }
-                w.put("username", m.username.as_bytes());
+                if let Some(u) = &m.username {
+                    w.put("username", u.as_bytes());
+                }
+                if let Some(dn) = &m.dn {
+                    w.put("dn", dn.as_bytes());
+                }
+                for f in &m.fqans {
+                    w.put("fqan", f.as_bytes());
+                }
                 for t in &m.trace {
                     w.put("trace", t.as_bytes());
                 }
@@ -388,6 +462,7 @@ impl Answer {
                 w.put("result", b"refused");
                 w.put("kind", r.kind.word().as_bytes());
                 w.put("reason", r.reason.as_bytes());
+                w.put("todo", r.todo.as_bytes());
                 for t in &r.trace {
                     w.put("trace", t.as_bytes());
                 }
@@ -418,7 +493,21 @@ impl Answer {
                 } else {
                     None
                 };
-                let username = username(r.take("username")?)?;
+                let username = if r.peek_key() == Some(b"username") {
+                    Some(username(r.take("username")?)?)
+                } else {
+                    None
+                };
+                let dn = if r.peek_key() == Some(b"dn") {
+                    Some(r.text("dn", MAX_TEXT)?)
+                } else {
+                    None
+                };
+                let fqans = r
+                    .repeated("fqan", MAX_FQANS)?
+                    .into_iter()
+                    .map(|f| text("fqan", f, MAX_TEXT))
+                    .collect::<Result<_, _>>()?;
                 let trace = trace(&mut r)?;
                 Answer::Mapped(Mapping {
                     uid,
@@ -427,6 +516,8 @@ impl Answer {
                     tracking_gid,
                     pool_index,
                     username,
+                    dn,
+                    fqans,
                     trace,
                 })
             }
@@ -438,10 +529,12 @@ impl Answer {
                     other => return err(format!("kind: {}", printable(other))),
                 };
                 let reason = r.text("reason", MAX_TEXT)?;
+                let todo = r.text("todo", MAX_TEXT)?;
                 let trace = trace(&mut r)?;
                 Answer::Refused(Refusal {
                     kind,
                     reason,
+                    todo,
                     trace,
                 })
             }
@@ -470,7 +563,9 @@ mod tests {
             groups: vec![5002, 5003],
             tracking_gid: Some(65001),
             pool_index: Some("%2fdc%3dorg%2fcn%3djane:pool001".into()),
-            username: "pool001".into(),
+            username: Some("pool001".into()),
+            dn: Some("/DC=org/CN=Jane".into()),
+            fqans: vec!["/dteam/Role=NULL/Capability=NULL".into()],
             trace: vec!["verifyproxy: ok".into(), "poolaccount: pool001".into()],
         }
     }
@@ -483,12 +578,15 @@ mod tests {
                 groups: vec![],
                 tracking_gid: None,
                 pool_index: None,
+                dn: None,
+                fqans: vec![],
                 trace: vec![],
                 ..mapping()
             }),
             Answer::Refused(Refusal {
                 kind: RefusalKind::Authorization,
                 reason: "no mapping for /DC=org/CN=Bob".into(),
+                todo: "ask the site".into(),
                 trace: vec!["gridmapfile: no entry".into()],
             }),
         ] {
@@ -514,6 +612,16 @@ mod tests {
 
     fn refused(bytes: &[u8]) -> String {
         Answer::decode(bytes).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn trace_levels_round_trip() {
+        for l in TraceLevel::LETTERS.map(|p| p.0) {
+            assert_eq!(TraceLevel::split(&l.line("text here")), (l, "text here"));
+        }
+        assert_eq!(TraceLevel::split("X y"), (TraceLevel::Info, "X y"));
+        assert_eq!(TraceLevel::split("E"), (TraceLevel::Info, "E"));
+        assert_eq!(TraceLevel::split("é x"), (TraceLevel::Info, "é x"));
     }
 
     #[test]

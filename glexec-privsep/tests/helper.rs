@@ -35,7 +35,9 @@ fn mapping() -> Answer {
         groups: vec![5002],
         tracking_gid: None,
         pool_index: None,
-        username: "jane".into(),
+        username: Some("jane".into()),
+        dn: None,
+        fqans: vec![],
         trace: vec!["localaccount: jane".into()],
     })
 }

@@ -40,12 +40,27 @@ use std::path::{Component, Path, PathBuf};
 /// Symbolic links followed in one path before giving up (Linux's limit).
 const MAX_LINKS: usize = 40;
 
+static ON_BEHALF_OF_ROOT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// This process decides for a privileged one, which acts on its answer:
+/// glexec's mapping helper, which runs as an unprivileged account for
+/// glexec's root part. From now on [`privileged`] is true, so the helper
+/// trusts only files that root or its own account can change, as glexec
+/// did when it mapped as root (plus the mapping account's own files, such
+/// as a gridmapdir it owns). There is no way back.
+pub fn act_on_behalf_of_root() {
+    ON_BEHALF_OF_ROOT.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// True when the process is privileged as LCMAPS defines it, and then
 /// trusts no file a non-root user can change: its effective uid is 0,
 /// differs from its real uid (set-uid), or it could become root again
 /// (real or saved uid 0; upstream probes that with `seteuid(0)`). The one
 /// definition the engine, the C host, the plugins and glexec use.
 pub fn privileged() -> bool {
+    if ON_BEHALF_OF_ROOT.load(std::sync::atomic::Ordering::Relaxed) {
+        return true;
+    }
     match nix::unistd::getresuid() {
         Ok(ids) => {
             ids.effective.is_root()

@@ -17,6 +17,7 @@ fn opts() -> ValidateOptions {
             "lcmaps_dummy_good.mod".into(),
             "lcmaps_dummy_bad.mod".into(),
         ],
+        assume_modules: false,
     }
 }
 

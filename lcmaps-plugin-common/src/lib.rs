@@ -9,12 +9,14 @@
 //! * [`accounts`]: account lookup (`getpwnam`, `getgrouplist`), injectable;
 //! * [`gridmapdir`]: the pool-account lease protocol (`lcmaps_gridmapdir()`),
 //!   byte-identical lease names, link/rename only;
-//! * [`options`]: the declarative option parser of `plugin_initialize`.
+//! * [`options`]: the declarative option parser of `plugin_initialize`;
+//! * [`bearer_token`]: WLCG bearer token discovery, for front ends.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod accounts;
+pub mod bearer_token;
 pub mod context;
 pub mod files;
 pub mod fnmatch;

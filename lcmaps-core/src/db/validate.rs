@@ -90,6 +90,10 @@ pub struct ValidateOptions {
     pub mod_home: PathBuf,
     /// Module file names the engine has built in.
     pub builtins: Vec<String>,
+    /// Take every module as present, built in or not: for a reader of the
+    /// declarations that loads nothing (glexec's root part, which reads only
+    /// the tracking plugin's options).
+    pub assume_modules: bool,
 }
 
 impl Default for ValidateOptions {
@@ -101,6 +105,7 @@ impl Default for ValidateOptions {
                 .iter()
                 .map(|s| s.to_string())
                 .collect(),
+            assume_modules: false,
         }
     }
 }
@@ -768,7 +773,8 @@ impl Validator<'_, '_> {
             return None;
         }
         let (module, arg_string) = values::split_module(value);
-        let builtin = !module.starts_with('/') && opts.builtins.iter().any(|b| b == module);
+        let builtin = opts.assume_modules
+            || (!module.starts_with('/') && opts.builtins.iter().any(|b| b == module));
         let file = modules.find(module);
         let (span, value_span) = match decl {
             Some(i) => (vars[i].name.span, vars[i].value_span),
@@ -1002,6 +1008,7 @@ mod tests {
                     "lcmaps_dummy_good.mod".into(),
                     "lcmaps_dummy_bad.mod".into(),
                 ],
+                assume_modules: false,
             },
         );
         d.extend(d2);

@@ -158,9 +158,40 @@ fn leases() -> std::sync::MutexGuard<'static, Vec<Lease>> {
     LEASES.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// What glexec's root part leased for this payload before it started its
+/// mapping helper (this process): the gid, or why it could lease none; and
+/// whether the plugin gave it.
+struct Given {
+    gid: Result<u32, String>,
+    used: bool,
+}
+
+static GIVEN: std::sync::Mutex<Option<Given>> = std::sync::Mutex::new(None);
+
+fn given() -> std::sync::MutexGuard<'static, Option<Given>> {
+    GIVEN.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// With privilege separation, glexec's root part leases the tracking gid
+/// (and holds its lock for the payload's life) before it starts the
+/// unprivileged mapping helper; in the helper the plugin then gives this
+/// gid, if it lies in the plugin's range, instead of leasing one, or fails
+/// with the root part's reason when it could lease none.
+pub fn use_leased_by_parent(gid: Result<u32, String>) {
+    *given() = Some(Given { gid, used: false });
+}
+
 /// The tracking gid the plugin most recently allocated in this process
-/// (and still holds), if any. glexec tracks exactly this gid.
+/// (and still holds), or the parent's gid it gave ([`use_leased_by_parent`]),
+/// if any. glexec tracks exactly this gid.
 pub fn leased_gid() -> Option<u32> {
+    if let Some(Given {
+        gid: Ok(g),
+        used: true,
+    }) = *given()
+    {
+        return Some(g);
+    }
     leases().last().map(|l| l.gid)
 }
 
@@ -192,8 +223,20 @@ impl GlexecTracking {
 
     /// Allocates a tracking gid for process `pid` (the pid is written into
     /// the lock file for people to read) and keeps its lock until the
-    /// process ends or [`release`](Self::release).
+    /// process ends or [`release`](Self::release); in glexec's mapping
+    /// helper, the gid its root part leased ([`use_leased_by_parent`]).
     pub fn allocate(&self, pid: u32) -> Result<u32, String> {
+        if let Some(g) = &mut *given() {
+            let gid = g.gid.clone()?;
+            if !(self.min_gid..=self.max_gid).contains(&gid) {
+                return Err(format!(
+                    "the tracking gid {gid} glexec leased lies outside {}-{}",
+                    self.min_gid, self.max_gid
+                ));
+            }
+            g.used = true;
+            return Ok(gid);
+        }
         std::fs::create_dir_all(&self.statedir)
             .map_err(|e| format!("{}: {e}", self.statedir.display()))?;
         for gid in self.min_gid..=self.max_gid {
@@ -308,7 +351,10 @@ impl Plugin for GlexecTracking {
             log::error!("{who}: must map to a UID before running the glexec_tracking module");
             return Status::Failure;
         }
-        if self.cgroup == cgroup::Mode::Required {
+        // In glexec's mapping helper the root part leased the gid and
+        // probed already (the helper has no rights to probe with).
+        let parent_leased = given().is_some();
+        if self.cgroup == cgroup::Mode::Required && !parent_leased {
             // glexec makes the cgroup (it lingers and forks the payload);
             // fail here already, before any account is used, when it cannot.
             if let Err(e) = cgroup::probe(self.cgroup_parent.as_deref()) {

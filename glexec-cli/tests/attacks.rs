@@ -45,23 +45,6 @@ fn verify_mode_cannot_pick_its_own_gid_or_uid() {
     assert!(!w.target_proxy().exists(), "nothing written when refused");
 }
 
-/// Builds `tests/c/plugin_leak_fd.c` into `dir`, mapping to `id`.
-pub fn leaky_plugin(dir: &Path, id: u32) -> std::path::PathBuf {
-    let out = dir.join("leak_fd.mod");
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/c/plugin_leak_fd.c");
-    let inc = Path::new(env!("CARGO_MANIFEST_DIR")).join("../include");
-    let st = Command::new("gcc")
-        .args(["-shared", "-fPIC", "-Wall", "-o"])
-        .arg(&out)
-        .arg(format!("-DMAP_ID={id}"))
-        .arg(format!("-I{}", inc.display()))
-        .arg(&src)
-        .status()
-        .expect("gcc (CI installs build-essential)");
-    assert!(st.success(), "gcc failed on {}", src.display());
-    out
-}
-
 /// The plugin opens /etc/shadow, which only root can: so it runs where
 /// the mapping runs as root (`privilege_separation = no`). With privilege
 /// separation it cannot open it at all (tests/separation.rs).
@@ -73,7 +56,7 @@ fn a_c_plugin_descriptor_never_reaches_the_payload() {
             &format!("linger = {linger}\nprivilege_separation = no\n"),
             None,
         );
-        let module = leaky_plugin(&w.path("bin"), TARGET);
+        let module = c_plugin(&w.path("bin"), "plugin_leak_fd", TARGET, &[]);
         std::fs::write(
             w.path("etc/lcmaps-glexec.db"),
             format!(

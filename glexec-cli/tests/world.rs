@@ -278,3 +278,22 @@ pub fn tracking_policy(w: &World, min: u32, max: u32, extra: &str) {
     )
     .unwrap();
 }
+
+/// Builds `tests/c/<name>.c` into `dir` as `<name>.mod`, mapping to `id`,
+/// with more `-D` definitions.
+pub fn c_plugin(dir: &Path, name: &str, id: u32, defines: &[String]) -> PathBuf {
+    let out = dir.join(format!("{name}.mod"));
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/c/{name}.c"));
+    let inc = Path::new(env!("CARGO_MANIFEST_DIR")).join("../include");
+    let st = Command::new("gcc")
+        .args(["-shared", "-fPIC", "-Wall", "-o"])
+        .arg(&out)
+        .arg(format!("-DMAP_ID={id}"))
+        .args(defines)
+        .arg(format!("-I{}", inc.display()))
+        .arg(&src)
+        .status()
+        .expect("gcc (CI installs build-essential)");
+    assert!(st.success(), "gcc failed on {}", src.display());
+    out
+}

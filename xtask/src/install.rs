@@ -7,6 +7,7 @@
 //! | every `.mod` | `<libdir>/lcmaps-rs/` (Debian's C plugins stay in `<libdir>/lcmaps/`) | 0755 |
 //! | `lcmaps` | `<prefix>/bin` | 0755 |
 //! | `glexec` | `<prefix>/sbin` | 4111 (set-uid root when installed by root, as OSG's package) |
+//! | `glexec-mapper` (glexec's mapping helper) | `<prefix>/libexec/lcmaps-rs` | 0755 |
 //! | LCMAPS headers / LCAS headers | `<prefix>/include/lcmaps`, `<prefix>/include/lcas` (as Debian's -dev packages) | 0644 |
 //! | `lcmaps.pc`, the four helper `.pc`, `lcas.pc` | `<libdir>/pkgconfig` | 0644 |
 //! | `glexec.conf` | `<sysconfdir>` | 0600 |
@@ -96,6 +97,8 @@ pub struct Built {
     pub lcmaps: PathBuf,
     /// The `glexec` program.
     pub glexec: PathBuf,
+    /// glexec's mapping helper.
+    pub glexec_mapper: PathBuf,
     /// A directory of `.mod` files.
     pub mods: PathBuf,
 }
@@ -124,6 +127,7 @@ pub fn install(layout: &Layout, profile: Profile, prebuilt_mods: Option<&Path>) 
             library: bin.join("liblcmaps_capi.so"),
             lcmaps: bin.join("lcmaps"),
             glexec: bin.join("glexec"),
+            glexec_mapper: bin.join("glexec-mapper"),
             mods,
         },
     )
@@ -150,6 +154,11 @@ pub fn lay_out(layout: &Layout, built: &Built) -> Result<()> {
         &built.glexec,
         &layout.dest(&layout.prefix.join("sbin/glexec")),
         0o4111,
+    )?;
+    install_file(
+        &built.glexec_mapper,
+        &layout.dest(&layout.prefix.join("libexec/lcmaps-rs/glexec-mapper")),
+        0o755,
     )?;
     for e in read_dir(&ws.join("include"))? {
         let name = e.file_name();
@@ -270,7 +279,7 @@ mod tests {
         let built_dir = tmp.path().join("built");
         let mods_dir = built_dir.join("mods");
         std::fs::create_dir_all(&mods_dir).unwrap();
-        for f in ["liblcmaps_capi.so", "lcmaps", "glexec"] {
+        for f in ["liblcmaps_capi.so", "lcmaps", "glexec", "glexec-mapper"] {
             std::fs::write(built_dir.join(f), f).unwrap();
         }
         std::fs::write(mods_dir.join("lcmaps_localaccount.mod"), "mod").unwrap();
@@ -285,6 +294,7 @@ mod tests {
             library: built_dir.join("liblcmaps_capi.so"),
             lcmaps: built_dir.join("lcmaps"),
             glexec: built_dir.join("glexec"),
+            glexec_mapper: built_dir.join("glexec-mapper"),
             mods: mods_dir,
         };
         lay_out(&layout, &built).unwrap();
@@ -304,6 +314,10 @@ mod tests {
         assert_eq!(mode(&lib.join("lcmaps-rs/lcmaps_localaccount.mod")), 0o755);
         assert!(!lib.join("lcmaps-rs/README").exists());
         assert_eq!(mode(&dest.join("usr/sbin/glexec")), 0o4111);
+        assert_eq!(
+            mode(&dest.join("usr/libexec/lcmaps-rs/glexec-mapper")),
+            0o755
+        );
         assert_eq!(mode(&dest.join("usr/bin/lcmaps")), 0o755);
         assert!(dest.join("usr/include/lcmaps/lcmaps.h").is_file());
         assert!(dest.join("usr/include/lcmaps/lcmaps_rs_abi.h").is_file());

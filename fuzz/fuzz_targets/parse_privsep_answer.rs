@@ -1,12 +1,12 @@
 //! Fuzz the one thing glexec's root part parses from its unprivileged
 //! mapping helper (`glexec_privsep::Answer::decode`), and the helper's
-//! request reader: any bytes give an answer or an error, never a panic; an
-//! accepted answer keeps the format's limits and, encoded again, is the
+//! request reader (`Request::decode`, `Job::from_request`): any bytes give
+//! an answer or an error, never a panic; an accepted answer keeps the format's limits and, encoded again, is the
 //! same bytes (one encoding per answer: nothing is skipped or guessed).
 #![no_main]
 
 use glexec_privsep::wire::{MAX_ANSWER, MAX_FQANS, MAX_GROUPS, MAX_TEXT, MAX_TRACE, MAX_USERNAME};
-use glexec_privsep::{Answer, Request};
+use glexec_privsep::{Answer, Job, Request};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -28,5 +28,10 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(r) = Request::decode(data) {
         assert_eq!(r.encode(), data, "{r:?}");
+        // The helper's typed reading of a request: what it accepts, it
+        // gives back the same way.
+        if let Ok(job) = Job::from_request(r) {
+            assert_eq!(Job::from_request(job.to_request()).as_ref(), Ok(&job));
+        }
     }
 });

@@ -22,7 +22,20 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(200);
-    let w = World::new("linger = no\n", None);
+    // Both modes of issue #18, each beside the same minimal switcher.
+    for (mode, conf) in [
+        ("privilege_separation = yes", ""),
+        ("privilege_separation = no", "privilege_separation = no\n"),
+    ] {
+        println!("{mode}:");
+        measure(conf, n);
+    }
+}
+
+/// glexec (`conf` added to the test world's glexec.conf) and the minimal
+/// switcher, `n` runs each in one namespace.
+fn measure(conf: &str, n: usize) {
+    let w = World::new(&format!("linger = no\n{conf}"), None);
     let baseline = w.path("bin/baseline");
     let ok = Command::new("gcc")
         .args(["-O2", "-o"])

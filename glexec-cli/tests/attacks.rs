@@ -10,7 +10,6 @@ mod tokens;
 mod world;
 
 use std::path::Path;
-use std::process::Command;
 
 use world::*;
 

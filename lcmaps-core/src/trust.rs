@@ -31,11 +31,19 @@
 //! privileged the check does nothing: an ordinary user running
 //! `lcmaps check` or a personal gatekeeper on their own files is not
 //! protected from themselves.
+//!
+//! [`check_stat`] is the same test for a file read on every mapping (a
+//! grid-mapfile, a ban file): it remembers a successful walk for a short
+//! while and repeats it only when the file is another or has changed (see
+//! its documentation for why that is as safe as walking every time).
 
+use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fmt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 /// Symbolic links followed in one path before giving up (Linux's limit).
 const MAX_LINKS: usize = 40;
@@ -180,6 +188,151 @@ pub fn check(path: &Path) -> Result<(), TrustError> {
     check_always(path)
 }
 
+/// How long [`check_stat`] trusts a successful walk of an unchanged file
+/// before walking again: the longest a weakening by root of a directory
+/// above the file (`chmod o+w`, `chown` to a user) goes unnoticed while
+/// nothing about the file itself changes.
+pub const VERIFIED_TTL: Duration = Duration::from_secs(2);
+
+/// At most this many paths are remembered by [`check_stat`]; when full,
+/// all are forgotten (they are walked again on their next use).
+const VERIFIED_MAX: usize = 1024;
+
+/// What identifies one version of a file, from one `stat(2)`: device and
+/// inode (which file), size, modification and status-change times (its
+/// content, owner and mode: a write changes mtime and ctime, a chmod or
+/// chown ctime), and owner and mode themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Stamp {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+    uid: u32,
+    mode: u32,
+}
+
+impl Stamp {
+    /// The stamp of `m`.
+    pub fn of(m: &std::fs::Metadata) -> Stamp {
+        Stamp {
+            dev: m.dev(),
+            ino: m.ino(),
+            size: m.size(),
+            mtime: (m.mtime(), m.mtime_nsec()),
+            ctime: (m.ctime(), m.ctime_nsec()),
+            uid: m.uid(),
+            mode: m.mode(),
+        }
+    }
+}
+
+/// A successful walk: of which version of the file, for which effective
+/// uid ([`trusted_owner`] depends on it), when.
+#[derive(Debug, Clone, Copy)]
+struct Verified {
+    stamp: Stamp,
+    euid: u32,
+    at: Instant,
+}
+
+/// Successful walks by absolute path, as [`check_stat`] remembers them.
+#[derive(Debug, Default)]
+struct VerifiedCache {
+    paths: Mutex<HashMap<PathBuf, Verified>>,
+}
+
+fn verified_cache() -> &'static VerifiedCache {
+    static CACHE: OnceLock<VerifiedCache> = OnceLock::new();
+    CACHE.get_or_init(VerifiedCache::default)
+}
+
+/// [`check`] for a file (or directory) used on every mapping, given `meta`,
+/// the caller's one `stat(2)` of `path` (following symbolic links, as
+/// `std::fs::metadata`) taken for this use. Does nothing when not
+/// [`privileged`].
+///
+/// The full walk of [`check`] is done the first time, whenever the file's
+/// [`Stamp`] (device, inode, size, mtime, ctime, owner, mode) differs from
+/// the one of the last successful walk of `path`, whenever the effective
+/// uid differs, when `path` is relative, when `meta` alone breaks the rules
+/// for the file itself (owner, mode), and when the last successful walk is
+/// [`VERIFIED_TTL`] old or older. Otherwise the result is that walk's:
+/// success. A failed walk is not remembered, so failures are reported
+/// exactly as [`check`] reports them, every time.
+///
+/// Why this is as safe as walking every time: a successful walk showed
+/// that only root can change every directory that `path` passes through
+/// (and every symbolic link on the way), so only root can make `path`
+/// resolve to another file, or change the modes that made it so. Another
+/// file has another device or inode (an inode number is only reused after
+/// the old file is gone, and the new file is then owned by whoever created
+/// it, which is in the stamp); a write to the same file changes its mtime
+/// and ctime, a `chmod` or `chown` its ctime, mode and owner, which no one
+/// but root can set back. So an unchanged stamp means the very file that
+/// was verified, unchanged, and any change makes the next call walk again.
+/// What a cache cannot see is root weakening a directory above an
+/// unchanged file (`chmod o+w /etc/grid-security`): the file that is read
+/// is still the verified one, and the weakening is refused on the first
+/// call after [`VERIFIED_TTL`], or at once when anyone then replaces or
+/// touches the file.
+pub fn check_stat(path: &Path, meta: &std::fs::Metadata) -> Result<(), TrustError> {
+    if !privileged() {
+        return Ok(());
+    }
+    verified_cache().check(path, meta, Instant::now(), VERIFIED_TTL)
+}
+
+impl VerifiedCache {
+    /// [`check_stat`] without the privilege test, at `now`.
+    fn check(
+        &self,
+        path: &Path,
+        meta: &std::fs::Metadata,
+        now: Instant,
+        ttl: Duration,
+    ) -> Result<(), TrustError> {
+        let euid = nix::unistd::geteuid().as_raw();
+        let stamp = Stamp::of(meta);
+        let cacheable = path.is_absolute();
+        // The rules for the file itself, from `meta`: a file that breaks
+        // them is walked (so that the error is the walk's, which names the
+        // first element at fault).
+        if cacheable && trusted_owner(meta.uid()) && !writable(meta) {
+            let paths = self.paths.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(v) = paths.get(path) {
+                if v.stamp == stamp && v.euid == euid && now.saturating_duration_since(v.at) < ttl {
+                    return Ok(());
+                }
+            }
+        }
+        let walked = walk(path);
+        let mut paths = self.paths.lock().unwrap_or_else(|e| e.into_inner());
+        match &walked {
+            // Remembered only when the walk ended at the file `meta`
+            // describes, unchanged.
+            Ok(leaf) if cacheable && Stamp::of(leaf) == stamp => {
+                if paths.len() >= VERIFIED_MAX && !paths.contains_key(path) {
+                    paths.clear();
+                }
+                paths.insert(
+                    path.to_path_buf(),
+                    Verified {
+                        stamp,
+                        euid,
+                        at: now,
+                    },
+                );
+            }
+            _ => {
+                paths.remove(path);
+            }
+        }
+        walked.map(drop)
+    }
+}
+
 /// [`check`] on `dir` and on every entry directly in it (following
 /// symbolic links, whose targets are checked in full): for a directory
 /// whose files a library reads by name, such as a hashed CA directory.
@@ -234,6 +387,12 @@ fn leaf(checked: &Path, p: &Path, m: &std::fs::Metadata) -> Result<(), TrustErro
 
 /// [`check`] without the privilege test.
 fn check_always(path: &Path) -> Result<(), TrustError> {
+    walk(path).map(drop)
+}
+
+/// [`check_always`], returning the `lstat(2)` of the file the path
+/// resolves to.
+fn walk(path: &Path) -> Result<std::fs::Metadata, TrustError> {
     let unusable = |p: &Path, e: String| TrustError::new(path, p, Problem::Unusable(e), None);
     let abs = if path.is_absolute() {
         path.to_path_buf()
@@ -287,7 +446,7 @@ fn check_always(path: &Path) -> Result<(), TrustError> {
             continue;
         }
         if todo.is_empty() {
-            return leaf(path, &next, &m);
+            return leaf(path, &next, &m).map(|()| m);
         }
         if !trusted_owner(m.uid()) {
             return Err(TrustError::new(path, &next, Problem::Owner, Some(&m)));
@@ -299,7 +458,7 @@ fn check_always(path: &Path) -> Result<(), TrustError> {
         dir_meta = m;
     }
     // The path was `/` itself (or resolved to it).
-    leaf(path, &dir, &dir_meta)
+    leaf(path, &dir, &dir_meta).map(|()| dir_meta)
 }
 
 /// `/`, checked as a directory above everything.
@@ -449,6 +608,113 @@ mod tests {
         assert!(matches!(e.problem, Problem::Unusable(_)));
         let e = check_always(&t.path().join("etc/lcmaps.db/x")).unwrap_err();
         assert!(e.to_string().contains("not a directory"), "{e}");
+    }
+
+    /// `check` of a fresh cache at `now`, with `path`'s stat taken now.
+    fn cached(c: &VerifiedCache, path: &Path, now: Instant) -> Result<(), TrustError> {
+        let meta = std::fs::metadata(path).unwrap();
+        c.check(path, &meta, now, VERIFIED_TTL)
+    }
+
+    #[test]
+    fn a_remembered_walk_is_repeated_when_the_file_is_swapped() {
+        let (t, f) = tree();
+        let c = VerifiedCache::default();
+        let now = Instant::now();
+        cached(&c, &f, now).unwrap();
+        // A directory above becomes world-writable and the file is
+        // replaced (same content, same size: only the inode differs).
+        chmod(t.path(), 0o777);
+        let new = t.path().join("etc/new");
+        std::fs::write(&new, "").unwrap();
+        std::fs::rename(&new, &f).unwrap();
+        let e = cached(&c, &f, now).unwrap_err();
+        assert_eq!(e, check_always(&f).unwrap_err(), "the walk's own error");
+        assert_eq!(
+            (e.path.as_path(), &e.problem),
+            (t.path(), &Problem::Writable)
+        );
+        // Still refused on every later call (a failure is not remembered).
+        assert_eq!(cached(&c, &f, now).unwrap_err(), e);
+        chmod(t.path(), 0o755);
+        cached(&c, &f, now).unwrap();
+    }
+
+    #[test]
+    fn a_remembered_walk_is_repeated_when_the_file_changes() {
+        let (_t, f) = tree();
+        let c = VerifiedCache::default();
+        let now = Instant::now();
+        cached(&c, &f, now).unwrap();
+        chmod(&f, 0o664);
+        let e = cached(&c, &f, now).unwrap_err();
+        assert_eq!(e, check_always(&f).unwrap_err());
+        assert_eq!(
+            (e.path.as_path(), &e.problem),
+            (f.as_path(), &Problem::Writable)
+        );
+        chmod(&f, 0o644);
+        cached(&c, &f, now).unwrap();
+        // Written in place: another size and mtime, walked again (and the
+        // directory's new mode seen at once).
+        chmod(f.parent().unwrap(), 0o775);
+        std::fs::write(&f, "x").unwrap();
+        let e = cached(&c, &f, now).unwrap_err();
+        assert_eq!(e.path, f.parent().unwrap());
+    }
+
+    #[test]
+    fn a_weakened_directory_above_an_unchanged_file_is_refused_after_the_ttl() {
+        let (t, f) = tree();
+        let c = VerifiedCache::default();
+        let now = Instant::now();
+        cached(&c, &f, now).unwrap();
+        chmod(t.path(), 0o777);
+        // The file is the verified one, unchanged: the remembered walk
+        // holds until it is VERIFIED_TTL old...
+        cached(&c, &f, now + VERIFIED_TTL / 2).unwrap();
+        // ...then the walk is repeated and refuses the directory.
+        let e = cached(&c, &f, now + VERIFIED_TTL).unwrap_err();
+        assert_eq!(e, check_always(&f).unwrap_err());
+        assert_eq!(e.path, t.path());
+        // An unremembered path is walked at once.
+        let e = cached(&VerifiedCache::default(), &f, now).unwrap_err();
+        assert_eq!(e.path, t.path());
+    }
+
+    #[test]
+    fn a_link_retargeted_to_another_file_is_walked_again() {
+        let (t, f) = tree();
+        let other = t.path().join("other");
+        std::fs::create_dir(&other).unwrap();
+        let moved = other.join("lcmaps.db");
+        std::fs::write(&moved, "").unwrap();
+        let link = t.path().join("link");
+        symlink(&f, &link).unwrap();
+        let c = VerifiedCache::default();
+        let now = Instant::now();
+        cached(&c, &link, now).unwrap();
+        chmod(&other, 0o777);
+        std::fs::remove_file(&link).unwrap();
+        symlink(&moved, &link).unwrap();
+        let e = cached(&c, &link, now).unwrap_err();
+        assert_eq!(
+            (e.path.as_path(), e.checked.as_path()),
+            (other.as_path(), link.as_path())
+        );
+    }
+
+    #[test]
+    fn the_stamp_tells_files_and_versions_apart() {
+        let (t, f) = tree();
+        let m = std::fs::metadata(&f).unwrap();
+        assert_eq!(Stamp::of(&m), Stamp::of(&std::fs::metadata(&f).unwrap()));
+        assert_ne!(
+            Stamp::of(&m),
+            Stamp::of(&std::fs::metadata(t.path()).unwrap())
+        );
+        chmod(&f, 0o600);
+        assert_ne!(Stamp::of(&m), Stamp::of(&std::fs::metadata(&f).unwrap()));
     }
 
     #[test]

@@ -17,12 +17,12 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::Read;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::fnmatch::fnmatch;
 use crate::options::{self, Opt};
+use lcmaps_core::trust::Stamp;
 
 /// The spellings of the option naming a grid-mapfile.
 pub const GRIDMAPFILE_OPTION: &[&str] = &["-gridmapfile", "-GRIDMAPFILE", "-gridmap", "-GRIDMAP"];
@@ -373,28 +373,8 @@ impl Mapfile {
     }
 }
 
-/// What identifies a version of a file: device, inode, size, mtime, ctime.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Stamp {
-    dev: u64,
-    ino: u64,
-    size: u64,
-    mtime: (i64, i64),
-    ctime: (i64, i64),
-}
-
-impl Stamp {
-    fn of(m: &std::fs::Metadata) -> Stamp {
-        Stamp {
-            dev: m.dev(),
-            ino: m.ino(),
-            size: m.size(),
-            mtime: (m.mtime(), m.mtime_nsec()),
-            ctime: (m.ctime(), m.ctime_nsec()),
-        }
-    }
-}
-
+/// The version of a file its parsed content is of ([`Stamp`]: device,
+/// inode, size, mtime, ctime, owner, mode).
 type Cache = Mutex<HashMap<PathBuf, (Stamp, Arc<Mapfile>)>>;
 
 fn cache() -> &'static Cache {
@@ -403,10 +383,13 @@ fn cache() -> &'static Cache {
 }
 
 /// The parsed mapfile at `path`, from the per-process cache when the file's
-/// device, inode, size, mtime and ctime are those of the cached version,
-/// otherwise read (once: the identity is taken from the open file) and
-/// parsed again. In a privileged process the file must be one only root can
-/// change ([`lcmaps_core::trust::check`], on every call).
+/// device, inode, size, mtime, ctime, owner and mode ([`Stamp`]) are those
+/// of the cached version, otherwise read (once: the identity is taken from
+/// the open file) and parsed again. In a privileged process the file must
+/// be one only root can change: [`lcmaps_core::trust::check_stat`] on every
+/// call, with the one `stat(2)` of the file this call makes (it walks the
+/// directories above the file again when that file is another or has
+/// changed, and at least every [`lcmaps_core::trust::VERIFIED_TTL`]).
 pub fn load(path: &Path) -> Result<Arc<Mapfile>, MapfileError> {
     let io = |e: std::io::Error| {
         if e.kind() == std::io::ErrorKind::NotFound {
@@ -416,7 +399,7 @@ pub fn load(path: &Path) -> Result<Arc<Mapfile>, MapfileError> {
         }
     };
     let meta = std::fs::metadata(path).map_err(io)?;
-    lcmaps_core::trust::check(path)?;
+    lcmaps_core::trust::check_stat(path, &meta)?;
     if let Some((stamp, parsed)) = cache().lock().unwrap_or_else(|e| e.into_inner()).get(path) {
         if *stamp == Stamp::of(&meta) {
             return Ok(parsed.clone());

@@ -139,8 +139,12 @@ impl Store {
         if !log::log_enabled!(log::Level::Error) {
             return;
         }
-        if let Some(line) = self.final_line() {
-            crate::log::notice(&line);
+        // The summary line is NOTICE: not formatted when the logger would
+        // drop it (LCMAPS_DEBUG_LEVEL below 3), which is most mappings.
+        if log::log_enabled!(target: crate::log::NOTICE_TARGET, log::Level::Info) {
+            if let Some(line) = self.final_line() {
+                crate::log::notice(&line);
+            }
         }
         let n = self.vo_strings.len();
         for (i, v) in self.vo_strings.iter().enumerate() {

@@ -66,18 +66,23 @@ pub fn act_on_behalf_of_root() {
 /// (real or saved uid 0; upstream probes that with `seteuid(0)`). The one
 /// definition the engine, the C host, the plugins and glexec use.
 pub fn privileged() -> bool {
+    privileged_euid().is_some()
+}
+
+/// The effective uid when [`privileged`], `None` when not: one system call
+/// for both.
+fn privileged_euid() -> Option<u32> {
     if ON_BEHALF_OF_ROOT.load(std::sync::atomic::Ordering::Relaxed) {
-        return true;
+        return Some(nix::unistd::geteuid().as_raw());
     }
     match nix::unistd::getresuid() {
-        Ok(ids) => {
-            ids.effective.is_root()
-                || ids.effective != ids.real
-                || ids.real.is_root()
-                || ids.saved.is_root()
-        }
+        Ok(ids) => (ids.effective.is_root()
+            || ids.effective != ids.real
+            || ids.real.is_root()
+            || ids.saved.is_root())
+        .then_some(ids.effective.as_raw()),
         // Cannot tell: fail closed.
-        Err(_) => true,
+        Err(_) => Some(nix::unistd::geteuid().as_raw()),
     }
 }
 
@@ -278,28 +283,30 @@ fn verified_cache() -> &'static VerifiedCache {
 /// call after [`VERIFIED_TTL`], or at once when anyone then replaces or
 /// touches the file.
 pub fn check_stat(path: &Path, meta: &std::fs::Metadata) -> Result<(), TrustError> {
-    if !privileged() {
+    let Some(euid) = privileged_euid() else {
         return Ok(());
-    }
-    verified_cache().check(path, meta, Instant::now(), VERIFIED_TTL)
+    };
+    verified_cache().check(path, meta, euid, Instant::now(), VERIFIED_TTL)
 }
 
 impl VerifiedCache {
-    /// [`check_stat`] without the privilege test, at `now`.
+    /// [`check_stat`] without the privilege test, for effective uid
+    /// `euid` (the process's), at `now`.
     fn check(
         &self,
         path: &Path,
         meta: &std::fs::Metadata,
+        euid: u32,
         now: Instant,
         ttl: Duration,
     ) -> Result<(), TrustError> {
-        let euid = nix::unistd::geteuid().as_raw();
         let stamp = Stamp::of(meta);
         let cacheable = path.is_absolute();
         // The rules for the file itself, from `meta`: a file that breaks
         // them is walked (so that the error is the walk's, which names the
         // first element at fault).
-        if cacheable && trusted_owner(meta.uid()) && !writable(meta) {
+        // (`trusted_owner` for `euid`, without asking the kernel again.)
+        if cacheable && (meta.uid() == 0 || meta.uid() == euid) && !writable(meta) {
             let paths = self.paths.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(v) = paths.get(path) {
                 if v.stamp == stamp && v.euid == euid && now.saturating_duration_since(v.at) < ttl {
@@ -613,7 +620,8 @@ mod tests {
     /// `check` of a fresh cache at `now`, with `path`'s stat taken now.
     fn cached(c: &VerifiedCache, path: &Path, now: Instant) -> Result<(), TrustError> {
         let meta = std::fs::metadata(path).unwrap();
-        c.check(path, &meta, now, VERIFIED_TTL)
+        let euid = nix::unistd::geteuid().as_raw();
+        c.check(path, &meta, euid, now, VERIFIED_TTL)
     }
 
     #[test]

@@ -56,14 +56,7 @@ fn a_c_plugin_descriptor_never_reaches_the_payload() {
             None,
         );
         let module = c_plugin(&w.path("bin"), "plugin_leak_fd", TARGET, &[]);
-        std::fs::write(
-            w.path("etc/lcmaps-glexec.db"),
-            format!(
-                "leak = \"{}\"\nglexec:\n~lcmaps_dummy_bad.mod -> leak\n",
-                module.display()
-            ),
-        )
-        .unwrap();
+        w.one_module_policy(&module);
         // The payload lists what its descriptors point at.
         let o = w.run(
             &[],

@@ -82,14 +82,7 @@ fn the_helper_runs_as_the_mapping_account_without_privileges() {
         TARGET,
         &[format!("-DOUT=\"{}\"", status.display())],
     );
-    std::fs::write(
-        w.path("etc/lcmaps-glexec.db"),
-        format!(
-            "ids = \"{}\"\nglexec:\n~lcmaps_dummy_bad.mod -> ids\n",
-            module.display()
-        ),
-    )
-    .unwrap();
+    w.one_module_policy(&module);
     let o = w.run(&[], &["/usr/bin/id", "-u"]);
     assert_eq!(o.status.code(), Some(0), "{}\n{}", stderr(&o), w.log());
     assert_eq!(stdout(&o).trim(), TARGET.to_string());
@@ -117,25 +110,11 @@ fn a_c_plugin_cannot_read_a_root_only_file() {
     // privilege_separation = no it can (tests/attacks.rs).
     let w = World::new("", None);
     let module = c_plugin(&w.path("bin"), "plugin_leak_fd", TARGET, &[]);
-    std::fs::write(
-        w.path("etc/lcmaps-glexec.db"),
-        format!(
-            "leak = \"{}\"\nglexec:\n~lcmaps_dummy_bad.mod -> leak\n",
-            module.display()
-        ),
-    )
-    .unwrap();
+    w.one_module_policy(&module);
     assert_refused(&w, 203, "LCMAPS did not map the credential");
     let w = World::new("privilege_separation = no\n", None);
     let module = c_plugin(&w.path("bin"), "plugin_leak_fd", TARGET, &[]);
-    std::fs::write(
-        w.path("etc/lcmaps-glexec.db"),
-        format!(
-            "leak = \"{}\"\nglexec:\n~lcmaps_dummy_bad.mod -> leak\n",
-            module.display()
-        ),
-    )
-    .unwrap();
+    w.one_module_policy(&module);
     let o = w.run(&[], &["/usr/bin/id", "-u"]);
     assert_eq!(o.status.code(), Some(0), "{}\n{}", stderr(&o), w.log());
 }

@@ -185,6 +185,18 @@ impl World {
         .unwrap();
     }
 
+    /// A policy of one plugin, the module file `module`.
+    pub fn one_module_policy(&self, module: &Path) {
+        std::fs::write(
+            self.path("etc/lcmaps-glexec.db"),
+            format!(
+                "only = \"{}\"\nglexec:\n~lcmaps_dummy_bad.mod -> only\n",
+                module.display()
+            ),
+        )
+        .unwrap();
+    }
+
     pub fn target_proxy(&self) -> PathBuf {
         self.path("home/dteam001/proxy")
     }

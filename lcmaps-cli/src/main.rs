@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod map;
+mod mapping_account;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -55,6 +56,12 @@ enum Command {
         /// Print nothing but errors and the summary.
         #[arg(short, long)]
         quiet: bool,
+        /// Warn about files the plugins name that this account (glexec's
+        /// mapping_account) cannot read, and lease directories it cannot
+        /// write to. Default: glexec.conf's mapping_account when it says
+        /// privilege_separation = yes and names this file.
+        #[arg(long, value_name = "ACCOUNT")]
+        mapping_account: Option<String>,
     },
     /// Map a DN (and FQANs) with an lcmaps.db, without switching identity.
     ///
@@ -81,11 +88,13 @@ fn main() -> ExitCode {
             file,
             quiet,
             lcas: false,
-        } => check(file, quiet),
+            mapping_account,
+        } => check(file, quiet, mapping_account.as_deref()),
         Command::Check {
             file,
             quiet,
             lcas: true,
+            ..
         } => check_lcas(file, quiet),
         Command::Map(args) => map::map(args),
         Command::MapChild(args) => map::child(args),
@@ -105,7 +114,7 @@ pub fn validate_options(settings: &Settings) -> ValidateOptions {
     lcmaps_builtins::validate_options(settings.modules_dir.clone())
 }
 
-fn check(file: Option<PathBuf>, quiet: bool) -> ExitCode {
+fn check(file: Option<PathBuf>, quiet: bool, mapping_account: Option<&str>) -> ExitCode {
     let settings = match settings() {
         Ok(s) => s,
         Err(code) => return code,
@@ -115,6 +124,24 @@ fn check(file: Option<PathBuf>, quiet: bool) -> ExitCode {
     if let Some(c) = &checked.config {
         let extra = plugin_warnings(&file, c);
         checked.diagnostics.extend(extra);
+        if let Some(name) = mapping_account::for_file(&file, mapping_account) {
+            match mapping_account::Account::lookup(&name) {
+                Ok(account) => {
+                    let found = mapping_account::warnings(&c.plugins, &account);
+                    let hint = format!(
+                        "glexec's mapping helper runs the plugins as {name}: make the file readable by it (and lease directories its own)"
+                    );
+                    checked
+                        .diagnostics
+                        .extend(at_declarations(&file, found, &hint));
+                }
+                Err(e) => checked.diagnostics.push(
+                    diag::Diagnostic::warning(format!("mapping account: {e}")).hint(
+                        "create it, or pass --mapping-account with the account glexec.conf names",
+                    ),
+                ),
+            }
+        }
     }
     let shown: Vec<_> = checked
         .diagnostics
@@ -151,8 +178,21 @@ fn check(file: Option<PathBuf>, quiet: bool) -> ExitCode {
 /// Warnings about what the plugins' arguments point at (a CA directory
 /// with CAs without a CRL), each at its plugin's declaration.
 fn plugin_warnings(file: &std::path::Path, c: &db::Config) -> Vec<diag::Diagnostic> {
+    at_declarations(
+        file,
+        lcmaps_builtins::check_warnings(&c.plugins),
+        "run fetch-crl (or install the CA's CRL as <hash>.r0); docs/admin-guide.md, \"CRLs\"",
+    )
+}
+
+/// Each warning at its plugin's declaration line in `file`, with `hint`.
+fn at_declarations(
+    file: &std::path::Path,
+    found: Vec<(&db::PluginDecl, String)>,
+    hint: &str,
+) -> Vec<diag::Diagnostic> {
     let text = std::fs::read_to_string(file).unwrap_or_default();
-    lcmaps_builtins::check_warnings(&c.plugins)
+    found
         .into_iter()
         .map(|(d, w)| {
             let line = text.lines().nth(d.line.saturating_sub(1)).unwrap_or("");
@@ -164,7 +204,7 @@ fn plugin_warnings(file: &std::path::Path, c: &db::Config) -> Vec<diag::Diagnost
                     len: line.chars().count(),
                     source_line: line.to_string(),
                 })
-                .hint("run fetch-crl (or install the CA's CRL as <hash>.r0); docs/admin-guide.md, \"CRLs\"")
+                .hint(hint)
         })
         .collect()
 }

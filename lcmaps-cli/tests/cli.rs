@@ -210,6 +210,59 @@ fn check_survives_garbage_and_huge_files() {
         .stderr(predicate::str::contains("not valid UTF-8"));
 }
 
+/// glexec's privilege separation: files the mapping account cannot read,
+/// and a gridmapdir it cannot write to, are warnings at their plugins.
+#[test]
+fn check_warns_about_files_the_mapping_account_cannot_use() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mode =
+        |p: &Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+    mode(dir.path(), 0o755);
+    let gm = write(&dir, "grid-mapfile", "\"/CN=Jane\" .dteam\n");
+    mode(&gm, 0o600);
+    let gmd = dir.path().join("gridmapdir");
+    std::fs::create_dir(&gmd).unwrap();
+    mode(&gmd, 0o755);
+    let db = write(
+        &dir,
+        "lcmaps.db",
+        format!(
+            "pool = \"lcmaps_poolaccount.mod -gridmapfile {} -gridmapdir {}\"\np:\n~lcmaps_dummy_bad.mod -> pool\n",
+            gm.display(),
+            gmd.display()
+        ),
+    );
+    lcmaps()
+        .args(["check", "--mapping-account", "nobody"])
+        .arg(&db)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("0 errors, 2 warnings"))
+        .stderr(
+            predicate::str::contains(format!(
+                "warning: plugin pool: nobody cannot read {} (owner uid",
+                gm.display()
+            ))
+            .and(predicate::str::contains(format!(
+                "warning: plugin pool: nobody cannot write to {} (owner uid",
+                gmd.display()
+            )))
+            .and(predicate::str::contains(":1:1")),
+        );
+    // Readable by all, and the gridmapdir nobody's own would be fine; an
+    // unknown account is a warning of its own.
+    mode(&gm, 0o644);
+    lcmaps()
+        .args(["check", "--mapping-account", "no-such-account-here"])
+        .arg(&db)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "mapping account: no account no-such-account-here",
+        ));
+}
+
 #[test]
 fn check_handles_100k_lines_and_a_10k_state_chain() {
     let dir = tempfile::tempdir().unwrap();

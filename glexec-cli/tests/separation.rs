@@ -10,7 +10,9 @@
 //! * a helper that crashes, hangs, answers garbage, too much or twice, or
 //!   answers uid 0, gid 0 or a tracking gid glexec did not lease: one error
 //!   line with the run's id, exit 202 or 203, nothing written, the helper
-//!   killed and reaped.
+//!   killed and reaped;
+//! * the OSG worker-node example (`examples/osg-worker-node/lcmaps.db`:
+//!   verify-proxy, the GUMS callout to a PDP, tracking) end to end.
 
 mod world;
 
@@ -341,4 +343,112 @@ fn the_root_part_links_no_credential_parser() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&helper.stdout).contains("lcmaps_x509"));
+}
+
+/// A PDP server certificate for `localhost` (subjectAltName), from `ca`.
+fn pdp_cert(
+    ca: &lcmaps_x509::fixtures::Ca,
+) -> (
+    openssl::x509::X509,
+    openssl::pkey::PKey<openssl::pkey::Private>,
+) {
+    use lcmaps_x509::fixtures::{self, Spec};
+    use openssl::x509::extension::SubjectAlternativeName;
+    let k = fixtures::key();
+    let builder = openssl::x509::X509Builder::new().unwrap();
+    let san = SubjectAlternativeName::new()
+        .dns("localhost")
+        .build(&builder.x509v3_context(None, None))
+        .unwrap();
+    let c = fixtures::build(Spec {
+        subject: fixtures::name(&[("DC", "org"), ("DC", "example"), ("CN", "localhost")]),
+        issuer: Some(&ca.cert),
+        issuer_key: &ca.key,
+        key: &k,
+        serial: 78,
+        not_before: fixtures::now() - 3600,
+        not_after: fixtures::now() + 86400,
+        exts: vec![san],
+    });
+    (c, k)
+}
+
+/// The shipped OSG worker-node policy, unchanged but for its paths, the
+/// PDP's address and the tracking range: the proxy is verified, the test
+/// PDP maps it over the GUMS/XACML callout with the node's host
+/// certificate (its key root's, readable by the mapping account's group),
+/// the tracking plugin adds the gid glexec leased; the payload runs with
+/// all of it.
+#[test]
+fn the_osg_worker_node_example_runs_separated() {
+    use lcmaps_x509::fixtures;
+    use lcmaps_xacml_pdp::{parse_map, Behaviour, Config, Server};
+    need_root!();
+    let w = World::new("", None);
+    let ca = fixtures::ca("PDP CA");
+    fixtures::install_ca(&w.path("certs"), &ca, &[]);
+    let (host, host_key) = fixtures::user(&ca, "host/wn.example.org", 5);
+    let hostcert = w.path("hostcert.pem");
+    std::fs::write(&hostcert, host.to_pem().unwrap()).unwrap();
+    let hostkey = w.path("hostkey.pem");
+    std::fs::write(&hostkey, host_key.private_key_to_pem_pkcs8().unwrap()).unwrap();
+    chown(&hostkey, 0, MAPPER);
+    chmod(&hostkey, 0o640);
+    let (cert, key) = pdp_cert(&ca);
+    let pdp = Server::start(Config {
+        cert,
+        chain: Vec::new(),
+        key,
+        client_cas: vec![ca.cert.clone()],
+        map: parse_map(&format!(
+            "\"/DC=org/DC=example/CN=Jane Doe\" {TARGET} {TARGET} - dteam001\n"
+        ))
+        .unwrap(),
+        behaviour: Behaviour::default(),
+        port: 0,
+    })
+    .unwrap();
+    let state = w.path("tracking-state");
+    std::fs::create_dir(&state).unwrap();
+    let example =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/osg-worker-node/lcmaps.db");
+    let mut policy = std::fs::read_to_string(example).unwrap();
+    for (from, to) in [
+        (
+            "/etc/grid-security/certificates".to_string(),
+            w.path("certs").display().to_string(),
+        ),
+        (
+            "/etc/grid-security/hostcert.pem".into(),
+            hostcert.display().to_string(),
+        ),
+        (
+            "/etc/grid-security/hostkey.pem".into(),
+            hostkey.display().to_string(),
+        ),
+        (
+            "https://gums.example.org:8443/gums/services/GUMSXACMLAuthorizationServicePort".into(),
+            pdp.url(Some("localhost")),
+        ),
+        (
+            "\"-min-gid 65000\" \"-max-gid 65049\"".into(),
+            format!(
+                "\"-min-gid 5600\" \"-max-gid 5649\" \"-statedir {}\"",
+                state.display()
+            ),
+        ),
+    ] {
+        assert!(policy.contains(&from), "the example no longer has {from}");
+        policy = policy.replace(&from, &to);
+    }
+    std::fs::write(w.path("etc/lcmaps-glexec.db"), policy).unwrap();
+    let o = w.run(&[], &["/bin/sh", "-c", "id -u; id -G"]);
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stderr(&o), w.log());
+    let out = stdout(&o);
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some(TARGET.to_string().as_str()), "{out}");
+    let groups: Vec<&str> = lines.next().unwrap_or("").split_whitespace().collect();
+    assert!(groups.contains(&"5600"), "tracking gid among {groups:?}");
+    assert_eq!(pdp.requests(), 1, "one callout");
+    assert!(w.log().contains("glexectracking"), "{}", w.log());
 }

@@ -9,6 +9,7 @@
 #[path = "../tests/world.rs"]
 mod world;
 
+use std::path::Path;
 use std::process::Command;
 
 use world::*;
@@ -22,20 +23,38 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(200);
-    // Both modes of issue #18, each beside the same minimal switcher.
+    // Both modes of issue #18, each beside the same minimal switcher; and,
+    // with GLEXEC_BENCH_COMPARE=<a glexec binary> (e.g. one built before
+    // privilege separation), that one too, in the same run.
     for (mode, conf) in [
         ("privilege_separation = yes", ""),
         ("privilege_separation = no", "privilege_separation = no\n"),
     ] {
         println!("{mode}:");
-        measure(conf, n);
+        measure(conf, n, None);
+    }
+    if let Some(other) = std::env::var_os("GLEXEC_BENCH_COMPARE") {
+        println!("{}:", Path::new(&other).display());
+        measure("privilege_separation = no\n", n, Some(Path::new(&other)));
     }
 }
 
-/// glexec (`conf` added to the test world's glexec.conf) and the minimal
-/// switcher, `n` runs each in one namespace.
-fn measure(conf: &str, n: usize) {
+/// glexec (`conf` added to the test world's glexec.conf; `binary` instead
+/// of this build's) and the minimal switcher, `n` runs each in one
+/// namespace.
+fn measure(conf: &str, n: usize, binary: Option<&Path>) {
     let w = World::new(&format!("linger = no\n{conf}"), None);
+    if let Some(b) = binary {
+        let glexec = w.path("bin/glexec");
+        std::fs::remove_file(&glexec).unwrap();
+        assert!(Command::new("cp")
+            .arg(b)
+            .arg(&glexec)
+            .status()
+            .unwrap()
+            .success());
+        chmod(&glexec, 0o4755);
+    }
     let baseline = w.path("bin/baseline");
     let ok = Command::new("gcc")
         .args(["-O2", "-o"])

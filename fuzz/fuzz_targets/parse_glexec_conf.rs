@@ -2,7 +2,8 @@
 //! gives a configuration or an error, never a panic; an error or warning
 //! naming a line names one that exists; an accepted configuration keeps
 //! glexec's invariants (uid and gid minimums at least 1, levels 0-5,
-//! absolute paths, an epilogue only with linger and glexec switching) and,
+//! absolute paths, an epilogue only with linger and glexec switching, a
+//! mapping account that is an account name and not root) and,
 //! written back out, parses to the same configuration without warnings.
 #![no_main]
 
@@ -126,6 +127,10 @@ fn render(c: &Config) -> String {
         kv("epilogue_group", g);
     }
     kv("epilogue_timeout", &c.epilogue_timeout.to_string());
+    kv("privilege_separation", yes(c.privilege_separation));
+    kv("mapping_account", &c.mapping_account);
+    kv("mapping_helper", path(&c.mapping_helper));
+    kv("mapping_timeout", &c.mapping_timeout.to_string());
     out
 }
 
@@ -163,6 +168,11 @@ fuzz_target!(|data: &[u8]| {
     if c.epilogue.is_some() {
         assert!(c.linger && c.user_identity_switch_by == SwitchBy::Glexec);
     }
+    // Privilege separation: an account name, never root; a timeout; no
+    // identity switch by LCMAPS in an unprivileged helper.
+    assert!(c.mapping_helper.is_absolute() && c.mapping_timeout >= 1);
+    assert!(c.mapping_account != "root" && glexec_privsep::wire::is_account_name(c.mapping_account.as_bytes()));
+    assert!(!(c.privilege_separation && c.user_identity_switch_by == SwitchBy::Lcmaps));
     let again = render(&c);
     match config::parse(NAME, &again) {
         Ok((c2, w2)) => {

@@ -389,7 +389,7 @@ pub fn parse(name: &str, text: &str) -> Result<(Config, Vec<String>), ConfigErro
             "epilogue_timeout" => c.epilogue_timeout = number(value)?.into(),
             "privilege_separation" => c.privilege_separation = yes_no(value)?,
             "mapping_account" => {
-                if value.is_empty() || value == "root" {
+                if value == "root" || !glexec_privsep::wire::is_account_name(value.as_bytes()) {
                     return Err(bad("expected an unprivileged account's name"));
                 }
                 c.mapping_account = value.to_string();

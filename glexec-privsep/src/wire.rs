@@ -342,16 +342,21 @@ fn text(key: &str, v: &[u8], max: usize) -> Result<String, WireError> {
     }
 }
 
-/// An account name as glexec accepts one: `[A-Za-z0-9_][A-Za-z0-9_.-]*`, at
+/// Whether `v` is an account name as glexec accepts one (in an answer, and
+/// as glexec.conf's `mapping_account`): `[A-Za-z0-9_][A-Za-z0-9_.-]*`, at
 /// most [`MAX_USERNAME`] bytes.
-fn username(v: &[u8]) -> Result<String, WireError> {
-    let ok = !v.is_empty()
+pub fn is_account_name(v: &[u8]) -> bool {
+    !v.is_empty()
         && v.len() <= MAX_USERNAME
         && v[0] != b'-'
         && v[0] != b'.'
         && v.iter()
-            .all(|&b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
-    if !ok {
+            .all(|&b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+}
+
+/// An account name ([`is_account_name`]).
+fn username(v: &[u8]) -> Result<String, WireError> {
+    if !is_account_name(v) {
         return err(format!("username: not an account name: {}", printable(v)));
     }
     Ok(String::from_utf8(v.to_vec()).expect("ASCII"))

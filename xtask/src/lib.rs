@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 pub mod clib;
+pub mod deb;
 pub mod install;
 pub mod modgraph;
 pub mod mods;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use xtask::{clib, install, mods, Profile};
+use xtask::{clib, deb, install, mods, Profile};
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "Build and lay out lcmaps-rs")]
@@ -49,6 +49,20 @@ enum Cmd {
         /// made) instead of building them.
         #[arg(long)]
         mods: Option<PathBuf>,
+    },
+    /// Build the Debian packages (liblcmaps-rs0, lcmaps-rs-plugins, lcmaps-rs,
+    /// glexec-rs, liblcmaps-rs-dev) from the installed tree; prints the
+    /// .deb files. Needs dpkg-deb, pandoc, strip.
+    Deb {
+        /// The dev profile instead of release.
+        #[arg(long)]
+        debug: bool,
+        /// Take the .mod files from this directory instead of building them.
+        #[arg(long)]
+        mods: Option<PathBuf>,
+        /// Where the packages go (default <target>/debian).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 
@@ -102,6 +116,13 @@ fn main() -> ExitCode {
                 layout.libdir = libdir;
             }
             install::install(&layout, profile(debug), mods.as_deref())
+        }
+        Cmd::Deb { debug, mods, out } => {
+            deb::build(profile(debug), mods.as_deref(), out.as_deref()).map(|debs| {
+                for d in debs {
+                    println!("{}", d.display());
+                }
+            })
         }
     };
     match result {

@@ -228,7 +228,7 @@ pub fn build(profile: Profile, mods: Option<&Path>, out: Option<&Path>) -> Resul
 }
 
 /// Every file and symbolic link under `root`, relative, sorted.
-fn staged_files(root: &Path) -> Result<Vec<String>> {
+pub(crate) fn staged_files(root: &Path) -> Result<Vec<String>> {
     let mut out = Vec::new();
     let mut todo = vec![root.to_path_buf()];
     while let Some(d) = todo.pop() {
@@ -276,7 +276,7 @@ fn output(cmd: &str, args: &[&str]) -> Result<String> {
     Ok(String::from_utf8_lossy(&o.stdout).trim().to_string())
 }
 
-fn run(cmd: &mut Command) -> Result<()> {
+pub(crate) fn run(cmd: &mut Command) -> Result<()> {
     let st = cmd
         .status()
         .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
@@ -288,7 +288,7 @@ fn run(cmd: &mut Command) -> Result<()> {
 }
 
 /// The man pages, as roff, gzipped, in `root/usr/share/man`.
-fn man_pages(root: &Path) -> Result<()> {
+pub(crate) fn man_pages(root: &Path) -> Result<()> {
     let ws = workspace();
     for (md, name, section) in MAN_PAGES {
         let dir = root.join(format!("usr/share/man/man{section}"));
@@ -308,7 +308,7 @@ fn man_pages(root: &Path) -> Result<()> {
 }
 
 /// Whether `p` is an ELF file (not a link).
-fn is_elf(p: &Path) -> bool {
+pub(crate) fn is_elf(p: &Path) -> bool {
     let Ok(m) = std::fs::symlink_metadata(p) else {
         return false;
     };
@@ -319,7 +319,7 @@ fn is_elf(p: &Path) -> bool {
 }
 
 /// Strip `elf` (keeping its mode: `strip` would drop a set-uid bit).
-fn strip(elf: &Path) -> Result<()> {
+pub(crate) fn strip(elf: &Path) -> Result<()> {
     let mode = std::fs::metadata(elf).map_err(|e| e.to_string())?.mode() & 0o7777;
     run(Command::new("strip")
         .args([

@@ -15,6 +15,7 @@ pub mod deb;
 pub mod install;
 pub mod modgraph;
 pub mod mods;
+pub mod rpm;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use xtask::{clib, deb, install, mods, Profile};
+use xtask::{clib, deb, install, mods, rpm, Profile};
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "Build and lay out lcmaps-rs")]
@@ -64,6 +64,19 @@ enum Cmd {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Build the RPMs (lcmaps-rs, -plugins, -tools, -devel, glexec-rs) with
+    /// rpmbuild and packaging/rpm/lcmaps-rs.spec; prints them.
+    Rpm {
+        /// The dev profile instead of release.
+        #[arg(long)]
+        debug: bool,
+        /// Take the .mod files from this directory instead of building them.
+        #[arg(long)]
+        mods: Option<PathBuf>,
+        /// Where the packages go (default <target>/rpm).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 /// How and where `mods` and `clib` build.
@@ -116,6 +129,13 @@ fn main() -> ExitCode {
                 layout.libdir = libdir;
             }
             install::install(&layout, profile(debug), mods.as_deref())
+        }
+        Cmd::Rpm { debug, mods, out } => {
+            rpm::build(profile(debug), mods.as_deref(), out.as_deref()).map(|rpms| {
+                for r in rpms {
+                    println!("{}", r.display());
+                }
+            })
         }
         Cmd::Deb { debug, mods, out } => {
             deb::build(profile(debug), mods.as_deref(), out.as_deref()).map(|debs| {

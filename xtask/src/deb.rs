@@ -17,8 +17,8 @@
 //! |---|---|---|
 //! | `liblcmaps-rs0` | `liblcmaps_rs.so` and its runtime names (`liblcmaps.so.0`, the four helper libraries, `liblcas.so.0`) | `liblcmaps0`, `liblcas0` (provided, so their dependants stay) |
 //! | `lcmaps-rs-plugins` | the `.mod` files, in `<libdir>/lcmaps-rs/` (beside Debian's C plugins) | |
-//! | `lcmaps-rs` | `lcmaps`, its man pages, `/etc/lcmaps/lcmaps.db` | |
-//! | `glexec-rs` | `glexec` (4111), `glexec-mapper`, `glexec.conf` (0600), the glexec policies, man pages; the `glexec` account (postinst) | `glexec` |
+//! | `lcmaps-rs` | `lcmaps`, its man pages | |
+//! | `glexec-rs` | `glexec` (4111), `glexec-mapper`, `glexec.conf` (0600), the glexec policies (the OSG worker-node `lcmaps.db` among them), man pages; the `glexec` account (postinst) | `glexec` |
 //! | `liblcmaps-rs-dev` | headers, link names, `.pc` files | `liblcmaps-dev`, `liblcas-dev` and the four `*-interface` header packages |
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -113,7 +113,6 @@ pub const PACKAGES: &[Package] = &[
             column; lcmaps map shows what a credential maps to, plugin by plugin.",
         holds: |p| {
             p == "usr/bin/lcmaps"
-                || p == "etc/lcmaps/lcmaps.db"
                 || p.starts_with("usr/share/man/man1/lcmaps.")
                 || p.starts_with("usr/share/man/man5/lcmaps.db.")
         },
@@ -134,6 +133,7 @@ pub const PACKAGES: &[Package] = &[
                 || p.starts_with("usr/libexec/lcmaps-rs/")
                 || p == "etc/glexec.conf"
                 || p == "etc/lcmaps/lcmaps-glexec.db"
+                || p == "etc/lcmaps/lcmaps.db"
                 || p == "etc/lcas/lcas-glexec.db"
                 || p.starts_with("var/lib/lcmaps-rs/")
                 || p.starts_with("usr/share/man/man1/glexec.")
@@ -509,6 +509,6 @@ mod tests {
             "liblcmaps-rs-dev"
         );
         assert_eq!(of("usr/libexec/lcmaps-rs/glexec-mapper"), "glexec-rs");
-        assert_eq!(of("etc/lcmaps/lcmaps.db"), "lcmaps-rs");
+        assert_eq!(of("etc/lcmaps/lcmaps.db"), "glexec-rs");
     }
 }

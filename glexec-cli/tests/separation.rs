@@ -104,6 +104,32 @@ fn the_helper_runs_as_the_mapping_account_without_privileges() {
     assert_eq!(field("NoNewPrivs"), "1", "{st}");
 }
 
+/// The helper's seccomp filter: a plugin cannot make a user namespace (a
+/// kernel attack surface) or touch kernel keyrings, and can still fork.
+#[test]
+fn the_helper_cannot_make_namespaces_or_keys() {
+    need_root!();
+    let w = World::new("", None);
+    let out = w.path("helper-out");
+    std::fs::create_dir(&out).unwrap();
+    chown(&out, MAPPER, MAPPER);
+    let report = out.join("syscalls");
+    let module = c_plugin(
+        &w.path("bin"),
+        "plugin_syscalls",
+        TARGET,
+        &[format!("-DOUT=\"{}\"", report.display())],
+    );
+    w.one_module_policy(&module);
+    let o = w.run(&[], &["/usr/bin/id", "-u"]);
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stderr(&o), w.log());
+    assert_eq!(stdout(&o).trim(), TARGET.to_string());
+    let r = std::fs::read_to_string(&report).unwrap();
+    assert!(r.contains("unshare: Operation not permitted"), "{r}");
+    assert!(r.contains("add_key: Operation not permitted"), "{r}");
+    assert!(r.contains("fork: allowed"), "{r}");
+}
+
 #[test]
 fn a_c_plugin_cannot_read_a_root_only_file() {
     need_root!();

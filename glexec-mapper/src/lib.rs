@@ -11,8 +11,9 @@
 //! request it cannot read ends it with exit status 2 and no answer, which
 //! the root part treats as a failed helper.
 //!
-//! Before it reads anything it sets `PR_SET_NO_NEW_PRIVS` and closes every
-//! descriptor but 0, 1 and 2. It starts with an empty environment; the
+//! Before it reads anything it sets `PR_SET_NO_NEW_PRIVS`, closes every
+//! descriptor but 0, 1 and 2, and installs a seccomp filter ([`sandbox`]:
+//! no ptrace, namespaces, mounts, keyrings, bpf, modules, ...). It starts with an empty environment; the
 //! engine's variables come from the request. Panics are caught and
 //! answered as a system refusal, never printed.
 
@@ -20,6 +21,7 @@
 #![warn(missing_docs)]
 
 pub mod mapping;
+mod sandbox;
 mod trace;
 
 use std::io::{Read, Write};
@@ -38,6 +40,10 @@ pub fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     close_other_descriptors();
+    // Fail closed: a helper that could not confine itself does not map.
+    if sandbox::confine().is_err() {
+        return ExitCode::from(2);
+    }
     let mut input = Vec::new();
     if std::io::stdin()
         .lock()

@@ -199,6 +199,8 @@ const MAN_PAGES: &[(&str, &str, u8)] = &[
 /// `.deb` files.
 pub fn build(profile: Profile, mods: Option<&Path>, out: Option<&Path>) -> Result<Vec<PathBuf>> {
     let out = out.map_or_else(|| target_dir().join("debian"), Path::to_path_buf);
+    // rpmbuild and dpkg-deb run elsewhere: every path absolute.
+    let out = std::path::absolute(&out).map_err(|e| format!("{}: {e}", out.display()))?;
     let staging = out.join("staging");
     let _ = std::fs::remove_dir_all(&out);
     let layout = Layout::new(Path::new("/usr"), &staging);

@@ -16,6 +16,8 @@ use crate::{target_dir, workspace, Profile, Result};
 /// Build the RPMs into `out` (default `<target>/rpm`); returns them.
 pub fn build(profile: Profile, mods: Option<&Path>, out: Option<&Path>) -> Result<Vec<PathBuf>> {
     let out = out.map_or_else(|| target_dir().join("rpm"), Path::to_path_buf);
+    // rpmbuild and dpkg-deb run elsewhere: every path absolute.
+    let out = std::path::absolute(&out).map_err(|e| format!("{}: {e}", out.display()))?;
     let _ = std::fs::remove_dir_all(&out);
     let staging = out.join("staging");
     let mut layout = Layout::new(Path::new("/usr"), &staging);

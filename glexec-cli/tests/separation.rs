@@ -70,25 +70,32 @@ fn assert_refused(w: &World, code: i32, want: &str) {
     assert!(!w.target_proxy().exists(), "nothing written when refused");
 }
 
-#[test]
-fn the_helper_runs_as_the_mapping_account_without_privileges() {
-    need_root!();
+/// Runs the C test plugin `name` (`tests/c/<name>.c`) as the whole policy
+/// of a separated glexec mapping to the target; returns what the plugin
+/// wrote to its `OUT` file (in a directory the mapping account owns).
+fn plugin_report(name: &str) -> String {
     let w = World::new("", None);
     let out = w.path("helper-out");
     std::fs::create_dir(&out).unwrap();
     chown(&out, MAPPER, MAPPER);
-    let status = out.join("status");
+    let report = out.join("report");
     let module = c_plugin(
         &w.path("bin"),
-        "plugin_status",
+        name,
         TARGET,
-        &[format!("-DOUT=\"{}\"", status.display())],
+        &[format!("-DOUT=\"{}\"", report.display())],
     );
     w.one_module_policy(&module);
     let o = w.run(&[], &["/usr/bin/id", "-u"]);
     assert_eq!(o.status.code(), Some(0), "{}\n{}", stderr(&o), w.log());
     assert_eq!(stdout(&o).trim(), TARGET.to_string());
-    let st = std::fs::read_to_string(&status).unwrap();
+    std::fs::read_to_string(&report).unwrap()
+}
+
+#[test]
+fn the_helper_runs_as_the_mapping_account_without_privileges() {
+    need_root!();
+    let st = plugin_report("plugin_status");
     let field = |k: &str| {
         st.lines()
             .find_map(|l| l.strip_prefix(&format!("{k}:")))
@@ -109,22 +116,7 @@ fn the_helper_runs_as_the_mapping_account_without_privileges() {
 #[test]
 fn the_helper_cannot_make_namespaces_or_keys() {
     need_root!();
-    let w = World::new("", None);
-    let out = w.path("helper-out");
-    std::fs::create_dir(&out).unwrap();
-    chown(&out, MAPPER, MAPPER);
-    let report = out.join("syscalls");
-    let module = c_plugin(
-        &w.path("bin"),
-        "plugin_syscalls",
-        TARGET,
-        &[format!("-DOUT=\"{}\"", report.display())],
-    );
-    w.one_module_policy(&module);
-    let o = w.run(&[], &["/usr/bin/id", "-u"]);
-    assert_eq!(o.status.code(), Some(0), "{}\n{}", stderr(&o), w.log());
-    assert_eq!(stdout(&o).trim(), TARGET.to_string());
-    let r = std::fs::read_to_string(&report).unwrap();
+    let r = plugin_report("plugin_syscalls");
     assert!(r.contains("unshare: Operation not permitted"), "{r}");
     assert!(r.contains("add_key: Operation not permitted"), "{r}");
     assert!(r.contains("fork: allowed"), "{r}");

@@ -52,31 +52,26 @@ enum Cmd {
     },
     /// Build the Debian packages (liblcmaps-rs0, lcmaps-rs-plugins, lcmaps-rs,
     /// glexec-rs, liblcmaps-rs-dev) from the installed tree; prints the
-    /// .deb files. Needs dpkg-deb, pandoc, strip.
-    Deb {
-        /// The dev profile instead of release.
-        #[arg(long)]
-        debug: bool,
-        /// Take the .mod files from this directory instead of building them.
-        #[arg(long)]
-        mods: Option<PathBuf>,
-        /// Where the packages go (default <target>/debian).
-        #[arg(long)]
-        out: Option<PathBuf>,
-    },
+    /// .deb files (default in <target>/debian). Needs dpkg-deb, pandoc, strip.
+    Deb(Packages),
     /// Build the RPMs (lcmaps-rs, -plugins, -tools, -devel, glexec-rs) with
-    /// rpmbuild and packaging/rpm/lcmaps-rs.spec; prints them.
-    Rpm {
-        /// The dev profile instead of release.
-        #[arg(long)]
-        debug: bool,
-        /// Take the .mod files from this directory instead of building them.
-        #[arg(long)]
-        mods: Option<PathBuf>,
-        /// Where the packages go (default <target>/rpm).
-        #[arg(long)]
-        out: Option<PathBuf>,
-    },
+    /// rpmbuild and packaging/rpm/lcmaps-rs.spec; prints them (default in
+    /// <target>/rpm).
+    Rpm(Packages),
+}
+
+/// How `deb` and `rpm` build.
+#[derive(clap::Args)]
+struct Packages {
+    /// The dev profile instead of release.
+    #[arg(long)]
+    debug: bool,
+    /// Take the .mod files from this directory instead of building them.
+    #[arg(long)]
+    mods: Option<PathBuf>,
+    /// Where the packages go.
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 /// How and where `mods` and `clib` build.
@@ -99,6 +94,13 @@ fn profile(debug: bool) -> Profile {
         Profile::Debug
     } else {
         Profile::Release
+    }
+}
+
+/// One path a line.
+fn print(paths: Vec<PathBuf>) {
+    for p in paths {
+        println!("{}", p.display());
     }
 }
 
@@ -130,20 +132,8 @@ fn main() -> ExitCode {
             }
             install::install(&layout, profile(debug), mods.as_deref())
         }
-        Cmd::Rpm { debug, mods, out } => {
-            rpm::build(profile(debug), mods.as_deref(), out.as_deref()).map(|rpms| {
-                for r in rpms {
-                    println!("{}", r.display());
-                }
-            })
-        }
-        Cmd::Deb { debug, mods, out } => {
-            deb::build(profile(debug), mods.as_deref(), out.as_deref()).map(|debs| {
-                for d in debs {
-                    println!("{}", d.display());
-                }
-            })
-        }
+        Cmd::Rpm(p) => rpm::build(profile(p.debug), p.mods.as_deref(), p.out.as_deref()).map(print),
+        Cmd::Deb(p) => deb::build(profile(p.debug), p.mods.as_deref(), p.out.as_deref()).map(print),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -9,28 +9,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "lcmaps_modules.h"
-#include "lcmaps_arguments.h"
-#include "lcmaps_cred_data.h"
-
-static lcmaps_argument_t args[] = {
-    {"user_dn", "char *", 0, NULL},
-    {NULL, NULL, -1, NULL},
-};
-
-int plugin_initialize(int argc, char **argv)
-{
-    (void)argc;
-    (void)argv;
-    return LCMAPS_MOD_SUCCESS;
-}
-
-int plugin_introspect(int *argc, lcmaps_argument_t **argv)
-{
-    *argv = args;
-    *argc = lcmaps_cntArgs(args);
-    return LCMAPS_MOD_SUCCESS;
-}
+#include "test_plugin.h"
 
 static const char *outcome(long r)
 {
@@ -39,8 +18,6 @@ static const char *outcome(long r)
 
 int plugin_run(int argc, lcmaps_argument_t *argv)
 {
-    uid_t uid = MAP_ID;
-    gid_t gid = MAP_ID;
     FILE *out = fopen(OUT, "w");
     pid_t child;
     int st = -1;
@@ -57,17 +34,7 @@ int plugin_run(int argc, lcmaps_argument_t *argv)
         waitpid(child, &st, 0);
     fprintf(out, "fork: %s\n", child > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 7 ? "allowed" : "failed");
     fclose(out);
-    addCredentialData(UID, &uid);
-    addCredentialData(PRI_GID, &gid);
+    map_to(MAP_ID);
     return LCMAPS_MOD_SUCCESS;
 }
 
-int plugin_verify(int argc, lcmaps_argument_t *argv)
-{
-    return plugin_run(argc, argv);
-}
-
-int plugin_terminate(void)
-{
-    return LCMAPS_MOD_SUCCESS;
-}

@@ -207,39 +207,30 @@ fn answers_with_root_or_a_system_id_are_refused() {
 #[test]
 fn a_tracking_gid_glexec_did_not_lease_is_refused() {
     need_root!();
-    // A policy with the tracking plugin: glexec leases 5400 (the first of
-    // the range) before it starts the helper.
-    let w = with_fake_helper(
-        &answer(
-            TARGET,
-            TARGET,
-            &(record("group", "6") + &record("tracking_gid", "6")),
+    // With the tracking plugin in the policy, glexec leases 5400 (the first
+    // of the range) before it starts the helper.
+    for (groups, tracking, with_plugin, want) in [
+        (&["6"][..], "6", true, "is not the gid 5400 glexec leased"),
+        // Another gid of the range beside the leased one.
+        (
+            &["5400", "5401"][..],
+            "5400",
+            true,
+            "inside the tracking range 5400-5449",
         ),
-        "",
-    );
-    tracking_policy(&w, 5400, 5449, "");
-    assert_refused(&w, 202, "is not the gid 5400 glexec leased");
-    // Another gid of the range beside the leased one.
-    let w = with_fake_helper(
-        &answer(
-            TARGET,
-            TARGET,
-            &(record("group", "5400") + &record("group", "5401") + &record("tracking_gid", "5400")),
-        ),
-        "",
-    );
-    tracking_policy(&w, 5400, 5449, "");
-    assert_refused(&w, 202, "inside the tracking range 5400-5449");
-    // A tracking gid with no tracking plugin in the policy.
-    let w = with_fake_helper(
-        &answer(
-            TARGET,
-            TARGET,
-            &(record("group", "5400") + &record("tracking_gid", "5400")),
-        ),
-        "",
-    );
-    assert_refused(&w, 202, "but glexec leased none");
+        // A tracking gid with no tracking plugin in the policy.
+        (&["5400"][..], "5400", false, "but glexec leased none"),
+    ] {
+        let extra: String = groups.iter().map(|g| record("group", g)).collect();
+        let w = with_fake_helper(
+            &answer(TARGET, TARGET, &(extra + &record("tracking_gid", tracking))),
+            "",
+        );
+        if with_plugin {
+            tracking_policy(&w, 5400, 5449, "");
+        }
+        assert_refused(&w, 202, want);
+    }
 }
 
 #[test]
@@ -363,34 +354,6 @@ fn the_root_part_links_no_credential_parser() {
     assert!(String::from_utf8_lossy(&helper.stdout).contains("lcmaps_x509"));
 }
 
-/// A PDP server certificate for `localhost` (subjectAltName), from `ca`.
-fn pdp_cert(
-    ca: &lcmaps_x509::fixtures::Ca,
-) -> (
-    openssl::x509::X509,
-    openssl::pkey::PKey<openssl::pkey::Private>,
-) {
-    use lcmaps_x509::fixtures::{self, Spec};
-    use openssl::x509::extension::SubjectAlternativeName;
-    let k = fixtures::key();
-    let builder = openssl::x509::X509Builder::new().unwrap();
-    let san = SubjectAlternativeName::new()
-        .dns("localhost")
-        .build(&builder.x509v3_context(None, None))
-        .unwrap();
-    let c = fixtures::build(Spec {
-        subject: fixtures::name(&[("DC", "org"), ("DC", "example"), ("CN", "localhost")]),
-        issuer: Some(&ca.cert),
-        issuer_key: &ca.key,
-        key: &k,
-        serial: 78,
-        not_before: fixtures::now() - 3600,
-        not_after: fixtures::now() + 86400,
-        exts: vec![san],
-    });
-    (c, k)
-}
-
 /// The shipped OSG worker-node policy, unchanged but for its paths, the
 /// PDP's address and the tracking range: the proxy is verified, the test
 /// PDP maps it over the GUMS/XACML callout with the node's host
@@ -412,7 +375,7 @@ fn the_osg_worker_node_example_runs_separated() {
     std::fs::write(&hostkey, host_key.private_key_to_pem_pkcs8().unwrap()).unwrap();
     chown(&hostkey, 0, MAPPER);
     chmod(&hostkey, 0o640);
-    let (cert, key) = pdp_cert(&ca);
+    let (cert, key) = fixtures::server_cert(&ca, &["localhost"]);
     let pdp = Server::start(Config {
         cert,
         chain: Vec::new(),

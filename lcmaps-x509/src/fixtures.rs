@@ -514,6 +514,29 @@ pub fn voms_server(ca: &Ca, host: &str) -> (X509, PKey<Private>) {
     (c, k)
 }
 
+/// A TLS server certificate `/DC=org/DC=example/CN=<names[0]>` with every
+/// name of `names` as a DNS subjectAltName, issued by `ca` (a test PDP's).
+pub fn server_cert(ca: &Ca, names: &[&str]) -> (X509, PKey<Private>) {
+    let k = key();
+    let ctx_b = X509Builder::new().unwrap();
+    let mut san = openssl::x509::extension::SubjectAlternativeName::new();
+    for n in names {
+        san.dns(n);
+    }
+    let san = san.build(&ctx_b.x509v3_context(None, None)).unwrap();
+    let c = build(Spec {
+        subject: name(&[("DC", "org"), ("DC", "example"), ("CN", names[0])]),
+        issuer: Some(&ca.cert),
+        issuer_key: &ca.key,
+        key: &k,
+        serial: 77,
+        not_before: now() - HOUR,
+        not_after: now() + 24 * HOUR,
+        exts: vec![san],
+    });
+    (c, k)
+}
+
 /// Writes `<vomsdir>/<vo>/<host>.lsc` for `server`.
 pub fn install_lsc(vomsdir: &Path, vo: &str, host: &str, server: &X509) {
     let d = vomsdir.join(vo);

@@ -9,12 +9,11 @@ use std::time::{Duration, Instant};
 use lcmaps_core::cred::Store;
 use lcmaps_core::plugin::{Plugin, Request, RunContext, Status};
 use lcmaps_plugin_common::accounts::StaticAccounts;
-use lcmaps_x509::fixtures::{self, Ca, Spec};
+use lcmaps_x509::fixtures::{self, Ca};
 use lcmaps_xacml_client::{Flavour, XacmlClient};
 use lcmaps_xacml_pdp::{parse_map, Behaviour, Config, Server};
 use openssl::pkey::{PKey, Private};
-use openssl::x509::extension::SubjectAlternativeName;
-use openssl::x509::{X509Builder, X509};
+use openssl::x509::X509;
 
 static LOGS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
@@ -50,27 +49,6 @@ struct World {
     capath: PathBuf,
     cert: PathBuf,
     key: PathBuf,
-}
-
-fn server_cert(ca: &Ca, names: &[&str]) -> (X509, PKey<Private>) {
-    let k = fixtures::key();
-    let ctx_b = X509Builder::new().unwrap();
-    let mut san = SubjectAlternativeName::new();
-    for n in names {
-        san.dns(n);
-    }
-    let san = san.build(&ctx_b.x509v3_context(None, None)).unwrap();
-    let c = fixtures::build(Spec {
-        subject: fixtures::name(&[("DC", "org"), ("DC", "example"), ("CN", names[0])]),
-        issuer: Some(&ca.cert),
-        issuer_key: &ca.key,
-        key: &k,
-        serial: 77,
-        not_before: fixtures::now() - 3600,
-        not_after: fixtures::now() + 86400,
-        exts: vec![san],
-    });
-    (c, k)
 }
 
 fn write(dir: &Path, name: &str, data: &[u8]) -> PathBuf {
@@ -121,7 +99,7 @@ impl World {
     }
 
     fn pdp(&self, map: &str, b: Behaviour) -> Server {
-        self.pdp_with(map, b, server_cert(&self.ca, &["localhost"]))
+        self.pdp_with(map, b, fixtures::server_cert(&self.ca, &["localhost"]))
     }
 
     fn client(&self, urls: &[String], extra: &[&str]) -> XacmlClient {
@@ -500,7 +478,7 @@ fn untrusted_server_ca_fails() {
     let s = w.pdp_with(
         MAP,
         Behaviour::default(),
-        server_cert(&other, &["localhost"]),
+        fixtures::server_cert(&other, &["localhost"]),
     );
     let mut p = w.client(&[url(&s)], &[]);
     assert_eq!(run(&mut p, ALICE, &[]).0, Status::Failure);

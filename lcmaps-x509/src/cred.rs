@@ -267,6 +267,36 @@ fn pem_blocks(pem: &str) -> Result<Vec<(&str, &str)>, CredError> {
 }
 
 impl Credential {
+    /// [`Credential::from_pem`], remembering this thread's last successful
+    /// parse (by the SHA-256 of the string): within one mapping the C API
+    /// parses the PEM string for its DN and FQANs and
+    /// `lcmaps_verify_proxy.mod` parses the same string again. The parse
+    /// is a function of the string alone, so the remembered value is what
+    /// parsing again would give. Nothing is checked here; verification
+    /// ([`crate::verify()`]) is done by the caller, every time.
+    pub fn from_pem_shared(pem: &str) -> Result<std::sync::Arc<Self>, CredError> {
+        use std::cell::RefCell;
+        use std::sync::Arc;
+        thread_local! {
+            static LAST: RefCell<Option<([u8; 32], Arc<Credential>)>> = const { RefCell::new(None) };
+        }
+        if pem.len() > MAX_PEM_LEN {
+            return Err(CredError::TooLarge(pem.len()));
+        }
+        let digest = openssl::sha::sha256(pem.as_bytes());
+        if let Some(c) = LAST.with(|l| {
+            l.borrow()
+                .as_ref()
+                .filter(|(d, _)| *d == digest)
+                .map(|(_, c)| c.clone())
+        }) {
+            return Ok(c);
+        }
+        let cred = Arc::new(Credential::from_pem(pem)?);
+        LAST.with(|l| *l.borrow_mut() = Some((digest, cred.clone())));
+        Ok(cred)
+    }
+
     /// Parses a PEM string: certificates leaf first (each issued by the
     /// next), plus at most one unencrypted private key anywhere.
     pub fn from_pem(pem: &str) -> Result<Self, CredError> {

@@ -28,17 +28,16 @@
 //! callers, from the same `stat`.
 
 use std::collections::HashMap;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use lcmaps_core::trust::Stamp;
+use lcmaps_core::trust::{settled, Stamp};
 use openssl::x509::X509;
 
 /// A file changed less than this long ago is read again on its next use
 /// (see the [module documentation](self)).
-pub const SETTLE: Duration = Duration::from_secs(2);
+pub const SETTLE: Duration = lcmaps_core::trust::SETTLE;
 
 /// Most files kept per kind before the cache is emptied (a bound against a
 /// directory that churns; a site's has a few hundred).
@@ -103,16 +102,6 @@ impl<T> FileCache<T> {
         }
         Ok(value)
     }
-}
-
-/// Whether `m`'s mtime and ctime are both at least [`SETTLE`] in the past.
-fn settled(m: &std::fs::Metadata) -> bool {
-    let now = crate::time::now();
-    let settle = SETTLE.as_secs() as i64;
-    // Whole seconds, rounded up: a time within the current second counts
-    // as now.
-    let latest = m.mtime().max(m.ctime()) + 1;
-    latest + settle <= now
 }
 
 /// The process's trust store.

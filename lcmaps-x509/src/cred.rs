@@ -266,6 +266,38 @@ fn pem_blocks(pem: &str) -> Result<Vec<(&str, &str)>, CredError> {
     Ok(out)
 }
 
+/// The certificate of PEM block `block`, parsed once per process for the
+/// same block text (by its SHA-256; at most [`MAX_PARSED`] kept, all
+/// forgotten when full): a new proxy usually comes with the user
+/// certificate and the proxies above it seen before (the jobs of one
+/// pilot, the delegations of one user), and OpenSSL 3 sets up its key
+/// decoders for every certificate it parses. A parsed certificate is a
+/// function of the bytes alone; nothing about it is checked here.
+fn certificate(block: &str) -> Result<X509, openssl::error::ErrorStack> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static PARSED: OnceLock<Mutex<HashMap<[u8; 32], X509>>> = OnceLock::new();
+    let parsed = PARSED.get_or_init(Default::default);
+    let digest = openssl::sha::sha256(block.as_bytes());
+    if let Some(c) = parsed
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&digest)
+    {
+        return Ok(c.clone());
+    }
+    let c = X509::from_pem(block.as_bytes())?;
+    let mut p = parsed.lock().unwrap_or_else(|e| e.into_inner());
+    if p.len() >= MAX_PARSED {
+        p.clear();
+    }
+    p.insert(digest, c.clone());
+    Ok(c)
+}
+
+/// Most parsed certificates kept by [`certificate`].
+const MAX_PARSED: usize = 512;
+
 /// The unencrypted private key of PEM block `block` (label `label`).
 ///
 /// PKCS#1 RSA (`RSA PRIVATE KEY`), SEC 1 EC (`EC PRIVATE KEY`) and PKCS#8
@@ -380,11 +412,9 @@ impl Credential {
                     if certs.len() >= MAX_CHAIN_LEN {
                         return Err(CredError::TooLong(certs.len() + 1));
                     }
-                    let c = X509::from_pem(block.as_bytes()).map_err(|e| {
-                        CredError::BadCertificate {
-                            index: certs.len(),
-                            reason: first_error(&e),
-                        }
+                    let c = certificate(block).map_err(|e| CredError::BadCertificate {
+                        index: certs.len(),
+                        reason: first_error(&e),
                     })?;
                     certs.push(c);
                 }

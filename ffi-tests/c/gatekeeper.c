@@ -2,6 +2,7 @@
  * Built by ffi-tests against lcmaps-rs's headers and against Debian's, and
  * run on either library.
  *   gatekeeper account|username DN [FQAN...]
+ *   gatekeeper pem FILE... (mapping i reads FILE number i modulo their count)
  * env: GK_LOOPS (default 1): mappings in one process (init once);
  *      GK_CYCLES (default 0): instead, that many lcmaps_init + one mapping +
  *      lcmaps_term cycles in one process (timed together);
@@ -18,15 +19,15 @@
 #include "lcmaps.h"
 #include "print_account.h"
 
-/* One mapping; prints its result line when `print`. */
+/* One mapping (the `turn`th); prints its result line when `print`. */
 static int map_once(const char *mode, int argc, char **argv, int mapcounter, int npols,
-                    char **pols, int print)
+                    char **pols, int print, int turn)
 {
     int rc;
     if (strcmp(mode, "pem") == 0) {
-        /* argv[2]: a PEM file (proxy chain and key) */
+        /* argv[2..]: PEM files (proxy chain and key), used in turn */
         static char pem[65536];
-        FILE *f = fopen(argv[2], "r");
+        FILE *f = fopen(argv[2 + turn % (argc - 2)], "r");
         size_t n = f ? fread(pem, 1, sizeof(pem) - 1, f) : 0;
         uid_t uid = (uid_t)-1;
         gid_t *pg = NULL, *sg = NULL;
@@ -72,7 +73,7 @@ int main(int argc, char **argv)
     struct timespec t0, t1;
 
     if (argc < 3) {
-        fprintf(stderr, "usage: %s account|username DN [FQAN...] | pem FILE\n", argv[0]);
+        fprintf(stderr, "usage: %s account|username DN [FQAN...] | pem FILE...\n", argv[0]);
         return 2;
     }
     mode = argv[1];
@@ -88,7 +89,7 @@ int main(int argc, char **argv)
                 printf("init=1 cycle=%d\n", i);
                 return 3;
             }
-            rc = map_once(mode, argc, argv, mapcounter, npols, pols, i == 0);
+            rc = map_once(mode, argc, argv, mapcounter, npols, pols, i == 0, i);
             failures += rc != 0;
             if (lcmaps_term()) {
                 printf("term=1 cycle=%d\n", i);
@@ -103,7 +104,7 @@ int main(int argc, char **argv)
         }
         clock_gettime(CLOCK_MONOTONIC, &t0);
         for (i = 0; i < loops; i++) {
-            rc = map_once(mode, argc, argv, mapcounter, npols, pols, i == 0);
+            rc = map_once(mode, argc, argv, mapcounter, npols, pols, i == 0, i);
             failures += rc != 0;
         }
     }

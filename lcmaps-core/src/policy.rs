@@ -174,7 +174,13 @@ impl Engine {
                     ))
                 }
             };
-            let mut argv = vec![config.modules.argv0(&decl.module).display().to_string()];
+            // argv[0]: the module file validation found (it looked a moment
+            // ago), else where it would be.
+            let argv0 = match &decl.file {
+                Some(f) => f.clone(),
+                None => config.modules.argv0(&decl.module),
+            };
+            let mut argv = vec![argv0.display().to_string()];
             argv.extend(decl.args.iter().cloned());
             if let Err(source) = p.initialize(&argv) {
                 return Err(fail(

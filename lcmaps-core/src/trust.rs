@@ -218,6 +218,24 @@ pub struct Stamp {
     mode: u32,
 }
 
+/// How long a file must have been left alone before a cache may keep
+/// what was read from it under its [`Stamp`] ([`settled`]).
+pub const SETTLE: Duration = Duration::from_secs(2);
+
+/// Whether `m`'s mtime and ctime are both at least [`SETTLE`] in the past
+/// (whole seconds, a time within the current second counting as now).
+///
+/// Why caches of parsed files ask: file system timestamps come from the
+/// kernel's coarse clock (a few milliseconds), so two writes of the same
+/// size within one tick leave the same stamp, and content read between
+/// them would be kept under the stamp of the final version. A file that
+/// changed that recently is read again on every use until it has been
+/// quiet for [`SETTLE`] (git's "racily clean" rule).
+pub fn settled(m: &std::fs::Metadata) -> bool {
+    let latest = m.mtime().max(m.ctime()).saturating_add(1);
+    latest.saturating_add(SETTLE.as_secs() as i64) <= crate::time::now()
+}
+
 impl Stamp {
     /// The stamp of `m`.
     pub fn of(m: &std::fs::Metadata) -> Stamp {

@@ -437,7 +437,9 @@ impl PluginLoader for CModLoader {
 /// The loader Rust hosts and the C API use: the Rust built-ins
 /// (`lcmaps-builtins`) for built-in declarations (a relative module name
 /// with no file of that name in the module path), the C host for
-/// everything else.
+/// everything else. The built-ins' account lookups use this host's
+/// [`crate::accounts::getgrouplist`].
 pub fn default_loader() -> lcmaps_builtins::Loader {
+    lcmaps_plugin_common::accounts::use_grouplist(crate::accounts::getgrouplist);
     lcmaps_builtins::Loader::new(Box::new(CModLoader))
 }

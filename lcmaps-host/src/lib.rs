@@ -24,6 +24,7 @@
 
 #![allow(clippy::missing_safety_doc, non_snake_case, non_camel_case_types)]
 
+pub mod accounts;
 pub mod boundary;
 pub mod callbacks;
 #[doc(hidden)]

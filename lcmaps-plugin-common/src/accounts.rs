@@ -3,9 +3,9 @@
 //! so tests can inject accounts; [`SystemAccounts`] asks NSS through `nix`.
 
 use std::collections::BTreeMap;
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 use std::fmt::Debug;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use nix::unistd::{getgrouplist, Gid, Uid, User};
 
@@ -40,6 +40,30 @@ fn not_found(e: nix::errno::Errno) -> bool {
     )
 }
 
+/// A `getgrouplist(3)`: every group of the account `user` whose primary
+/// group is `gid`, `gid` included; the message of a failure.
+pub type GroupList = fn(user: &CStr, gid: u32) -> Result<Vec<u32>, String>;
+
+static HOST_GROUPLIST: OnceLock<GroupList> = OnceLock::new();
+
+/// Makes [`SystemAccounts`] use `f` for the group list from now on (the
+/// first call wins). The C host registers one that calls
+/// `getgrouplist(3)` directly: `nix`'s asks `sysconf(_SC_NGROUPS_MAX)`
+/// first on every call, which glibc answers by reading
+/// /proc/sys/kernel/ngroups_max (an open, a read and a close per mapping).
+pub fn use_grouplist(f: GroupList) {
+    let _ = HOST_GROUPLIST.set(f);
+}
+
+fn grouplist(user: &CStr, gid: u32) -> Result<Vec<u32>, String> {
+    if let Some(f) = HOST_GROUPLIST.get() {
+        return f(user, gid);
+    }
+    getgrouplist(user, Gid::from_raw(gid))
+        .map(|g| g.into_iter().map(Gid::as_raw).collect())
+        .map_err(|e| e.to_string())
+}
+
 /// The system's accounts (NSS).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemAccounts;
@@ -53,11 +77,8 @@ impl AccountDb for SystemAccounts {
             Err(e) => return Err(format!("getpwnam(\"{name}\"): {e}")),
         };
         let cname = CString::new(name).map_err(|_| format!("bad account name {name:?}"))?;
-        let groups = getgrouplist(&cname, user.gid)
-            .map_err(|e| format!("getgrouplist(\"{name}\"): {e}"))?
-            .into_iter()
-            .map(Gid::as_raw)
-            .collect();
+        let groups = grouplist(&cname, user.gid.as_raw())
+            .map_err(|e| format!("getgrouplist(\"{name}\"): {e}"))?;
         Ok(Some(Account {
             name: user.name,
             uid: user.uid.as_raw(),

@@ -385,7 +385,9 @@ fn cache() -> &'static Cache {
 /// The parsed mapfile at `path`, from the per-process cache when the file's
 /// device, inode, size, mtime, ctime, owner and mode ([`Stamp`]) are those
 /// of the cached version, otherwise read (once: the identity is taken from
-/// the open file) and parsed again. In a privileged process the file must
+/// the open file) and parsed again. A file changed within the last
+/// [`lcmaps_core::trust::SETTLE`] is not kept (read again on every use
+/// until then: [`lcmaps_core::trust::settled`] says why). In a privileged process the file must
 /// be one only root can change: [`lcmaps_core::trust::check_stat`] on every
 /// call, with the one `stat(2)` of the file this call makes (it walks the
 /// directories above the file again when that file is another or has
@@ -421,10 +423,12 @@ pub fn load(path: &Path) -> Result<Arc<Mapfile>, MapfileError> {
         path.display(),
         parsed.entries.len()
     );
-    cache()
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(path.to_path_buf(), (Stamp::of(&meta), parsed.clone()));
+    let mut c = cache().lock().unwrap_or_else(|e| e.into_inner());
+    if lcmaps_core::trust::settled(&meta) {
+        c.insert(path.to_path_buf(), (Stamp::of(&meta), parsed.clone()));
+    } else {
+        c.remove(path);
+    }
     Ok(parsed)
 }
 
@@ -677,6 +681,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("grid-mapfile");
         std::fs::write(&p, "\"/CN=a\" one\n").unwrap();
+        // Just written: not kept (a second write within the same
+        // timestamp tick would leave the same stamp).
+        let a = load(&p).unwrap();
+        let b = load(&p).unwrap();
+        assert!(!Arc::ptr_eq(&a, &b), "a fresh file is read on every use");
+        std::thread::sleep(lcmaps_core::trust::SETTLE + std::time::Duration::from_millis(1100));
         let a = load(&p).unwrap();
         let b = load(&p).unwrap();
         assert!(Arc::ptr_eq(&a, &b), "unchanged file is parsed once");

@@ -309,12 +309,17 @@ fn value<'a>(o: &str, next: Option<&'a str>, what: &'static str) -> Result<&'a s
 
 /// [`lcmaps_core::trust::check`] on a site file or directory a plugin
 /// option names, if it exists (a missing one is the reader's error, at
-/// the time it reads it).
+/// the time it reads it). From the one `stat` with
+/// [`lcmaps_core::trust::check_stat`] (its cached walk: a process that
+/// initializes LCMAPS once per request checks the same files each time),
+/// and a dangling symbolic link with the full walk, which names it.
 pub fn trusted(path: &Path) -> Result<(), String> {
-    if std::fs::symlink_metadata(path).is_err() {
-        return Ok(());
+    match std::fs::metadata(path) {
+        Ok(meta) => lcmaps_core::trust::check_stat(path, &meta),
+        Err(_) if std::fs::symlink_metadata(path).is_ok() => lcmaps_core::trust::check(path),
+        Err(_) => return Ok(()),
     }
-    lcmaps_core::trust::check(path).map_err(|e| e.to_string())
+    .map_err(|e| e.to_string())
 }
 
 /// The options LCMAPS passes after argv\[0\].

@@ -146,6 +146,8 @@ fn a_grid_mapfile_swapped_under_a_weakened_directory_after_a_cached_load_is_refu
     }
     let (_t, f) = site();
     let etc = f.parent().unwrap();
+    // A file written just now is not kept (lcmaps_core::trust::settled).
+    std::thread::sleep(lcmaps_core::trust::SETTLE + std::time::Duration::from_millis(1100));
     let first = mapfile::load(&f).unwrap();
     let again = mapfile::load(&f).unwrap();
     assert!(std::sync::Arc::ptr_eq(&first, &again), "cache hit");

@@ -266,7 +266,138 @@ fn pem_blocks(pem: &str) -> Result<Vec<(&str, &str)>, CredError> {
     Ok(out)
 }
 
+/// The certificate of PEM block `block`, parsed once per process for the
+/// same block text (by its SHA-256; at most [`MAX_PARSED`] kept, all
+/// forgotten when full): a new proxy usually comes with the user
+/// certificate and the proxies above it seen before (the jobs of one
+/// pilot, the delegations of one user), and OpenSSL 3 sets up its key
+/// decoders for every certificate it parses. A parsed certificate is a
+/// function of the bytes alone; nothing about it is checked here.
+fn certificate(block: &str) -> Result<X509, openssl::error::ErrorStack> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static PARSED: OnceLock<Mutex<HashMap<[u8; 32], X509>>> = OnceLock::new();
+    let parsed = PARSED.get_or_init(Default::default);
+    let digest = openssl::sha::sha256(block.as_bytes());
+    if let Some(c) = parsed
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&digest)
+    {
+        return Ok(c.clone());
+    }
+    let c = X509::from_pem(block.as_bytes())?;
+    let mut p = parsed.lock().unwrap_or_else(|e| e.into_inner());
+    if p.len() >= MAX_PARSED {
+        p.clear();
+    }
+    p.insert(digest, c.clone());
+    Ok(c)
+}
+
+/// Most parsed certificates kept by [`certificate`].
+const MAX_PARSED: usize = 512;
+
+/// The unencrypted private key of PEM block `block` (label `label`).
+///
+/// PKCS#1 RSA (`RSA PRIVATE KEY`), SEC 1 EC (`EC PRIVATE KEY`) and PKCS#8
+/// RSA (`PRIVATE KEY`) keys are decoded directly from their DER (OpenSSL's
+/// `d2i_RSAPrivateKey` / `d2i_ECPrivateKey`): OpenSSL 3's generic PEM key
+/// reader sets up its decoder machinery on every call, which made it half
+/// the time of verifying a new proxy chain. Anything else, and any block
+/// the direct decode does not take (PEM headers, other base64 than one
+/// DER value, other algorithms), goes through the generic reader, whose
+/// answer (key or error) is then the answer. The key is only compared
+/// with the leaf certificate's public key ([`crate::verify()`]).
+fn private_key(label: &str, block: &str) -> Result<PKey<Private>, openssl::error::ErrorStack> {
+    if let Some(k) = direct_private_key(label, block) {
+        return Ok(k);
+    }
+    PKey::private_key_from_pem_passphrase(block.as_bytes(), b"")
+}
+
+/// [`private_key`]'s direct decode; `None` to leave it to OpenSSL's reader.
+fn direct_private_key(label: &str, block: &str) -> Option<PKey<Private>> {
+    const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+    let mut b64 = String::with_capacity(block.len());
+    for line in block.lines() {
+        let line = line.trim();
+        if line.starts_with("-----") {
+            continue;
+        }
+        // A header (`Proc-Type: ...`) or anything but base64.
+        if !line
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'+' || c == b'/' || c == b'=')
+        {
+            return None;
+        }
+        b64.push_str(line);
+    }
+    let der = openssl::base64::decode_block(&b64).ok()?;
+    // Exactly one DER value, nothing after it.
+    der::asn1::AnyRef::from_der(&der).ok()?;
+    match label {
+        "RSA PRIVATE KEY" => {
+            PKey::from_rsa(openssl::rsa::Rsa::private_key_from_der(&der).ok()?).ok()
+        }
+        "EC PRIVATE KEY" => {
+            PKey::from_ec_key(openssl::ec::EcKey::private_key_from_der(&der).ok()?).ok()
+        }
+        "PRIVATE KEY" => {
+            // PrivateKeyInfo ::= SEQUENCE { version, AlgorithmIdentifier,
+            //   privateKey OCTET STRING, [0] attributes OPTIONAL, ... }
+            let seq = der::asn1::AnyRef::from_der(&der).ok()?;
+            if der::Tagged::tag(&seq) != der::Tag::Sequence {
+                return None;
+            }
+            let mut r = der::SliceReader::new(seq.value()).ok()?;
+            let version: u8 = der::Reader::decode(&mut r).ok()?;
+            let alg: x509_cert::spki::AlgorithmIdentifierOwned =
+                der::Reader::decode(&mut r).ok()?;
+            let key: der::asn1::OctetStringRef<'_> = der::Reader::decode(&mut r).ok()?;
+            if version > 1 || alg.oid != RSA_ENCRYPTION {
+                return None;
+            }
+            let inner = key.as_bytes();
+            der::asn1::AnyRef::from_der(inner).ok()?;
+            PKey::from_rsa(openssl::rsa::Rsa::private_key_from_der(inner).ok()?).ok()
+        }
+        _ => None,
+    }
+}
+
 impl Credential {
+    /// [`Credential::from_pem`], remembering this thread's last successful
+    /// parse (by the SHA-256 of the string): within one mapping the C API
+    /// parses the PEM string for its DN and FQANs and
+    /// `lcmaps_verify_proxy.mod` parses the same string again. The parse
+    /// is a function of the string alone, so the remembered value is what
+    /// parsing again would give. Nothing is checked here; verification
+    /// ([`crate::verify()`]) is done by the caller, every time.
+    pub fn from_pem_shared(pem: &str) -> Result<std::sync::Arc<Self>, CredError> {
+        use std::cell::RefCell;
+        use std::sync::Arc;
+        thread_local! {
+            static LAST: RefCell<Option<([u8; 32], Arc<Credential>)>> = const { RefCell::new(None) };
+        }
+        if pem.len() > MAX_PEM_LEN {
+            return Err(CredError::TooLarge(pem.len()));
+        }
+        let digest = openssl::sha::sha256(pem.as_bytes());
+        if let Some(c) = LAST.with(|l| {
+            l.borrow()
+                .as_ref()
+                .filter(|(d, _)| *d == digest)
+                .map(|(_, c)| c.clone())
+        }) {
+            return Ok(c);
+        }
+        let cred = Arc::new(Credential::from_pem(pem)?);
+        LAST.with(|l| *l.borrow_mut() = Some((digest, cred.clone())));
+        Ok(cred)
+    }
+
     /// Parses a PEM string: certificates leaf first (each issued by the
     /// next), plus at most one unencrypted private key anywhere.
     pub fn from_pem(pem: &str) -> Result<Self, CredError> {
@@ -281,11 +412,9 @@ impl Credential {
                     if certs.len() >= MAX_CHAIN_LEN {
                         return Err(CredError::TooLong(certs.len() + 1));
                     }
-                    let c = X509::from_pem(block.as_bytes()).map_err(|e| {
-                        CredError::BadCertificate {
-                            index: certs.len(),
-                            reason: first_error(&e),
-                        }
+                    let c = certificate(block).map_err(|e| CredError::BadCertificate {
+                        index: certs.len(),
+                        reason: first_error(&e),
                     })?;
                     certs.push(c);
                 }
@@ -298,9 +427,9 @@ impl Credential {
                     if block.contains("Proc-Type: 4,ENCRYPTED") {
                         return Err(CredError::Key("the private key is encrypted".into()));
                     }
-                    let k = PKey::private_key_from_pem_passphrase(block.as_bytes(), b"").map_err(
-                        |e| CredError::Key(format!("malformed private key: {}", first_error(&e))),
-                    )?;
+                    let k = private_key(label, block).map_err(|e| {
+                        CredError::Key(format!("malformed private key: {}", first_error(&e)))
+                    })?;
                     key = Some(k);
                 }
                 "ENCRYPTED PRIVATE KEY" => {
@@ -489,4 +618,89 @@ pub fn proxy_path_len(l: &Link) -> Option<u32> {
         return Gt3ProxyCertInfo::from_der(v).ok()?.path_len;
     }
     None
+}
+
+#[cfg(test)]
+mod key_tests {
+    use super::{direct_private_key, private_key};
+    use openssl::pkey::{PKey, Private};
+
+    fn pem_of(label: &str, der: &[u8]) -> String {
+        let b64 = openssl::base64::encode_block(der);
+        let body: Vec<&str> = b64
+            .as_bytes()
+            .chunks(64)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        format!(
+            "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+            body.join("\n")
+        )
+    }
+
+    fn same(a: &PKey<Private>, b: &PKey<Private>) {
+        assert!(a.public_eq(b));
+        assert_eq!(
+            a.private_key_to_der().unwrap(),
+            b.private_key_to_der().unwrap()
+        );
+    }
+
+    #[test]
+    fn the_direct_decode_gives_openssls_key() {
+        let rsa = crate::fixtures::rsa_key();
+        let ec = crate::fixtures::key();
+        let cases = [
+            (
+                "RSA PRIVATE KEY",
+                rsa.rsa().unwrap().private_key_to_der().unwrap(),
+                &rsa,
+            ),
+            ("PRIVATE KEY", rsa.private_key_to_pkcs8().unwrap(), &rsa),
+            (
+                "EC PRIVATE KEY",
+                ec.ec_key().unwrap().private_key_to_der().unwrap(),
+                &ec,
+            ),
+        ];
+        for (label, der, want) in cases {
+            let pem = pem_of(label, &der);
+            let direct = direct_private_key(label, &pem).expect(label);
+            same(&direct, want);
+            let generic = PKey::private_key_from_pem_passphrase(pem.as_bytes(), b"").unwrap();
+            same(&direct, &generic);
+        }
+    }
+
+    #[test]
+    fn other_keys_and_odd_blocks_are_left_to_openssl() {
+        // PKCS#8 EC: OpenSSL's reader.
+        let ec = crate::fixtures::key();
+        let pem = pem_of("PRIVATE KEY", &ec.private_key_to_pkcs8().unwrap());
+        assert!(direct_private_key("PRIVATE KEY", &pem).is_none());
+        same(&private_key("PRIVATE KEY", &pem).unwrap(), &ec);
+        // Trailing bytes after the DER value, a header line: not decoded
+        // directly; OpenSSL's reader decides.
+        let rsa = crate::fixtures::rsa_key();
+        let mut der = rsa.rsa().unwrap().private_key_to_der().unwrap();
+        der.extend_from_slice(b"\x00\x00");
+        assert!(direct_private_key("RSA PRIVATE KEY", &pem_of("RSA PRIVATE KEY", &der)).is_none());
+        let good = pem_of(
+            "RSA PRIVATE KEY",
+            &rsa.rsa().unwrap().private_key_to_der().unwrap(),
+        );
+        let with_header = good.replacen("-----\n", "-----\nComment: x\n\n", 1);
+        assert!(direct_private_key("RSA PRIVATE KEY", &with_header).is_none());
+        // Not base64 at all.
+        assert!(direct_private_key(
+            "RSA PRIVATE KEY",
+            "-----BEGIN RSA PRIVATE KEY-----\n!!!!\n-----END RSA PRIVATE KEY-----\n"
+        )
+        .is_none());
+        assert!(private_key(
+            "RSA PRIVATE KEY",
+            "-----BEGIN RSA PRIVATE KEY-----\n!!!!\n-----END RSA PRIVATE KEY-----\n"
+        )
+        .is_err());
+    }
 }

@@ -143,7 +143,7 @@ const OID_CERTIFICATE_ISSUER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2
 
 /// One CRL of the CA directory, with what the choice needs.
 struct Candidate {
-    crl: X509Crl,
+    crl: SharedCrl,
     path: PathBuf,
     last: i64,
     next: Option<i64>,
@@ -154,26 +154,75 @@ struct Candidate {
 /// Reads every CRL of `<hash>.r0`, `<hash>.r1`, ... (up to the first
 /// missing number, as OpenSSL's hashed directory lookup does) in `dir`.
 /// A file may hold several PEM CRLs (or one DER CRL).
-fn read_crls(dir: &Path, hash: u32) -> Result<Vec<(X509Crl, PathBuf)>, String> {
+fn read_crls(dir: &Path, hash: u32) -> Result<Vec<(SharedCrl, PathBuf)>, String> {
     let mut out = Vec::new();
     for n in 0..MAX_CRL_FILES {
         let path = dir.join(format!("{hash:08x}.r{n}"));
-        let meta = match std::fs::metadata(&path) {
-            Ok(m) => m,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
-            Err(e) => return Err(format!("cannot read CRL {}: {e}", path.display())),
+        let Some(meta) = crate::store::stat(&path)? else {
+            break;
         };
         if meta.len() > MAX_CRL_LEN {
             return Err(format!("CRL {} is too large", path.display()));
         }
-        lcmaps_core::trust::check(&path).map_err(|e| e.to_string())?;
-        let data =
-            std::fs::read(&path).map_err(|e| format!("cannot read CRL {}: {e}", path.display()))?;
-        let crls = parse_crls(&data).ok_or_else(|| format!("malformed CRL {}", path.display()))?;
-        out.extend(crls.into_iter().map(|c| (c, path.clone())));
+        lcmaps_core::trust::check_stat(&path, &meta).map_err(|e| e.to_string())?;
+        crate::store::note_trust_checked(&path);
+        // Parsed once per version of the file (crate::store).
+        let crls = crate::store::crls(&path, &meta, |data| {
+            if data.len() as u64 > MAX_CRL_LEN {
+                return Err(format!("CRL {} is too large", path.display()));
+            }
+            let crls =
+                parse_crls(data).ok_or_else(|| format!("malformed CRL {}", path.display()))?;
+            Ok(crls
+                .into_iter()
+                .map(|crl| CrlInfo {
+                    ext: crl_extensions(&crl),
+                    crl,
+                })
+                .collect())
+        })?;
+        out.extend((0..crls.len()).map(|i| {
+            (
+                SharedCrl {
+                    file: crls.clone(),
+                    i,
+                },
+                path.clone(),
+            )
+        }));
     }
     Ok(out)
 }
+
+/// A parsed CRL and its [`crl_extensions`], as the trust store keeps it.
+pub(crate) struct CrlInfo {
+    crl: X509Crl,
+    ext: Option<CrlExtensions>,
+}
+
+/// One CRL of a CRL file in the trust store.
+struct SharedCrl {
+    file: std::sync::Arc<Vec<CrlInfo>>,
+    i: usize,
+}
+
+impl SharedCrl {
+    /// Its [`crl_extensions`].
+    fn extensions(&self) -> Option<CrlExtensions> {
+        self.file[self.i].ext.clone()
+    }
+}
+
+impl std::ops::Deref for SharedCrl {
+    type Target = X509Crl;
+    fn deref(&self) -> &X509Crl {
+        &self.file[self.i].crl
+    }
+}
+
+/// What [`crl_extensions`] returns: the authorityKeyIdentifier
+/// keyIdentifier, delta CRL, unhandled critical extension.
+type CrlExtensions = (Option<Vec<u8>>, bool, bool);
 
 /// The PEM CRLs of `data` (at least one), or the one DER CRL it is.
 fn parse_crls(data: &[u8]) -> Option<Vec<X509Crl>> {
@@ -197,7 +246,7 @@ fn parse_crls(data: &[u8]) -> Option<Vec<X509Crl>> {
 /// CRL, and whether it has a critical extension OpenSSL does not handle
 /// (it handles authorityKeyIdentifier, issuingDistributionPoint and
 /// deltaCRLIndicator, and certificateIssuer in entries).
-fn crl_extensions(crl: &X509Crl) -> Option<(Option<Vec<u8>>, bool, bool)> {
+fn crl_extensions(crl: &X509Crl) -> Option<CrlExtensions> {
     let der = crl.to_der().ok()?;
     let list = x509_cert::crl::CertificateList::from_der(&der).ok()?;
     let mut akid = None;
@@ -259,7 +308,8 @@ pub fn check_ca_issued(
         {
             continue;
         }
-        let (akid, delta, unhandled_critical) = crl_extensions(&crl)
+        let (akid, delta, unhandled_critical) = crl
+            .extensions()
             .ok_or_else(|| unusable(format!("malformed CRL {}", path.display())))?;
         if delta {
             continue;
@@ -311,6 +361,9 @@ pub fn check_ca_issued(
         warn_once(looked_for, issuer_dn);
         return Ok(());
     };
+    if let Some(n) = c.next {
+        crate::store::note_expiry(n);
+    }
     let path = c.path.display();
     if issuer
         .key_usage()
@@ -415,7 +468,7 @@ pub fn cas_without_crl(dir: &Path) -> Vec<(String, PathBuf)> {
             .iter()
             .any(|(c, _)| {
                 c.issuer_name().try_cmp(ca.subject_name()).ok() == Some(std::cmp::Ordering::Equal)
-                    && crl_extensions(c).is_some_and(|(akid, delta, _)| {
+                    && c.extensions().is_some_and(|(akid, delta, _)| {
                         !delta && !matches!((&akid, &skid), (Some(a), Some(s)) if a != s)
                     })
             });
@@ -460,6 +513,7 @@ pub fn check(cert: &X509Ref, issuer: &X509Ref, dir: &Path, now: i64) -> Result<(
         if let Some(next) = crl.next_update() {
             let next = crate::time::unix(next)
                 .ok_or_else(|| format!("CRL {} has a bad nextUpdate", path.display()))?;
+            crate::store::note_expiry(next);
             if next < now {
                 return Err(format!(
                     "CRL {} expired at {}",

@@ -26,8 +26,10 @@
 pub mod cred;
 pub mod crl;
 pub mod name;
+pub mod store;
 pub mod time;
 pub mod verify;
+pub mod verify_cache;
 pub mod voms;
 
 #[cfg(any(test, feature = "test-fixtures"))]

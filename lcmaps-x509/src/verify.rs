@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use openssl::stack::Stack;
-use openssl::x509::store::{X509Lookup, X509StoreBuilder};
+use openssl::x509::store::X509StoreBuilder;
 use openssl::x509::verify::X509VerifyFlags;
 use openssl::x509::{X509Ref, X509StoreContext, X509VerifyResult, X509};
 
@@ -156,25 +156,33 @@ fn openssl_msg(r: X509VerifyResult) -> String {
     r.error_string().to_owned()
 }
 
+/// An OpenSSL store of the CA certificates in `dir` that a chain with
+/// certificates `chain` can reach ([`crate::store::reachable_cas`]: the
+/// ones OpenSSL's hashed directory lookup would find for it, parsed once
+/// per version of each file).
 fn build_store(
     dir: &Path,
+    chain: &[Link],
     flags: X509VerifyFlags,
     at: Option<i64>,
 ) -> Result<openssl::x509::store::X509Store, VerifyError> {
     let cadir = || VerifyError::CaDir(dir.display().to_string());
-    let dir_str = dir.to_str().ok_or_else(cadir)?;
-    if !dir.is_dir() {
-        return Err(cadir());
-    }
+    let meta = crate::store::stat(dir)
+        .ok()
+        .flatten()
+        .filter(|m| m.is_dir())
+        .ok_or_else(cadir)?;
     // The directory and those above it; the files in it are checked by
     // the plugins when they start (trust::check_dir_entries), CRLs of
     // proxies when they are read (crate::crl).
-    lcmaps_core::trust::check(dir).map_err(|e| VerifyError::Untrusted(e.to_string()))?;
+    lcmaps_core::trust::check_stat(dir, &meta)
+        .map_err(|e| VerifyError::Untrusted(e.to_string()))?;
+    crate::store::note_trust_checked(dir);
     let mut b = X509StoreBuilder::new().map_err(|_| cadir())?;
-    b.add_lookup(X509Lookup::hash_dir())
-        .map_err(|_| cadir())?
-        .add_dir(dir_str, openssl::ssl::SslFiletype::PEM)
-        .map_err(|_| cadir())?;
+    let seeds = chain.iter().map(|l| l.cert.issuer_name_hash());
+    for ca in crate::store::reachable_cas(dir, seeds) {
+        b.add_cert(ca).map_err(|_| cadir())?;
+    }
     b.set_flags(flags).map_err(|_| cadir())?;
     if let Some(t) = at {
         let mut p = openssl::x509::verify::X509VerifyParam::new().map_err(|_| cadir())?;
@@ -293,12 +301,28 @@ fn check_crls(chain: &[X509], dir: &Path, now: i64, mode: CrlMode) -> Result<(),
 }
 
 /// Verifies `cred` under `opts`. `Ok(())` only if every check passed.
+///
+/// The checks of the chain (everything but the private key) may be
+/// answered by the cache of successful verifications
+/// ([`crate::verify_cache`], which says why that is safe); the private key
+/// is checked every time.
 pub fn verify(cred: &Credential, opts: &VerifyOptions) -> Result<(), VerifyError> {
+    crate::verify_cache::verify_chain(cred, opts, verify_chain)?;
+    check_private_key(cred, opts)
+}
+
+/// Every check of `cred` but the private key's, without the cache.
+fn verify_chain(cred: &Credential, opts: &VerifyOptions) -> Result<(), VerifyError> {
     let now = opts.at.unwrap_or_else(crate::time::now);
     let dir = opts.ca_dir.as_path();
     // OpenSSL builds and checks the chain; the CRLs are ours (check_crls),
     // so that the CRL mode decides what a missing CRL means.
-    let store = build_store(dir, X509VerifyFlags::empty(), opts.at)?;
+    let store = build_store(
+        dir,
+        &cred.chain[cred.eec_index..],
+        X509VerifyFlags::empty(),
+        opts.at,
+    )?;
 
     // 1. The CA-issued part: the end-entity certificate up to a trusted CA,
     //    then the CRLs of every CA on that path.
@@ -306,6 +330,10 @@ pub fn verify(cred: &Credential, opts: &VerifyOptions) -> Result<(), VerifyError
     let cas: Vec<&Link> = cred.chain[cred.eec_index + 1..].iter().collect();
     let ca_chain = openssl_verify(&store, &eec.cert, &cas)
         .map_err(|(c, m, cur)| map_openssl(dir, c, m, &cur))?;
+    for c in &ca_chain {
+        // (An unreadable notAfter keeps the result out of the cache.)
+        crate::store::note_expiry(crate::time::unix(c.not_after()).unwrap_or(i64::MIN));
+    }
     check_crls(&ca_chain, dir, now, opts.crl_mode)?;
 
     // 2. Every proxy link, from the first delegation to the leaf.
@@ -425,13 +453,23 @@ pub fn verify(cred: &Credential, opts: &VerifyOptions) -> Result<(), VerifyError
         .iter()
         .all(|l| matches!(l.kind, CertKind::Proxy(ProxyType::Rfc3820(_))));
     if cred.eec_index > 0 && all_rfc {
-        let store = build_store(dir, X509VerifyFlags::ALLOW_PROXY_CERTS, opts.at)?;
+        let store = build_store(
+            dir,
+            &cred.chain[cred.eec_index..],
+            X509VerifyFlags::ALLOW_PROXY_CERTS,
+            opts.at,
+        )?;
         let rest: Vec<&Link> = cred.chain[1..].iter().collect();
         openssl_verify(&store, &cred.leaf().cert, &rest)
             .map_err(|(c, m, cur)| map_openssl(dir, c, m, &cur))?;
     }
 
-    // 4. Proof of possession.
+    Ok(())
+}
+
+/// Proof of possession: the private key in the PEM input is the leaf's
+/// (required unless `opts.require_private_key` is false).
+fn check_private_key(cred: &Credential, opts: &VerifyOptions) -> Result<(), VerifyError> {
     match &cred.key {
         Some(k) => {
             let leaf_key = cred

@@ -79,7 +79,7 @@ pub(super) fn pem_request(
         log::error!("{name}(): no PEM string given");
         return None;
     };
-    let cred = match lcmaps_x509::Credential::from_pem(&pem) {
+    let cred = match lcmaps_x509::Credential::from_pem_shared(&pem) {
         Ok(c) => c,
         Err(e) => {
             log::error!("{name}(): cannot use the PEM credential: {e}");

@@ -53,7 +53,7 @@ pub fn check_bytes(name: &str, bytes: &[u8], opts: &ValidateOptions) -> Checked 
         }
     };
     let src = Source::new(name, text);
-    let (ast, mut diagnostics) = parse::parse(&src);
+    let (ast, mut diagnostics) = parse_remembered(&src);
     let (config, more) = validate::validate(&src, &ast, opts);
     diagnostics.extend(more);
     sort(&mut diagnostics);
@@ -68,13 +68,51 @@ pub fn check_bytes(name: &str, bytes: &[u8], opts: &ValidateOptions) -> Checked 
     }
 }
 
+/// [`parse::parse`], remembering the last result: a process that
+/// initializes and terminates LCMAPS again and again (one cycle per
+/// request) parses the same policy file each time. The parse is a
+/// function of the name and the text alone (both compared in full), so the
+/// remembered result is what parsing again would give; validation, which
+/// looks at the file system, is done every time.
+fn parse_remembered(src: &Source<'_>) -> (ast::Ast, Vec<Diagnostic>) {
+    type Last = Option<(String, String, ast::Ast, Vec<Diagnostic>)>;
+    static LAST: std::sync::Mutex<Last> = std::sync::Mutex::new(None);
+    /// Larger files are parsed every time (nothing kept).
+    const MAX_KEPT: usize = 1 << 20;
+    if let Some((_, _, ast, d)) = LAST
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_ref()
+        .filter(|(n, t, _, _)| n == src.name() && t == src.text())
+    {
+        return (ast.clone(), d.clone());
+    }
+    let (ast, d) = parse::parse(src);
+    if src.text().len() <= MAX_KEPT {
+        *LAST.lock().unwrap_or_else(|e| e.into_inner()) = Some((
+            src.name().to_owned(),
+            src.text().to_owned(),
+            ast.clone(),
+            d.clone(),
+        ));
+    }
+    (ast, d)
+}
+
 /// Read, parse and validate the file at `path`. In a privileged process
-/// the file must be one only root can change ([`crate::trust::check`]).
+/// the file must be one only root can change ([`crate::trust::check`];
+/// [`crate::trust::check_stat`] from the one `stat` when the file is
+/// there, as the file is read at every initialization).
 pub fn check_file(path: &Path, opts: &ValidateOptions) -> Checked {
     let name = path.display().to_string();
     // A missing file is reported by the read below.
-    if std::fs::symlink_metadata(path).is_ok() {
-        if let Err(e) = crate::trust::check(path) {
+    let trusted = match std::fs::metadata(path) {
+        Ok(meta) => crate::trust::check_stat(path, &meta),
+        Err(_) if std::fs::symlink_metadata(path).is_ok() => crate::trust::check(path),
+        Err(_) => Ok(()),
+    };
+    {
+        if let Err(e) = trusted {
             return Checked {
                 config: None,
                 diagnostics: vec![Diagnostic::error(e.to_string())],
@@ -102,4 +140,30 @@ fn sort(d: &mut [Diagnostic]) {
                 .unwrap_or((0, 0)),
         )
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_policy_file_changed_between_checks_is_parsed_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("lcmaps.db");
+        let opts = ValidateOptions {
+            builtins: vec!["lcmaps_dummy_good.mod".into()],
+            ..ValidateOptions::default()
+        };
+        let decl = "a = \"lcmaps_dummy_good.mod\"\nb = \"lcmaps_dummy_good.mod\"\nstandard:\n";
+        std::fs::write(&db, format!("{decl}a -> b\n")).unwrap();
+        let first = check_file(&db, &opts);
+        assert!(first.config.is_some(), "{:?}", first.diagnostics);
+        // The same text again: the same answer.
+        assert!(check_file(&db, &opts).config.is_some());
+        // A syntax error: refused, not the remembered parse.
+        std::fs::write(&db, format!("{decl}a ->\n")).unwrap();
+        let changed = check_file(&db, &opts);
+        assert!(changed.config.is_none());
+        assert!(changed.diagnostics.iter().any(Diagnostic::is_error));
+    }
 }

@@ -906,13 +906,19 @@ impl Validator<'_, '_> {
         vars: &[Var],
         by_name: &HashMap<&str, usize>,
     ) {
+        // One module file: the same device and inode (what the dynamic
+        // loader compares to tell an object it already loaded; one stat,
+        // where resolving the whole path took one per component).
         let mut first: HashMap<String, usize> = HashMap::new();
         for (i, p) in plugins.iter().enumerate() {
             let key = p
                 .file
                 .as_ref()
-                .and_then(|f| f.canonicalize().ok())
-                .map(|f| f.display().to_string())
+                .and_then(|f| std::fs::metadata(f).ok())
+                .map(|m| {
+                    use std::os::unix::fs::MetadataExt;
+                    format!("file {}:{}", m.dev(), m.ino())
+                })
                 .unwrap_or_else(|| p.module.clone());
             match first.get(&key) {
                 None => {
@@ -1138,6 +1144,27 @@ mod tests {
         );
         assert_eq!(c.unwrap().plugins.len(), 1);
         assert!(d.is_empty(), "{d:#?}");
+    }
+
+    #[test]
+    fn one_module_file_under_two_names_with_two_argument_sets() {
+        // A symbolic link and a hard link to one file are that file.
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("lcmaps_a.mod");
+        std::fs::write(&a, b"not really a module").unwrap();
+        std::os::unix::fs::symlink(&a, dir.path().join("lcmaps_sym.mod")).unwrap();
+        std::fs::hard_link(&a, dir.path().join("lcmaps_hard.mod")).unwrap();
+        for other in ["lcmaps_sym.mod", "lcmaps_hard.mod"] {
+            let d = dir.path().display();
+            let m = messages(&format!(
+                "x = \"{d}/lcmaps_a.mod -x\"\ny = \"{d}/{other} -y\"\np:\nx -> y\n"
+            ));
+            assert!(
+                m.iter()
+                    .any(|m| m.contains("is used with two different argument sets")),
+                "{other}: {m:?}"
+            );
+        }
     }
 
     #[test]

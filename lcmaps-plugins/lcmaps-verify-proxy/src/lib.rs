@@ -87,7 +87,7 @@ impl VerifyProxy {
     /// The whole check on a PEM string: `Err` carries the one-line reason.
     pub fn check(&self, pem: Option<&str>) -> Result<(), String> {
         let pem = pem.ok_or("no PEM string (proxy chain) given")?;
-        let cred = Credential::from_pem(pem).map_err(|e| e.to_string())?;
+        let cred = Credential::from_pem_shared(pem).map_err(|e| e.to_string())?;
         let opts = self.options();
         if self.only_lifetime {
             // Upstream skips chain verification here; we still refuse

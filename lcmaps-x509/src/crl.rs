@@ -167,7 +167,7 @@ fn read_crls(dir: &Path, hash: u32) -> Result<Vec<(SharedCrl, PathBuf)>, String>
         lcmaps_core::trust::check_stat(&path, &meta).map_err(|e| e.to_string())?;
         crate::store::note_trust_checked(&path);
         // Parsed once per version of the file (crate::store).
-        let crls = crate::store::crls(&path, &meta, |data| {
+        let crls = crl_files().get(&path, &meta, |data| {
             if data.len() as u64 > MAX_CRL_LEN {
                 return Err(format!("CRL {} is too large", path.display()));
             }
@@ -192,6 +192,14 @@ fn read_crls(dir: &Path, hash: u32) -> Result<Vec<(SharedCrl, PathBuf)>, String>
         }));
     }
     Ok(out)
+}
+
+/// The process's parsed CRL files (part of the trust store,
+/// [`crate::store`]).
+fn crl_files() -> &'static crate::store::FileCache<Vec<CrlInfo>> {
+    static FILES: std::sync::OnceLock<crate::store::FileCache<Vec<CrlInfo>>> =
+        std::sync::OnceLock::new();
+    FILES.get_or_init(crate::store::FileCache::new)
 }
 
 /// A parsed CRL and its [`crl_extensions`], as the trust store keeps it.

@@ -49,13 +49,15 @@ struct Kept<T> {
     value: Arc<T>,
 }
 
-/// Parsed files by path.
-struct FileCache<T> {
+/// Parsed files by path (the CA files here; the CRL files in
+/// [`crate::crl`], which keeps its own of these).
+pub(crate) struct FileCache<T> {
     files: Mutex<HashMap<PathBuf, Kept<T>>>,
 }
 
 impl<T> FileCache<T> {
-    fn new() -> Self {
+    /// An empty cache.
+    pub(crate) fn new() -> Self {
         FileCache {
             files: Mutex::new(HashMap::new()),
         }
@@ -63,7 +65,7 @@ impl<T> FileCache<T> {
 
     /// The parsed content of `path`, whose `stat` is `meta`: the kept one
     /// if the stamp is unchanged, else `parse` of the file read now.
-    fn get(
+    pub(crate) fn get(
         &self,
         path: &Path,
         meta: &std::fs::Metadata,
@@ -104,17 +106,16 @@ impl<T> FileCache<T> {
     }
 }
 
-/// The process's trust store.
+/// The process's trust store (of CA files; `crate::crl` keeps the CRL
+/// files' in a [`FileCache`] of its own).
 struct Store {
     cas: FileCache<Vec<X509>>,
-    crls: FileCache<Vec<crate::crl::CrlInfo>>,
 }
 
 fn store() -> &'static Store {
     static STORE: OnceLock<Store> = OnceLock::new();
     STORE.get_or_init(|| Store {
         cas: FileCache::new(),
-        crls: FileCache::new(),
     })
 }
 
@@ -218,15 +219,6 @@ pub(crate) fn note_trust_checked(path: &Path) {
             }
         }
     });
-}
-
-/// The CRLs of CRL file `path` (`meta`: its `stat`), parsed.
-pub(crate) fn crls(
-    path: &Path,
-    meta: &std::fs::Metadata,
-    parse: impl FnOnce(&[u8]) -> Result<Vec<crate::crl::CrlInfo>, String>,
-) -> Result<Arc<Vec<crate::crl::CrlInfo>>, String> {
-    store().crls.get(path, meta, parse)
 }
 
 /// Most certificate files read for one hash (`<hash>.0` .. `<hash>.99`).

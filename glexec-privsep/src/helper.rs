@@ -7,15 +7,18 @@
 
 use std::ffi::OsString;
 use std::fmt;
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Read, Write};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
+use rustix::event::{poll, PollFd, PollFlags, Timespec};
+use rustix::fs::{fcntl_getfl, fcntl_setfl, OFlags};
+use rustix::process::{pidfd_open, PidfdFlags};
 
 use crate::wire::{Answer, Request, WireError, MAX_ANSWER};
 
@@ -117,61 +120,127 @@ pub fn ask(helper: &Helper, request: &Request) -> Result<Answer, HelperFailure> 
     result
 }
 
-/// Feed the request, collect the answer, wait for the exit.
+/// Feed the request, collect the answer, wait for the exit: one thread,
+/// `poll(2)` on both pipes (non-blocking) and then on a pidfd of the helper,
+/// so that the root part wakes up the moment the helper exits, and never
+/// blocks past the deadline on a helper that does not read, does not write
+/// or does not exit.
 fn converse(
     child: &mut Child,
     request: &Request,
     timeout: Duration,
     started: Instant,
 ) -> Result<Answer, HelperFailure> {
-    let mut stdin = child.stdin.take().expect("piped");
+    let deadline = started + timeout;
+    let io = |what: &str, e: std::io::Error| HelperFailure::Start(format!("{what}: {e}"));
+    let mut stdin = Some(child.stdin.take().expect("piped"));
+    let mut stdout = child.stdout.take().expect("piped");
+    for fd in [stdin.as_ref().map(|s| s.as_fd()), Some(stdout.as_fd())]
+        .into_iter()
+        .flatten()
+    {
+        set_nonblocking(fd).map_err(|e| io("setting up its pipes", e))?;
+    }
     let bytes = request.encode();
-    // A helper that does not read must not block us: write from a thread
-    // (a broken pipe is the helper's business; its answer tells).
-    let (wrote, written) = mpsc::channel();
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&bytes);
-        drop(stdin);
-        let _ = wrote.send(());
-    });
-    let stdout = child.stdout.take().expect("piped");
-    let (tx, rx) = mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let read = stdout.take(MAX_ANSWER as u64 + 1).read_to_end(&mut buf);
-        let _ = tx.send(read.map(|_| buf));
-    });
-    let left = |now: Instant| timeout.saturating_sub(now - started);
-    let answer = match rx.recv_timeout(left(Instant::now())) {
-        Ok(Ok(buf)) if buf.len() > MAX_ANSWER => return Err(HelperFailure::Oversized),
-        Ok(Ok(buf)) => buf,
-        Ok(Err(e)) => return Err(HelperFailure::Start(format!("reading its answer: {e}"))),
-        Err(_) => return Err(HelperFailure::TimedOut(timeout)),
-    };
-    // The answer is closed; the helper must now exit 0, in time.
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(st)) => break st,
-            Ok(None) if left(Instant::now()).is_zero() => {
-                return Err(HelperFailure::TimedOut(timeout))
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(2)),
-            Err(e) => return Err(HelperFailure::Start(format!("waiting for it: {e}"))),
+    let mut sent = 0;
+    let mut answer = Vec::new();
+    // Until the helper closes its answer (normally: when it exits).
+    loop {
+        let mut fds = Vec::with_capacity(2);
+        fds.push(PollFd::new(&stdout, PollFlags::IN));
+        if let Some(w) = &stdin {
+            fds.push(PollFd::new(w, PollFlags::OUT));
         }
-    };
+        wait_for(&mut fds, deadline).ok_or(HelperFailure::TimedOut(timeout))?;
+        let (readable, writable) = (
+            !fds[0].revents().is_empty(),
+            fds.get(1).is_some_and(|f| !f.revents().is_empty()),
+        );
+        if writable {
+            let w = stdin.as_mut().expect("polled");
+            match w.write(&bytes[sent..]) {
+                Ok(n) => sent += n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                // A broken pipe is the helper's business; its answer tells.
+                Err(_) => sent = bytes.len(),
+            }
+            if sent == bytes.len() {
+                stdin = None;
+            }
+        }
+        if readable {
+            let mut chunk = [0u8; 16 * 1024];
+            match stdout.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => answer.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(io("reading its answer", e)),
+            }
+            if answer.len() > MAX_ANSWER {
+                return Err(HelperFailure::Oversized);
+            }
+        }
+    }
+    drop(stdin);
+    // The answer is closed; the helper must now exit 0, in time.
+    let status = wait_exit(child, deadline).ok_or(HelperFailure::TimedOut(timeout))??;
     if !status.success() {
         return Err(HelperFailure::Died(status));
     }
-    // Both threads end now (the reader has sent; the writer's pipe lost its
-    // reader when the helper exited, unless a child of the helper holds it):
-    // wait for them, so that the caller is single-threaded again (glexec
-    // forks the payload only then).
-    if written.recv_timeout(left(Instant::now())).is_err() {
-        return Err(HelperFailure::TimedOut(timeout));
-    }
-    let _ = writer.join();
-    let _ = reader.join();
     Answer::decode(&answer).map_err(HelperFailure::Malformed)
+}
+
+/// `poll(2)` until an event or the deadline (`None`: the deadline passed).
+fn wait_for(fds: &mut [PollFd<'_>], deadline: Instant) -> Option<()> {
+    loop {
+        let left = deadline.checked_duration_since(Instant::now())?;
+        if left.is_zero() {
+            return None;
+        }
+        let ts = Timespec::try_from(left).ok()?;
+        match poll(fds, Some(&ts)) {
+            Ok(0) => {}
+            Ok(_) => return Some(()),
+            // A signal for glexec: poll again with what is left.
+            Err(rustix::io::Errno::INTR) => {}
+            // Cannot happen with valid descriptors; fail closed.
+            Err(_) => return None,
+        }
+    }
+}
+
+/// Wait for the helper's exit until the deadline (`None`): on a pidfd,
+/// which becomes readable when the process exits; on a kernel without
+/// pidfds (before Linux 5.3), by polling `waitpid` at short intervals.
+fn wait_exit(child: &mut Child, deadline: Instant) -> Option<Result<ExitStatus, HelperFailure>> {
+    let pidfd = i32::try_from(child.id())
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+        .and_then(|pid| pidfd_open(pid, PidfdFlags::empty()).ok());
+    let mut pause = Duration::from_micros(50);
+    loop {
+        match child.try_wait() {
+            Ok(Some(st)) => return Some(Ok(st)),
+            Ok(None) => {}
+            Err(e) => return Some(Err(HelperFailure::Start(format!("waiting for it: {e}")))),
+        }
+        match &pidfd {
+            Some(fd) => wait_for(&mut [PollFd::new(fd, PollFlags::IN)], deadline)?,
+            None => {
+                let left = deadline.checked_duration_since(Instant::now())?;
+                std::thread::sleep(pause.min(left));
+                pause = (pause * 2).min(Duration::from_millis(2));
+            }
+        }
+    }
+}
+
+fn set_nonblocking(fd: BorrowedFd<'_>) -> std::io::Result<()> {
+    let flags = fcntl_getfl(fd)?;
+    fcntl_setfl(fd, flags | OFlags::NONBLOCK)?;
+    Ok(())
 }
 
 /// SIGKILL the helper's process group (it leads it) and reap the helper.

@@ -100,7 +100,7 @@ fn open_credential(job: &Job) -> Result<Cred, Refusal> {
             "pass the full proxy (certificates and key)",
         ));
     }
-    let x509 = lcmaps_x509::Credential::from_pem(&pem).map_err(|e| {
+    let x509 = lcmaps_x509::Credential::from_pem_shared(&pem).map_err(|e| {
         client(
             format!("{source} is not a usable proxy: {e}"),
             "pass a valid proxy (voms-proxy-info -all shows it)",

@@ -212,7 +212,7 @@ impl XacmlClient {
             ctx.request
                 .pem
                 .as_deref()
-                .and_then(|p| match lcmaps_x509::Credential::from_pem(p) {
+                .and_then(|p| match lcmaps_x509::Credential::from_pem_shared(p) {
                     Ok(c) => Some(c.eec().issuer.clone()),
                     Err(e) => {
                         log::debug!("{who}: no issuer from the PEM string: {e}");

@@ -1,15 +1,17 @@
 //! glexec end to end (proxy read, verify_proxy, grid-mapfile mapping, proxy
 //! copy, identity switch, exec of /bin/true) against a minimal C program that
 //! only does setgroups/setgid/setuid/execve of /bin/true. Both are setuid
-//! root and run by the same unprivileged caller in the same private mount
-//! namespace. Prints both latencies and the ratio. Needs root.
+//! root and run by the same unprivileged caller in a private mount
+//! namespace. Prints wall time (latency) and CPU time (user + system of
+//! every process of a run: a measure the machine's other load disturbs
+//! less) per run, the median of alternating rounds. Needs root.
 //!
 //! Run: `cargo bench -p glexec-cli --bench end_to_end` (or scripts/bench-glexec).
 
 #[path = "../tests/world.rs"]
 mod world;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use world::*;
@@ -23,91 +25,184 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(200);
-    // Both modes of issue #18, each beside the same minimal switcher; and,
-    // with GLEXEC_BENCH_COMPARE=<a glexec binary> (e.g. one built before
-    // privilege separation), that one too, in the same run.
-    for (mode, conf) in [
-        ("privilege_separation = yes", ""),
-        ("privilege_separation = no", "privilege_separation = no\n"),
-    ] {
-        println!("{mode}:");
-        measure(conf, n, None);
-    }
+    let rounds: usize = std::env::var("GLEXEC_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    // Both modes of issue #18 and the minimal switcher; with
+    // GLEXEC_BENCH_COMPARE=<a glexec binary> (e.g. one built before
+    // privilege separation, which mapped in its one process) that one too.
+    let mut variants = vec![
+        Variant::glexec("privilege_separation = yes", "", None),
+        Variant::glexec(
+            "privilege_separation = no (root helper)",
+            "privilege_separation = no\n",
+            None,
+        ),
+    ];
     if let Some(other) = std::env::var_os("GLEXEC_BENCH_COMPARE") {
-        println!("{}:", Path::new(&other).display());
-        measure("privilege_separation = no\n", n, Some(Path::new(&other)));
+        let name = format!("{} (privilege_separation = no)", Path::new(&other).display());
+        let other = PathBuf::from(other);
+        variants.push(Variant::glexec(&name, "privilege_separation = no\n", Some(&other)));
+    }
+    variants.push(Variant::baseline());
+    // Rounds alternate the variants, so that a change of the machine's load
+    // falls on all of them; the median round is reported.
+    let mut times: Vec<Vec<Timing>> = vec![Vec::new(); variants.len()];
+    for _ in 0..rounds {
+        for (v, t) in variants.iter().zip(times.iter_mut()) {
+            t.push(v.run(n));
+        }
+    }
+    println!(
+        "glexec end to end (verify_proxy + grid-mapfile + proxy copy + switch + exec /bin/true), \
+         {n} runs x {rounds} rounds, median round; wall = latency, cpu = user + system time of \
+         every process of a run (setpriv, glexec, its helper, /bin/true)"
+    );
+    let base = median(&times[variants.len() - 1]);
+    for (v, t) in variants.iter().zip(&times) {
+        let m = median(t);
+        println!(
+            "{:<60} wall {:6.2} ms  cpu {:6.2} ms  ({:.1}x the minimal switcher's wall)",
+            v.name,
+            m.wall_ms,
+            m.cpu_ms,
+            m.wall_ms / base.wall_ms
+        );
     }
 }
 
-/// glexec (`conf` added to the test world's glexec.conf; `binary` instead
-/// of this build's) and the minimal switcher, `n` runs each in one
-/// namespace.
-fn measure(conf: &str, n: usize, binary: Option<&Path>) {
-    let w = World::new(&format!("linger = no\n{conf}"), None);
-    if let Some(b) = binary {
-        let glexec = w.path("bin/glexec");
-        std::fs::remove_file(&glexec).unwrap();
-        assert!(Command::new("cp")
-            .arg(b)
-            .arg(&glexec)
+#[derive(Debug, Clone, Copy)]
+struct Timing {
+    wall_ms: f64,
+    cpu_ms: f64,
+}
+
+fn median(t: &[Timing]) -> Timing {
+    let mut t = t.to_vec();
+    t.sort_by(|a, b| a.wall_ms.total_cmp(&b.wall_ms));
+    t[t.len() / 2]
+}
+
+/// One thing to time: glexec in a test world, or the minimal switcher.
+struct Variant {
+    name: String,
+    world: World,
+    baseline: bool,
+}
+
+impl Variant {
+    /// glexec with `conf` added to the test world's glexec.conf (`binary`
+    /// instead of this build's glexec).
+    fn glexec(name: &str, conf: &str, binary: Option<&Path>) -> Variant {
+        let world = World::new(&format!("linger = no\n{conf}"), None);
+        if let Some(b) = binary {
+            let glexec = world.path("bin/glexec");
+            std::fs::remove_file(&glexec).unwrap();
+            assert!(Command::new("cp")
+                .arg(b)
+                .arg(&glexec)
+                .status()
+                .unwrap()
+                .success());
+            chmod(&glexec, 0o4755);
+        }
+        Variant {
+            name: name.into(),
+            world,
+            baseline: false,
+        }
+    }
+
+    /// The minimal C setgroups/setgid/setuid/execve of /bin/true.
+    fn baseline() -> Variant {
+        let world = World::new("linger = no\n", None);
+        let baseline = world.path("bin/baseline");
+        let ok = Command::new("gcc")
+            .args(["-O2", "-o"])
+            .arg(&baseline)
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/benches/baseline.c"))
             .status()
-            .unwrap()
-            .success());
-        chmod(&glexec, 0o4755);
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if !ok {
+            println!("glexec bench failed: gcc could not build the baseline");
+            std::process::exit(1);
+        }
+        chmod(&baseline, 0o4755);
+        Variant {
+            name: "minimal C setgroups/setgid/setuid/execve of /bin/true".into(),
+            world,
+            baseline: true,
+        }
     }
-    let baseline = w.path("bin/baseline");
-    let ok = Command::new("gcc")
-        .args(["-O2", "-o"])
-        .arg(&baseline)
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/benches/baseline.c"))
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if !ok {
-        println!("glexec bench skipped: gcc could not build the baseline");
-        return;
-    }
-    chmod(&baseline, 0o4755);
-    // One namespace, N runs of each, timed inside it.
-    let script = format!(
-        "mount --bind \"$1\" /etc || exit 1\n\
-         cd /\n\
-         t0=$(date +%s%N)\n\
-         i=0; while [ $i -lt {n} ]; do setpriv --reuid {CALLER} --regid {CALLER} --clear-groups env -i GLEXEC_CLIENT_CERT=\"$2\" GLEXEC_TARGET_PROXY=\"$3\" \"$4\" /bin/true || exit 2; i=$((i+1)); done\n\
-         t1=$(date +%s%N)\n\
-         i=0; while [ $i -lt {n} ]; do setpriv --reuid {CALLER} --regid {CALLER} --clear-groups \"$5\" {TARGET} {TARGET} /bin/true || exit 3; i=$((i+1)); done\n\
-         t2=$(date +%s%N)\n\
-         echo $((t1-t0)) $((t2-t1))\n"
-    );
-    let out = Command::new("unshare")
-        .args(["-m", "sh", "-c", &script, "sh"])
-        .arg(w.path("etc"))
-        .arg(w.path("caller/proxy"))
-        .arg(w.target_proxy())
-        .arg(w.path("bin/glexec"))
-        .arg(&baseline)
-        .output()
-        .expect("unshare runs");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let nums: Vec<f64> = text
-        .split_whitespace()
-        .filter_map(|v| v.parse().ok())
-        .collect();
-    if !out.status.success() || nums.len() != 2 {
-        println!(
-            "glexec bench failed: {}\n{}\n{}",
-            text,
-            String::from_utf8_lossy(&out.stderr),
-            w.log()
+
+    /// `n` runs in one private mount namespace: wall time and the CPU time
+    /// of the loop's children (sh's `times`), per run.
+    fn run(&self, n: usize) -> Timing {
+        let w = &self.world;
+        let one = if self.baseline {
+            format!("\"$4\" {TARGET} {TARGET} /bin/true")
+        } else {
+            "env -i GLEXEC_CLIENT_CERT=\"$2\" GLEXEC_TARGET_PROXY=\"$3\" \"$4\" /bin/true"
+                .to_string()
+        };
+        let script = format!(
+            "mount --bind \"$1\" /etc || exit 1\n\
+             cd /\n\
+             t0=$(date +%s%N)\n\
+             i=0; while [ $i -lt {n} ]; do setpriv --reuid {CALLER} --regid {CALLER} --clear-groups {one} || exit 2; i=$((i+1)); done\n\
+             t1=$(date +%s%N)\n\
+             echo $((t1-t0))\n\
+             times\n"
         );
-        std::process::exit(1);
+        let program = if self.baseline {
+            w.path("bin/baseline")
+        } else {
+            w.path("bin/glexec")
+        };
+        let out = Command::new("unshare")
+            .args(["-m", "sh", "-c", &script, "sh"])
+            .arg(w.path("etc"))
+            .arg(w.path("caller/proxy"))
+            .arg(w.target_proxy())
+            .arg(program)
+            .env_remove("LD_LIBRARY_PATH")
+            .output()
+            .expect("unshare runs");
+        let text = String::from_utf8_lossy(&out.stdout);
+        match (out.status.success(), parse(&text)) {
+            (true, Some((wall_ns, cpu_s))) => Timing {
+                wall_ms: wall_ns / n as f64 / 1e6,
+                cpu_ms: cpu_s * 1e3 / n as f64,
+            },
+            _ => {
+                println!(
+                    "glexec bench failed ({}): {}\n{}\n{}",
+                    self.name,
+                    text,
+                    String::from_utf8_lossy(&out.stderr),
+                    w.log()
+                );
+                std::process::exit(1);
+            }
+        }
     }
-    let g = nums[0] / n as f64 / 1e6;
-    let b = nums[1] / n as f64 / 1e6;
-    println!("glexec end to end (verify_proxy + grid-mapfile + proxy copy + switch + exec /bin/true): {g:.2} ms per run ({n} runs)");
-    println!("minimal C setgroups/setgid/setuid/execve of /bin/true:                             {b:.2} ms per run ({n} runs)");
-    println!(
-        "ratio glexec / minimal: {:.1}x (both include setpriv's own start-up)",
-        g / b
-    );
+}
+
+/// The script's output: the wall time in ns, then `times`' two lines (the
+/// shell's own, then its children's user and system time, `0m0.120000s`).
+fn parse(text: &str) -> Option<(f64, f64)> {
+    let mut lines = text.lines();
+    let wall: f64 = lines.next()?.trim().parse().ok()?;
+    let children = lines.nth(1)?;
+    let secs = |v: &str| -> Option<f64> {
+        let (m, s) = v.trim_end_matches('s').split_once('m')?;
+        Some(m.parse::<f64>().ok()? * 60.0 + s.parse::<f64>().ok()?)
+    };
+    let cpu = children
+        .split_whitespace()
+        .map(secs)
+        .sum::<Option<f64>>()?;
+    Some((wall, cpu))
 }

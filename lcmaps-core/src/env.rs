@@ -145,13 +145,19 @@ impl ModuleDirs {
 
     /// The first existing file for module `name`, like `lcmaps_findplugin`.
     pub fn find(&self, name: &str) -> Option<PathBuf> {
+        self.find_file(name).map(|(p, _)| p)
+    }
+
+    /// [`ModuleDirs::find`], with the file's metadata from the one `stat`
+    /// that found it.
+    pub fn find_file(&self, name: &str) -> Option<(PathBuf, std::fs::Metadata)> {
+        let found = |p: PathBuf| std::fs::metadata(&p).ok().map(|m| (p, m));
         if name.starts_with('/') {
-            return Path::new(name).exists().then(|| PathBuf::from(name));
+            return found(PathBuf::from(name));
         }
         self.search_list()
             .into_iter()
-            .map(|d| genfilename(&d.to_string_lossy(), name))
-            .find(|p| p.exists())
+            .find_map(|d| found(genfilename(&d.to_string_lossy(), name)))
     }
 
     /// The path LCMAPS would hand a plugin as `argv[0]`: the file found, or

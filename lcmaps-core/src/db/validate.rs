@@ -137,6 +137,7 @@ pub fn validate(
     let mut v = Validator {
         src,
         diags: Vec::new(),
+        file_ids: HashMap::new(),
     };
     let config = v.run(ast, opts);
     let has_error = v.diags.iter().any(Diagnostic::is_error);
@@ -146,6 +147,9 @@ pub fn validate(
 struct Validator<'s, 'a> {
     src: &'s Source<'a>,
     diags: Vec<Diagnostic>,
+    /// Device and inode of each module file found (from the stat that
+    /// found it), for [`Validator::check_same_module`].
+    file_ids: HashMap<PathBuf, (u64, u64)>,
 }
 
 impl Validator<'_, '_> {
@@ -775,7 +779,11 @@ impl Validator<'_, '_> {
         let (module, arg_string) = values::split_module(value);
         let builtin = opts.assume_modules
             || (!module.starts_with('/') && opts.builtins.iter().any(|b| b == module));
-        let file = modules.find(module);
+        let file = modules.find_file(module).map(|(path, meta)| {
+            use std::os::unix::fs::MetadataExt;
+            self.file_ids.insert(path.clone(), (meta.dev(), meta.ino()));
+            path
+        });
         let (span, value_span) = match decl {
             Some(i) => (vars[i].name.span, vars[i].value_span),
             None => (w.span, w.span),
@@ -907,18 +915,15 @@ impl Validator<'_, '_> {
         by_name: &HashMap<&str, usize>,
     ) {
         // One module file: the same device and inode (what the dynamic
-        // loader compares to tell an object it already loaded; one stat,
-        // where resolving the whole path took one per component).
+        // loader compares to tell an object it already loaded), from the
+        // stat that found the file.
         let mut first: HashMap<String, usize> = HashMap::new();
         for (i, p) in plugins.iter().enumerate() {
             let key = p
                 .file
                 .as_ref()
-                .and_then(|f| std::fs::metadata(f).ok())
-                .map(|m| {
-                    use std::os::unix::fs::MetadataExt;
-                    format!("file {}:{}", m.dev(), m.ino())
-                })
+                .and_then(|f| self.file_ids.get(f))
+                .map(|(dev, ino)| format!("file {dev}:{ino}"))
                 .unwrap_or_else(|| p.module.clone());
             match first.get(&key) {
                 None => {

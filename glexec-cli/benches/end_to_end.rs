@@ -41,9 +41,16 @@ fn main() {
         ),
     ];
     if let Some(other) = std::env::var_os("GLEXEC_BENCH_COMPARE") {
-        let name = format!("{} (privilege_separation = no)", Path::new(&other).display());
+        let name = format!(
+            "{} (privilege_separation = no)",
+            Path::new(&other).display()
+        );
         let other = PathBuf::from(other);
-        variants.push(Variant::glexec(&name, "privilege_separation = no\n", Some(&other)));
+        variants.push(Variant::glexec(
+            &name,
+            "privilege_separation = no\n",
+            Some(&other),
+        ));
     }
     variants.push(Variant::baseline());
     // Rounds alternate the variants, so that a change of the machine's load
@@ -200,9 +207,6 @@ fn parse(text: &str) -> Option<(f64, f64)> {
         let (m, s) = v.trim_end_matches('s').split_once('m')?;
         Some(m.parse::<f64>().ok()? * 60.0 + s.parse::<f64>().ok()?)
     };
-    let cpu = children
-        .split_whitespace()
-        .map(secs)
-        .sum::<Option<f64>>()?;
+    let cpu = children.split_whitespace().map(secs).sum::<Option<f64>>()?;
     Some((wall, cpu))
 }

@@ -209,16 +209,15 @@ impl XacmlClient {
     fn query(&self, ctx: &mut RunContext<'_>, dn: String, who: &str) -> Query {
         // The issuer of the end-entity certificate, from the PEM if given.
         let subject_issuer =
-            ctx.request
-                .pem
-                .as_deref()
-                .and_then(|p| match lcmaps_x509::Credential::from_pem_shared(p) {
+            ctx.request.pem.as_deref().and_then(
+                |p| match lcmaps_x509::Credential::from_pem_shared(p) {
                     Ok(c) => Some(c.eec().issuer.clone()),
                     Err(e) => {
                         log::debug!("{who}: no issuer from the PEM string: {e}");
                         None
                     }
-                });
+                },
+            );
         let fqans = if !ctx.request.fqans.is_empty() {
             ctx.request.fqans.clone()
         } else {

@@ -8,7 +8,7 @@
 use std::ffi::OsString;
 use std::fmt;
 use std::io::{ErrorKind, Read, Write};
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -185,7 +185,11 @@ fn converse(
     }
     drop(stdin);
     // The answer is closed; the helper must now exit 0, in time.
-    let status = wait_exit(child, deadline).ok_or(HelperFailure::TimedOut(timeout))??;
+    let pidfd = i32::try_from(child.id())
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+        .and_then(|pid| pidfd_open(pid, PidfdFlags::empty()).ok());
+    let status = wait_exit(child, pidfd, deadline).ok_or(HelperFailure::TimedOut(timeout))??;
     if !status.success() {
         return Err(HelperFailure::Died(status));
     }
@@ -211,14 +215,14 @@ fn wait_for(fds: &mut [PollFd<'_>], deadline: Instant) -> Option<()> {
     }
 }
 
-/// Wait for the helper's exit until the deadline (`None`): on a pidfd,
-/// which becomes readable when the process exits; on a kernel without
-/// pidfds (before Linux 5.3), by polling `waitpid` at short intervals.
-fn wait_exit(child: &mut Child, deadline: Instant) -> Option<Result<ExitStatus, HelperFailure>> {
-    let pidfd = i32::try_from(child.id())
-        .ok()
-        .and_then(rustix::process::Pid::from_raw)
-        .and_then(|pid| pidfd_open(pid, PidfdFlags::empty()).ok());
+/// Wait for the helper's exit until the deadline (`None`): on its pidfd,
+/// which becomes readable when the process exits; without one (a kernel
+/// before Linux 5.3), by polling `waitpid` at short intervals.
+fn wait_exit(
+    child: &mut Child,
+    pidfd: Option<OwnedFd>,
+    deadline: Instant,
+) -> Option<Result<ExitStatus, HelperFailure>> {
     let mut pause = Duration::from_micros(50);
     loop {
         match child.try_wait() {
@@ -250,4 +254,37 @@ fn kill_group(child: &mut Child) {
     }
     let _ = child.kill();
     let _ = child.wait();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn child(secs: &str) -> Child {
+        Command::new("sleep").arg(secs).spawn().unwrap()
+    }
+
+    fn pidfd(c: &Child) -> Option<OwnedFd> {
+        let pid = rustix::process::Pid::from_raw(c.id() as i32)?;
+        Some(pidfd_open(pid, PidfdFlags::empty()).expect("Linux 5.3 or later"))
+    }
+
+    /// With and without a pidfd: an exit is seen, and a child that does not
+    /// exit is given up on at the deadline.
+    #[test]
+    fn the_exit_is_seen_and_the_deadline_kept() {
+        for with_pidfd in [true, false] {
+            let mut c = child("0.05");
+            let fd = if with_pidfd { pidfd(&c) } else { None };
+            let st = wait_exit(&mut c, fd, Instant::now() + Duration::from_secs(10));
+            assert!(st.unwrap().unwrap().success(), "pidfd {with_pidfd}");
+            let mut c = child("10");
+            let fd = if with_pidfd { pidfd(&c) } else { None };
+            let t = Instant::now();
+            let st = wait_exit(&mut c, fd, t + Duration::from_millis(100));
+            assert!(st.is_none(), "pidfd {with_pidfd}");
+            assert!(t.elapsed() < Duration::from_secs(5), "pidfd {with_pidfd}");
+            kill_group(&mut c);
+        }
+    }
 }

@@ -22,8 +22,19 @@
 //! ca_file = /etc/pki/tls/certs/ca-bundle.crt   # default: system CAs
 //! audience = https://ce.example.org
 //! mode = map
+//!
+//! [Issuer EGI]                    # who the user is, from other claims
+//! issuer = https://aai.egi.eu/auth/realms/egi
+//! jwks = /etc/grid-security/jwks/egi.json
+//! mode = map
+//! groups_claim = eduperson_entitlement     # default wlcg.groups
+//! username_claim = preferred_username      # map to the account of that name
+//! username_pattern = [a-z][a-z0-9]{2,15}   # whole value; default [a-z_][a-z0-9_.-]{0,31}
+//! username_min_uid = 1000                  # default 1000
+//! profile = wlcg                  # wlcg, scitokens or any (default)
 //! ```
 //!
+//! See [`crate::identity`] and [`crate::profile`] for the last five.
 //! `jwks` (local keys) is required unless `jwks_refresh` is given; see
 //! [`crate::remote`] for the refresh rules. `[Global]` may name
 //! `jwks_cache_dir`, a directory (owned by the effective user, mode 0700,
@@ -37,7 +48,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::https::{Client, Trust};
+use crate::identity::{self, Identity, UsernameClaim};
 use crate::jwks::{read_site_file, KeySet};
+use crate::pattern::Pattern;
+use crate::profile::Profile;
 use crate::remote::{self, Refresh, Source};
 
 /// Default clock skew.
@@ -76,6 +90,8 @@ pub struct Issuer {
     pub mode: Mode,
     /// Scopes the token must carry (authorize-and-map).
     pub required_scopes: Vec<String>,
+    /// Group and username claims, profile.
+    pub identity: Identity,
 }
 
 /// The whole configuration.
@@ -113,6 +129,8 @@ struct Section {
     name: String,
     line: usize,
     kv: BTreeMap<String, (String, usize)>,
+    /// Column (1-based) of each value.
+    cols: BTreeMap<String, usize>,
 }
 
 impl Config {
@@ -191,6 +209,7 @@ impl Config {
                     audiences: sec.audiences,
                     mode: sec.mode,
                     required_scopes: sec.required_scopes,
+                    identity: sec.identity,
                 },
             );
         }
@@ -241,6 +260,9 @@ pub struct IssuerSettings {
     pub mode: Mode,
     /// `required_scopes`: not empty for authorize-and-map, empty for map.
     pub required_scopes: Vec<String>,
+    /// `groups_claim`, `username_claim` (with `username_pattern` and
+    /// `username_min_uid`) and `profile`.
+    pub identity: Identity,
 }
 
 /// `jwks_refresh` of an [`IssuerSettings`].
@@ -308,6 +330,8 @@ impl Settings {
             let Some((k, v)) = line.split_once('=') else {
                 return Err(format!("{file}:{n}: expected key = value"));
             };
+            let lead = raw.len() - raw.trim_start().len();
+            let col = lead + line.len() - v.trim_start().len() + 1;
             let (k, v) = (k.trim().to_string(), v.trim().to_string());
             let allowed: &[&str] = if in_global {
                 &["clock_skew", "max_token_size", "audience", "jwks_cache_dir"]
@@ -323,6 +347,11 @@ impl Settings {
                     "jwks_grace",
                     "ca_file",
                     "capath",
+                    "groups_claim",
+                    "username_claim",
+                    "username_pattern",
+                    "username_min_uid",
+                    "profile",
                 ]
             } else {
                 return Err(format!("{file}:{n}: {k} outside of a section"));
@@ -338,6 +367,7 @@ impl Settings {
             } else {
                 current.as_mut().expect("checked above")
             };
+            sec.cols.insert(k.clone(), col);
             if sec.kv.insert(k.clone(), (v, n)).is_some() {
                 return Err(format!("{file}:{n}: {k} given twice"));
             }
@@ -460,6 +490,7 @@ impl Settings {
                     ))
                 }
             };
+            let identity = identity_settings(&sec, &file.to_string())?;
             if out.iter().any(|o| o.issuer == iss) {
                 return Err(format!("{file}:{iss_line}: issuer {iss} configured twice"));
             }
@@ -472,6 +503,7 @@ impl Settings {
                 audiences,
                 mode,
                 required_scopes,
+                identity,
             });
         }
         if out.is_empty() {
@@ -485,4 +517,73 @@ impl Settings {
             issuers: out,
         })
     }
+}
+
+/// `groups_claim`, `username_*` and `profile` of an issuer section, with
+/// errors naming `file:line:column`.
+fn identity_settings(sec: &Section, file: &str) -> Result<Identity, String> {
+    let at = |k: &str| {
+        let n = sec.kv.get(k).map_or(sec.line, |(_, n)| *n);
+        let c = sec.cols.get(k).copied().unwrap_or(1);
+        format!("{file}:{n}:{c}")
+    };
+    let get = |k: &str| sec.kv.get(k).map(|(v, _)| v.as_str());
+    let claim = |k: &str| -> Result<Option<String>, String> {
+        match get(k) {
+            None => Ok(None),
+            Some(v) if identity::valid_claim_name(v) => Ok(Some(v.to_string())),
+            Some(v) => Err(format!(
+                "{}: {k} {v:?}: a claim name is 1 to 255 printable characters without blanks \
+                 (e.g. eduperson_entitlement)",
+                at(k)
+            )),
+        }
+    };
+    let groups_claim =
+        claim("groups_claim")?.unwrap_or_else(|| identity::DEFAULT_GROUPS_CLAIM.to_string());
+    let username = match claim("username_claim")? {
+        None => {
+            for k in ["username_pattern", "username_min_uid"] {
+                if get(k).is_some() {
+                    return Err(format!("{}: {k} is only used with username_claim", at(k)));
+                }
+            }
+            None
+        }
+        Some(c) => {
+            let src = get("username_pattern").unwrap_or(identity::DEFAULT_USERNAME_PATTERN);
+            let pattern = Pattern::new(src)
+                .map_err(|e| format!("{}: username_pattern: {e}", at("username_pattern")))?;
+            let min_uid = match get("username_min_uid") {
+                None => identity::DEFAULT_MIN_UID,
+                Some(v) => v.parse::<u32>().ok().filter(|u| *u >= 1).ok_or_else(|| {
+                    format!(
+                        "{}: username_min_uid must be a uid from 1 to {} (root is never mapped)",
+                        at("username_min_uid"),
+                        u32::MAX
+                    )
+                })?,
+            };
+            Some(UsernameClaim {
+                claim: c,
+                pattern,
+                min_uid,
+            })
+        }
+    };
+    let profile = match get("profile") {
+        None => Profile::Any,
+        Some(v) => Profile::parse(v).ok_or_else(|| {
+            format!(
+                "{}: profile {v:?}: expected wlcg (WLCG common JWT profile 1.0), \
+                 scitokens (SciTokens 2.0) or any",
+                at("profile")
+            )
+        })?,
+    };
+    Ok(Identity {
+        groups_claim,
+        username,
+        profile,
+    })
 }

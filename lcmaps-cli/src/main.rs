@@ -4,6 +4,7 @@
 
 mod map;
 mod mapping_account;
+mod token_explain;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

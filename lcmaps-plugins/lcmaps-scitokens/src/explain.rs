@@ -97,7 +97,7 @@ impl Explanation {
                 format!("line {}", r.line)
             };
             s.push_str(&format!(
-                "  rule  {at:<9} {}  {}  ({})\n",
+                "  rule  {at:<9} {:<5}  {}  ({})\n",
                 if r.matched { "MATCH" } else { "no" },
                 r.rule,
                 r.detail

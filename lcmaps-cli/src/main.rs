@@ -4,7 +4,6 @@
 
 mod map;
 mod mapping_account;
-mod token_explain;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -16,9 +16,9 @@ use lcmaps_core::diag;
 use lcmaps_core::log::{Logger, Priority, Sink};
 use lcmaps_core::plugin::Request;
 use lcmaps_core::policy::{Engine, Mode, Outcome, RunOptions};
+use lcmaps_scitokens::decisions::{self as token_explain, TokenReport};
 use serde::{Deserialize, Serialize};
 
-use crate::token_explain::{self, TokenReport};
 use crate::{settings, validate_options, EXIT_CONFIG};
 
 /// Arguments of `lcmaps map`.

@@ -33,6 +33,7 @@
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod decisions;
 pub mod discovery;
 pub mod error;
 pub mod explain;

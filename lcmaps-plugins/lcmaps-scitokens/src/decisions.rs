@@ -1,15 +1,17 @@
-//! `lcmaps map --token`: why the token maps or not. Each
+//! Why a token maps or not, after an engine run: each
 //! `lcmaps_scitokens.mod` declaration of the lcmaps.db is initialised as the
 //! engine initialises it and asked for its decision about the token
-//! ([`lcmaps_scitokens::TokenMapper::explain_at`]): the same code and
-//! files as the run, so the same verdict (a pool rule finds the lease the
-//! run made, or makes it, as the run would).
+//! ([`crate::TokenMapper::explain_at`]): the same code and files as the
+//! run, so the same verdict (a pool rule finds the lease the run made, or
+//! makes it, as the run would). For `lcmaps map --token` (every check and
+//! rule) and glexec (the refusal, naming the failed check, in its log
+//! line).
 
 use std::path::Path;
 
+use crate::{Explanation, Refusal, SciTokens};
 use lcmaps_core::db::Config;
 use lcmaps_core::plugin::Plugin;
-use lcmaps_scitokens::{Explanation, SciTokens};
 use serde::{Deserialize, Serialize};
 
 /// The module whose decisions are explained.
@@ -28,7 +30,7 @@ pub struct TokenReport {
 
 /// The decision of every `lcmaps_scitokens.mod` of `config` about `token`.
 pub fn explain(config: &Config, token: &str, requested: Option<&str>) -> Vec<TokenReport> {
-    let now = lcmaps_scitokens::time::now();
+    let now = crate::time::now();
     config
         .plugins
         .iter()
@@ -68,4 +70,21 @@ pub fn render(reports: &[TokenReport]) -> String {
         }
     }
     s
+}
+
+/// The refusals of [`explain`], one line: `PLUGIN: token refused at check
+/// `CHECK`: REASON`, joined with `; ` (empty when none refused).
+pub fn refusals(reports: &[TokenReport]) -> String {
+    let one = |r: &TokenReport| -> Option<String> {
+        if let Some(e) = &r.error {
+            return Some(format!("{}: {e}", r.plugin));
+        }
+        let x: &Refusal = r.explanation.as_ref()?.refusal.as_ref()?;
+        Some(format!("{}: {x}", r.plugin))
+    };
+    reports
+        .iter()
+        .filter_map(one)
+        .collect::<Vec<_>>()
+        .join("; ")
 }

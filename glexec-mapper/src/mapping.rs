@@ -189,6 +189,7 @@ fn lcmaps(s: &Settings, cred: Cred, mode: Mode) -> Result<Mapped, Refusal> {
                 &db_config,
                 t,
                 request.requested_username.as_deref(),
+                engine_mode == policy::Mode::Verify,
             ));
             if !why.is_empty() {
                 r.reason = wire_text(&format!("{} ({why})", r.reason));

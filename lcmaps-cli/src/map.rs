@@ -288,7 +288,7 @@ pub fn child(args: MapArgs) -> ExitCode {
     engine.terminate();
     let mut r = report(&request, file.display().to_string(), pols, &outcome);
     if let Some(t) = &request.token {
-        r.token = token_explain::explain(&db_config, t, args.requested_username.as_deref());
+        r.token = token_explain::explain(&db_config, t, args.requested_username.as_deref(), false);
     }
     let json = serde_json::to_string(&r).expect("report serializes");
     let mut out = std::io::stdout().lock();

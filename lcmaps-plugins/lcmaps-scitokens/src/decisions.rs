@@ -28,8 +28,15 @@ pub struct TokenReport {
     pub error: Option<String>,
 }
 
-/// The decision of every `lcmaps_scitokens.mod` of `config` about `token`.
-pub fn explain(config: &Config, token: &str, requested: Option<&str>) -> Vec<TokenReport> {
+/// The decision of every `lcmaps_scitokens.mod` of `config` about `token`,
+/// as a run (`verify` false) or a verification (true: only an existing
+/// pool lease counts, none is made) decides.
+pub fn explain(
+    config: &Config,
+    token: &str,
+    requested: Option<&str>,
+    verify: bool,
+) -> Vec<TokenReport> {
     let now = crate::time::now();
     config
         .plugins
@@ -49,7 +56,7 @@ pub fn explain(config: &Config, token: &str, requested: Option<&str>) -> Vec<Tok
                     plugin: d.name.clone(),
                     explanation: p
                         .mapper()
-                        .map(|m| m.explain_at(token, requested, now, false)),
+                        .map(|m| m.explain_at(token, requested, now, verify)),
                     error: None,
                 },
             }

@@ -13,7 +13,7 @@ use lcmaps_core::cred::Store;
 use lcmaps_core::plugin::{Plugin, Request, RunContext, Status};
 use lcmaps_plugin_common::accounts::StaticAccounts;
 use lcmaps_scitokens::pool::lease_name;
-use lcmaps_scitokens::SciTokens;
+use lcmaps_scitokens::{decisions, SciTokens};
 use serde_json::json;
 
 const MAP: &str = "\
@@ -196,4 +196,43 @@ fn a_pool_rule_needs_a_gridmapdir() {
         e.contains("mapfile line 1 leases from pool .cmspool: gridmapdir is unset"),
         "{e}"
     );
+}
+
+/// The decision made again after a failed verification (glexec's refusal
+/// line) makes no lease; after a run it finds the run's lease.
+#[test]
+fn decisions_lease_only_as_the_run_would() {
+    let s = site();
+    let text = format!(
+        "tok = \"lcmaps_scitokens.mod -issuers {} -mapfile {} -gridmapdir {}\"\n\
+         standard:\ntok -> lcmaps_dummy_good.mod\n",
+        s.w.issuers.display(),
+        s.w.mapfile.display(),
+        s.gridmapdir.display()
+    );
+    let checked =
+        lcmaps_core::db::check_str("lcmaps.db", &text, &lcmaps_builtins::validate_options(None));
+    let config = checked.config.unwrap();
+    let now = lcmaps_scitokens::time::now();
+    let mut c = s.w.claims();
+    c["sub"] = json!("sub-7");
+    c["exp"] = json!(now + 600);
+    c["nbf"] = json!(now - 5);
+    c["iat"] = json!(now - 5);
+    let t = s.w.rs256(&c);
+    let lease = s.gridmapdir.join(lease_name(AUTH, "sub-7"));
+    let r = decisions::explain(&config, &t, Some("cmspool001"), true);
+    let ex = r[0].explanation.as_ref().unwrap();
+    assert_eq!(ex.refusal.as_ref().unwrap().check, "mapping");
+    assert!(!lease.exists());
+    let r = decisions::explain(&config, &t, None, false);
+    let ex = r[0].explanation.as_ref().unwrap();
+    assert_eq!(
+        ex.lease.as_deref(),
+        Some(lease_name(AUTH, "sub-7").as_str())
+    );
+    assert!(lease.exists());
+    let again = decisions::explain(&config, &t, None, false);
+    assert_eq!(again[0].explanation.as_ref().unwrap().account, ex.account);
+    assert!(decisions::refusals(&again).is_empty());
 }

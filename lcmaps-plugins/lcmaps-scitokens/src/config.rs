@@ -48,10 +48,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::https::{Client, Trust};
-use crate::identity::{self, Identity, UsernameClaim};
+use crate::identity::Identity;
 use crate::jwks::{read_site_file, KeySet};
-use crate::pattern::Pattern;
-use crate::profile::Profile;
 use crate::remote::{self, Refresh, Source};
 
 /// Default clock skew.
@@ -490,7 +488,11 @@ impl Settings {
                     ))
                 }
             };
-            let identity = identity_settings(&sec, &file.to_string())?;
+            let identity = Identity::from_keys(&|k: &str| {
+                let (v, n) = sec.kv.get(k)?;
+                let c = sec.cols.get(k).copied().unwrap_or(1);
+                Some((v.as_str(), format!("{file}:{n}:{c}")))
+            })?;
             if out.iter().any(|o| o.issuer == iss) {
                 return Err(format!("{file}:{iss_line}: issuer {iss} configured twice"));
             }
@@ -517,73 +519,4 @@ impl Settings {
             issuers: out,
         })
     }
-}
-
-/// `groups_claim`, `username_*` and `profile` of an issuer section, with
-/// errors naming `file:line:column`.
-fn identity_settings(sec: &Section, file: &str) -> Result<Identity, String> {
-    let at = |k: &str| {
-        let n = sec.kv.get(k).map_or(sec.line, |(_, n)| *n);
-        let c = sec.cols.get(k).copied().unwrap_or(1);
-        format!("{file}:{n}:{c}")
-    };
-    let get = |k: &str| sec.kv.get(k).map(|(v, _)| v.as_str());
-    let claim = |k: &str| -> Result<Option<String>, String> {
-        match get(k) {
-            None => Ok(None),
-            Some(v) if identity::valid_claim_name(v) => Ok(Some(v.to_string())),
-            Some(v) => Err(format!(
-                "{}: {k} {v:?}: a claim name is 1 to 255 printable characters without blanks \
-                 (e.g. eduperson_entitlement)",
-                at(k)
-            )),
-        }
-    };
-    let groups_claim =
-        claim("groups_claim")?.unwrap_or_else(|| identity::DEFAULT_GROUPS_CLAIM.to_string());
-    let username = match claim("username_claim")? {
-        None => {
-            for k in ["username_pattern", "username_min_uid"] {
-                if get(k).is_some() {
-                    return Err(format!("{}: {k} is only used with username_claim", at(k)));
-                }
-            }
-            None
-        }
-        Some(c) => {
-            let src = get("username_pattern").unwrap_or(identity::DEFAULT_USERNAME_PATTERN);
-            let pattern = Pattern::new(src)
-                .map_err(|e| format!("{}: username_pattern: {e}", at("username_pattern")))?;
-            let min_uid = match get("username_min_uid") {
-                None => identity::DEFAULT_MIN_UID,
-                Some(v) => v.parse::<u32>().ok().filter(|u| *u >= 1).ok_or_else(|| {
-                    format!(
-                        "{}: username_min_uid must be a uid from 1 to {} (root is never mapped)",
-                        at("username_min_uid"),
-                        u32::MAX
-                    )
-                })?,
-            };
-            Some(UsernameClaim {
-                claim: c,
-                pattern,
-                min_uid,
-            })
-        }
-    };
-    let profile = match get("profile") {
-        None => Profile::Any,
-        Some(v) => Profile::parse(v).ok_or_else(|| {
-            format!(
-                "{}: profile {v:?}: expected wlcg (WLCG common JWT profile 1.0), \
-                 scitokens (SciTokens 2.0) or any",
-                at("profile")
-            )
-        })?,
-    };
-    Ok(Identity {
-        groups_claim,
-        username,
-        profile,
-    })
 }

@@ -92,6 +92,73 @@ pub fn fqan_like_group(g: &str) -> String {
     }
 }
 
+impl Identity {
+    /// The identity settings of an issuer section: `get(key)` gives a
+    /// key's value and where it is (`file:line:column`, for errors).
+    pub fn from_keys<'a>(
+        get: &dyn Fn(&str) -> Option<(&'a str, String)>,
+    ) -> Result<Identity, String> {
+        let claim = |k: &str| -> Result<Option<String>, String> {
+            match get(k) {
+                None => Ok(None),
+                Some((v, _)) if valid_claim_name(v) => Ok(Some(v.to_string())),
+                Some((v, at)) => Err(format!(
+                    "{at}: {k} {v:?}: a claim name is 1 to 255 printable characters without blanks \
+                     (e.g. eduperson_entitlement)"
+                )),
+            }
+        };
+        let groups_claim =
+            claim("groups_claim")?.unwrap_or_else(|| DEFAULT_GROUPS_CLAIM.to_string());
+        let username = match claim("username_claim")? {
+            None => {
+                for k in ["username_pattern", "username_min_uid"] {
+                    if let Some((_, at)) = get(k) {
+                        return Err(format!("{at}: {k} is only used with username_claim"));
+                    }
+                }
+                None
+            }
+            Some(claim) => {
+                let pattern = match get("username_pattern") {
+                    None => Pattern::new(DEFAULT_USERNAME_PATTERN)?,
+                    Some((src, at)) => {
+                        Pattern::new(src).map_err(|e| format!("{at}: username_pattern: {e}"))?
+                    }
+                };
+                let min_uid = match get("username_min_uid") {
+                    None => DEFAULT_MIN_UID,
+                    Some((v, at)) => v.parse::<u32>().ok().filter(|u| *u >= 1).ok_or_else(|| {
+                        format!(
+                            "{at}: username_min_uid must be a uid from 1 to {} (root is never mapped)",
+                            u32::MAX
+                        )
+                    })?,
+                };
+                Some(UsernameClaim {
+                    claim,
+                    pattern,
+                    min_uid,
+                })
+            }
+        };
+        let profile = match get("profile") {
+            None => Profile::Any,
+            Some((v, at)) => Profile::parse(v).ok_or_else(|| {
+                format!(
+                    "{at}: profile {v:?}: expected wlcg (WLCG common JWT profile 1.0), \
+                     scitokens (SciTokens 2.0) or any"
+                )
+            })?,
+        };
+        Ok(Identity {
+            groups_claim,
+            username,
+            profile,
+        })
+    }
+}
+
 impl UsernameClaim {
     /// The account the token's claim `value` names, after every check; or
     /// why not.

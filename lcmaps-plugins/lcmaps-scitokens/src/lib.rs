@@ -1,6 +1,7 @@
 //! `lcmaps_scitokens.mod`: WLCG / SciTokens JWT bearer tokens as
 //! credentials, verified against each issuer's JWKS and mapped to local
-//! accounts by issuer + subject or issuer + group. Keys are local files
+//! accounts by any claim (subject, groups, a username claim, others) to a
+//! fixed or a pool account ([`mapper`]). Keys are local files
 //! (offline) unless an issuer opts in to fetching them from what it
 //! publishes ([`remote`]: HTTPS only, cached, bounded TTL).
 //!
@@ -15,7 +16,8 @@
 //!   when the mapfile has a `.POOL` account.
 //!
 //! Both files (and the JWKS they name) are read once, at initialisation;
-//! any error there stops the engine, naming `file:line`.
+//! any error there stops the engine, naming `file:line` (and the column
+//! where it helps).
 //!
 //! The token comes from [`Request::token`](lcmaps_core::plugin::Request)
 //! (ours: LCMAPS has no such run variable, so the plugin introspects only

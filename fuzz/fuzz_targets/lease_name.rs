@@ -5,9 +5,11 @@
 //! digits and lowercase letters (so no `/`, no `.`: it stays in the
 //! gridmapdir); where decoding is defined (ASCII before the first `\001`,
 //! no NUL after it) the name decodes to the lease name, lowercased before
-//! the separator. `urldecode` of any bytes never panics.
+//! the separator. `urldecode` of any bytes never panics. No name is a
+//! bearer-token lease name (`%token:`, `lcmaps_scitokens::pool`).
 #![no_main]
 
+use lcmaps_plugin_common::gridmapdir::TOKEN_LEASE_PREFIX;
 use lcmaps_plugin_common::urlencode::{lease_name, urldecode, urlencode, MAPCOUNT_SEPARATOR};
 use libfuzzer_sys::fuzz_target;
 
@@ -21,6 +23,7 @@ fuzz_target!(|data: &[u8]| {
     let e = urlencode(&lease);
     assert!(!e.contains(&0));
     assert!(e.len() <= 3 * lease.len());
+    assert!(!e.starts_with(TOKEN_LEASE_PREFIX.as_bytes()));
     let head = e.split(|&b| b == b':').next().unwrap_or_default();
     assert!(
         head.iter()

@@ -4,13 +4,16 @@
 //! names): any text gives settings or an error, never a panic; an error
 //! naming a line names one that exists; accepted settings keep the rules
 //! (numbers in range, an issuer at most once, keys or a refresh, an
-//! audience, scopes exactly for authorize-and-map) and, written back out,
-//! parse to the same settings.
+//! audience, scopes exactly for authorize-and-map, a valid group claim,
+//! a username claim with a pattern and a uid of at least 1) and, written
+//! back out (with `groups_claim`, `username_*` and `profile`), parse to
+//! the same settings.
 #![no_main]
 
 use std::path::Path;
 
 use lcmaps_scitokens::config::{Mode, Settings};
+use lcmaps_scitokens::identity::valid_claim_name;
 use lcmaps_scitokens::remote;
 use libfuzzer_sys::fuzz_target;
 
@@ -46,6 +49,14 @@ fn render(s: &Settings) -> String {
             }
         }
         out.push_str(&format!("audience={}\n", i.audiences.join(",")));
+        let id = &i.identity;
+        out.push_str(&format!("groups_claim={}\n", id.groups_claim));
+        out.push_str(&format!("profile={}\n", id.profile.name()));
+        if let Some(u) = &id.username {
+            out.push_str(&format!("username_claim={}\n", u.claim));
+            out.push_str(&format!("username_pattern={}\n", u.pattern.as_str()));
+            out.push_str(&format!("username_min_uid={}\n", u.min_uid));
+        }
         match i.mode {
             Mode::Map => out.push_str("mode=map\n"),
             Mode::AuthorizeAndMap => {
@@ -89,9 +100,10 @@ fuzz_target!(|data: &[u8]| {
                 .and_then(|r| r.strip_prefix(':'))
                 .unwrap_or_else(|| panic!("{e:?} does not name the file"));
             if !rest.starts_with(' ') {
+                // `line: ` or (the identity keys) `line:column: `.
                 let n: usize = rest
                     .split_once(": ")
-                    .and_then(|(n, _)| n.parse().ok())
+                    .and_then(|(n, _)| n.split(':').next()?.parse().ok())
                     .unwrap_or_else(|| panic!("{e:?}: bad line number"));
                 assert!(n >= 1 && n <= lines, "line {n} of {lines}: {e}");
             }
@@ -108,6 +120,10 @@ fuzz_target!(|data: &[u8]| {
         assert!(s.issuers[..k].iter().all(|o| o.issuer != i.issuer));
         assert!(i.jwks.is_some() || i.refresh.is_some());
         assert!(!i.audiences.is_empty());
+        assert!(valid_claim_name(&i.identity.groups_claim));
+        if let Some(u) = &i.identity.username {
+            assert!(valid_claim_name(&u.claim) && u.min_uid >= 1);
+        }
         assert_eq!(
             i.mode == Mode::AuthorizeAndMap,
             !i.required_scopes.is_empty()

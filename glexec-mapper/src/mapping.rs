@@ -11,11 +11,13 @@
 //! log lines of the mapping (LCAS and LCMAPS diagnostics, the plugins' own
 //! lines, one trace line per plugin run) go to the `log` facade.
 
+use glexec_privsep::wire::MAX_TEXT;
 use glexec_privsep::{CredentialKind, Job, Mode, Refusal, RefusalKind, Settings};
 use lcmaps_core::db;
 use lcmaps_core::lcas::{self, AuthzRequest, Lcas};
 use lcmaps_core::plugin::Request as EngineRequest;
 use lcmaps_core::policy::{self, Engine, Outcome, RunOptions};
+use lcmaps_scitokens::decisions;
 use nix::unistd::{Uid, User};
 
 /// What LCMAPS gave: the credential's identity and the store's account.
@@ -155,7 +157,7 @@ fn authorize(s: &Settings, cred: &Cred, command: &str) -> Result<(), Refusal> {
 
 /// LCMAPS: load the policy, run it, and take the account from the store.
 fn lcmaps(s: &Settings, cred: Cred, mode: Mode) -> Result<Mapped, Refusal> {
-    let mut engine = load_engine(s)?;
+    let (mut engine, db_config) = load_engine(s)?;
     let request = engine_request(&cred, mode)?;
     let (engine_mode, policies) = match mode {
         Mode::GetAccount => (policy::Mode::Run, s.get_account_policy.clone()),
@@ -179,7 +181,22 @@ fn lcmaps(s: &Settings, cred: Cred, mode: Mode) -> Result<Mapped, Refusal> {
             step.status
         );
     }
-    check_outcome(&out, mode)?;
+    check_outcome(&out, mode).map_err(|mut r| {
+        // A refused token: say which check refused it (the token plugins'
+        // own decision, made again with the same files).
+        if let Some(t) = &request.token {
+            let why = decisions::refusals(&decisions::explain(
+                &db_config,
+                t,
+                request.requested_username.as_deref(),
+                engine_mode == policy::Mode::Verify,
+            ));
+            if !why.is_empty() {
+                r.reason = wire_text(&format!("{} ({why})", r.reason));
+            }
+        }
+        r
+    })?;
     let st = out.store;
     Ok(Mapped {
         dn: cred.dn,
@@ -193,7 +210,7 @@ fn lcmaps(s: &Settings, cred: Cred, mode: Mode) -> Result<Mapped, Refusal> {
 
 /// The engine on `lcmaps_db_file`, with the built-in plugins, then C
 /// `.mod`s.
-fn load_engine(s: &Settings) -> Result<Engine, Refusal> {
+fn load_engine(s: &Settings) -> Result<(Engine, db::Config), Refusal> {
     let settings =
         lcmaps_core::env::Settings::from_env().map_err(|e| system(e.to_string(), SITE))?;
     let opts = lcmaps_builtins::validate_options(settings.modules_dir.clone());
@@ -208,7 +225,10 @@ fn load_engine(s: &Settings) -> Result<Engine, Refusal> {
         )
     })?;
     let loader = lcmaps_builtins::Loader::new(Box::new(lcmaps_host::CModLoader));
-    Engine::new(lcmaps_cfg, &loader).map_err(|e| system(e.to_string(), SITE))
+    let copy = lcmaps_cfg.clone();
+    Engine::new(lcmaps_cfg, &loader)
+        .map(|e| (e, copy))
+        .map_err(|e| system(e.to_string(), SITE))
 }
 
 /// The engine's request. In verify mode LCMAPS's plugins verify a
@@ -288,6 +308,25 @@ fn check_outcome(out: &Outcome, mode: Mode) -> Result<(), Refusal> {
     }
 }
 
+/// `s` as a reason the answer can carry: control characters escaped (a
+/// token's claims are the client's text), at most [`MAX_TEXT`] bytes.
+fn wire_text(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        let e: String = if c.is_control() {
+            c.escape_default().collect()
+        } else {
+            c.to_string()
+        };
+        if out.len() + e.len() > MAX_TEXT - 3 {
+            out.push_str("...");
+            break;
+        }
+        out.push_str(&e);
+    }
+    out
+}
+
 /// Whether a PEM text carries a private key.
 pub fn has_private_key(pem: &str) -> bool {
     pem.contains("PRIVATE KEY-----")
@@ -296,6 +335,12 @@ pub fn has_private_key(pem: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reasons_fit_the_wire() {
+        let r = wire_text(&format!("a\nb{}", "x".repeat(5000)));
+        assert!(r.starts_with("a\\nb") && r.ends_with("...") && r.len() <= MAX_TEXT);
+    }
 
     #[test]
     fn private_keys_are_recognised() {

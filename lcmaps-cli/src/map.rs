@@ -16,6 +16,7 @@ use lcmaps_core::diag;
 use lcmaps_core::log::{Logger, Priority, Sink};
 use lcmaps_core::plugin::Request;
 use lcmaps_core::policy::{Engine, Mode, Outcome, RunOptions};
+use lcmaps_scitokens::decisions::{self as token_explain, TokenReport};
 use serde::{Deserialize, Serialize};
 
 use crate::{settings, validate_options, EXIT_CONFIG};
@@ -84,6 +85,10 @@ pub struct Report {
     pub final_line: Option<String>,
     /// A failure outside the plugins.
     pub error: Option<String>,
+    /// With `--token`: each lcmaps_scitokens.mod's decision, check by check
+    /// and rule by rule.
+    #[serde(default)]
+    pub token: Vec<TokenReport>,
 }
 
 /// One plugin execution.
@@ -190,6 +195,7 @@ fn report(request: &Request, db: String, policies: Vec<String>, o: &Outcome) -> 
         },
         final_line: s.final_line(),
         error: o.error.clone(),
+        token: Vec::new(),
     }
 }
 
@@ -236,6 +242,7 @@ pub fn child(args: MapArgs) -> ExitCode {
         return ExitCode::from(EXIT_CONFIG);
     };
     let loader = lcmaps_builtins::Loader::new(Box::new(lcmaps_host::CModLoader));
+    let db_config = config.clone();
     let mut engine = match Engine::new(config, &loader) {
         Ok(e) => e,
         Err(e) => {
@@ -279,7 +286,10 @@ pub fn child(args: MapArgs) -> ExitCode {
     };
     let outcome = engine.run(&request, Mode::Run, &opts);
     engine.terminate();
-    let r = report(&request, file.display().to_string(), pols, &outcome);
+    let mut r = report(&request, file.display().to_string(), pols, &outcome);
+    if let Some(t) = &request.token {
+        r.token = token_explain::explain(&db_config, t, args.requested_username.as_deref(), false);
+    }
     let json = serde_json::to_string(&r).expect("report serializes");
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{json}");
@@ -429,6 +439,7 @@ pub fn render(r: &Report) -> String {
     if let Some(e) = &r.error {
         s.push_str(&format!("  error: {e}\n"));
     }
+    s.push_str(&token_explain::render(&r.token));
     let c = &r.credentials;
     if r.mapped {
         s.push_str(&format!(

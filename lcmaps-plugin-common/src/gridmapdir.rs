@@ -240,34 +240,60 @@ pub fn lookup(req: &Request<'_>) -> Result<Option<Lease>, String> {
         ));
     }
     log::debug!("found pool {pool} for \"{}\"", req.dn);
-    if let Some(r) = req.requested {
-        if !pool_match(r, pool, req.options.strict_prefix) {
+    let encoded = urlencode(&lease_name(req.leasename, req.mapcounter));
+    let encoded =
+        String::from_utf8(encoded).map_err(|_| "lease name is not valid UTF-8".to_string())?;
+    if encoded.starts_with(TOKEN_LEASE_PREFIX) {
+        return Err(format!(
+            "refusing lease name \"{encoded}\": {TOKEN_LEASE_PREFIX} names bearer-token leases"
+        ));
+    }
+    lease(req.dir, &encoded, pool, req.requested, req.options)
+}
+
+/// Lease names of bearer-token subjects start with this (see
+/// `lcmaps_scitokens::pool`). No encoded DN or FQAN can: [`urlencode`]
+/// writes `%` only before two hex digits, and `t` is none.
+pub const TOKEN_LEASE_PREFIX: &str = "%token:";
+
+/// Find or make the lease named `encoded` (an encoded lease name: starts
+/// with `%`, no `/`) in the gridmapdir `dir`: to the `requested` account,
+/// which must be of `pool`, else to the account it already leases in
+/// `pool` or a free one. The second half of [`lookup`], shared by every
+/// kind of lease (DNs, FQANs, token subjects). `Ok(None)`: no mapping.
+pub fn lease(
+    dir: &Path,
+    encoded: &str,
+    pool: &str,
+    requested: Option<&str>,
+    options: Options,
+) -> Result<Option<Lease>, String> {
+    if let Some(r) = requested {
+        if !pool_match(r, pool, options.strict_prefix) {
             return Err(format!(
                 "requested mapping \"{r}\" is not in pool \"{pool}\""
             ));
         }
     }
-    let encoded = urlencode(&lease_name(req.leasename, req.mapcounter));
-    let encoded =
-        String::from_utf8(encoded).map_err(|_| "lease name is not valid UTF-8".to_string())?;
     if !encoded.starts_with('%') || encoded.contains('/') || encoded.contains('\0') {
         return Err(format!(
             "refusing lease name \"{encoded}\": a lease must start with '%' and contain no '/'"
         ));
     }
-    let dir = Gridmapdir::open(req.dir)?;
-    let account = match req.requested {
-        Some(r) => dir
-            .requested(&encoded, r, req.options)?
-            .then(|| r.to_string()),
+    let dir = Gridmapdir::open(dir)?;
+    let account = match requested {
+        Some(r) => dir.requested(encoded, r, options)?.then(|| r.to_string()),
         None => {
-            if req.options.only_existing {
+            if options.only_existing {
                 return Err("verification without a requested account".into());
             }
-            dir.pool(&encoded, pool, req.options)?
+            dir.pool(encoded, pool, options)?
         }
     };
-    Ok(account.map(|account| Lease { account, encoded }))
+    Ok(account.map(|account| Lease {
+        account,
+        encoded: encoded.to_string(),
+    }))
 }
 
 /// Outcome of one attempt to link a lease to an account file.

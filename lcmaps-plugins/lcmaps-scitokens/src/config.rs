@@ -22,8 +22,19 @@
 //! ca_file = /etc/pki/tls/certs/ca-bundle.crt   # default: system CAs
 //! audience = https://ce.example.org
 //! mode = map
+//!
+//! [Issuer EGI]                    # who the user is, from other claims
+//! issuer = https://aai.egi.eu/auth/realms/egi
+//! jwks = /etc/grid-security/jwks/egi.json
+//! mode = map
+//! groups_claim = eduperson_entitlement     # default wlcg.groups
+//! username_claim = preferred_username      # map to the account of that name
+//! username_pattern = [a-z][a-z0-9]{2,15}   # whole value; default [a-z_][a-z0-9_.-]{0,31}
+//! username_min_uid = 1000                  # default 1000
+//! profile = wlcg                  # wlcg, scitokens or any (default)
 //! ```
 //!
+//! See [`crate::identity`] and [`crate::profile`] for the last five.
 //! `jwks` (local keys) is required unless `jwks_refresh` is given; see
 //! [`crate::remote`] for the refresh rules. `[Global]` may name
 //! `jwks_cache_dir`, a directory (owned by the effective user, mode 0700,
@@ -37,6 +48,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::https::{Client, Trust};
+use crate::identity::Identity;
 use crate::jwks::{read_site_file, KeySet};
 use crate::remote::{self, Refresh, Source};
 
@@ -76,6 +88,8 @@ pub struct Issuer {
     pub mode: Mode,
     /// Scopes the token must carry (authorize-and-map).
     pub required_scopes: Vec<String>,
+    /// Group and username claims, profile.
+    pub identity: Identity,
 }
 
 /// The whole configuration.
@@ -113,6 +127,8 @@ struct Section {
     name: String,
     line: usize,
     kv: BTreeMap<String, (String, usize)>,
+    /// Column (1-based) of each value.
+    cols: BTreeMap<String, usize>,
 }
 
 impl Config {
@@ -191,6 +207,7 @@ impl Config {
                     audiences: sec.audiences,
                     mode: sec.mode,
                     required_scopes: sec.required_scopes,
+                    identity: sec.identity,
                 },
             );
         }
@@ -241,6 +258,9 @@ pub struct IssuerSettings {
     pub mode: Mode,
     /// `required_scopes`: not empty for authorize-and-map, empty for map.
     pub required_scopes: Vec<String>,
+    /// `groups_claim`, `username_claim` (with `username_pattern` and
+    /// `username_min_uid`) and `profile`.
+    pub identity: Identity,
 }
 
 /// `jwks_refresh` of an [`IssuerSettings`].
@@ -308,6 +328,8 @@ impl Settings {
             let Some((k, v)) = line.split_once('=') else {
                 return Err(format!("{file}:{n}: expected key = value"));
             };
+            let lead = raw.len() - raw.trim_start().len();
+            let col = lead + line.len() - v.trim_start().len() + 1;
             let (k, v) = (k.trim().to_string(), v.trim().to_string());
             let allowed: &[&str] = if in_global {
                 &["clock_skew", "max_token_size", "audience", "jwks_cache_dir"]
@@ -323,6 +345,11 @@ impl Settings {
                     "jwks_grace",
                     "ca_file",
                     "capath",
+                    "groups_claim",
+                    "username_claim",
+                    "username_pattern",
+                    "username_min_uid",
+                    "profile",
                 ]
             } else {
                 return Err(format!("{file}:{n}: {k} outside of a section"));
@@ -338,6 +365,7 @@ impl Settings {
             } else {
                 current.as_mut().expect("checked above")
             };
+            sec.cols.insert(k.clone(), col);
             if sec.kv.insert(k.clone(), (v, n)).is_some() {
                 return Err(format!("{file}:{n}: {k} given twice"));
             }
@@ -460,6 +488,11 @@ impl Settings {
                     ))
                 }
             };
+            let identity = Identity::from_keys(&|k: &str| {
+                let (v, n) = sec.kv.get(k)?;
+                let c = sec.cols.get(k).copied().unwrap_or(1);
+                Some((v.as_str(), format!("{file}:{n}:{c}")))
+            })?;
             if out.iter().any(|o| o.issuer == iss) {
                 return Err(format!("{file}:{iss_line}: issuer {iss} configured twice"));
             }
@@ -472,6 +505,7 @@ impl Settings {
                 audiences,
                 mode,
                 required_scopes,
+                identity,
             });
         }
         if out.is_empty() {

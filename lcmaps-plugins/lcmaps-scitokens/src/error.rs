@@ -85,6 +85,10 @@ pub enum TokenError {
         /// Issuer.
         issuer: String,
     },
+    /// The token breaks the rules of its profile, or is not of the
+    /// issuer's profile.
+    #[error("token profile: {0}")]
+    Profile(String),
     /// Reading a token file failed.
     #[error("cannot read token from {path}: {reason}")]
     Read {

@@ -1,6 +1,7 @@
 //! `lcmaps_scitokens.mod`: WLCG / SciTokens JWT bearer tokens as
 //! credentials, verified against each issuer's JWKS and mapped to local
-//! accounts by issuer + subject or issuer + group. Keys are local files
+//! accounts by any claim (subject, groups, a username claim, others) to a
+//! fixed or a pool account ([`mapper`]). Keys are local files
 //! (offline) unless an issuer opts in to fetching them from what it
 //! publishes ([`remote`]: HTTPS only, cached, bounded TTL).
 //!
@@ -10,27 +11,42 @@
 //!   ([`config`]); required.
 //! * `-mapfile <file>` (also `-tokenmapfile`): the token mapfile
 //!   ([`mapfile`]); required.
+//! * `-gridmapdir <absolute dir>` (also `-GRIDMAPDIR`; default
+//!   `$GRIDMAPDIR`): where pool accounts are leased ([`pool`]); needed only
+//!   when the mapfile has a `.POOL` account.
 //!
 //! Both files (and the JWKS they name) are read once, at initialisation;
-//! any error there stops the engine, naming `file:line`.
+//! any error there stops the engine, naming `file:line` (and the column
+//! where it helps).
 //!
 //! The token comes from [`Request::token`](lcmaps_core::plugin::Request)
 //! (ours: LCMAPS has no such run variable, so the plugin introspects only
 //! `requested_username` / `requested_uid`). On success the store gets the
 //! account's uid, primary gid and secondary gids (as `localaccount`
-//! does) and every `wlcg.groups` entry as an FQAN-like VO string
-//! (`CredData::VoCredString`, e.g. `/cms/production`), so group plugins
-//! can act on them.
+//! does), the pool lease name as the pool index for a pool account, and
+//! every entry of the issuer's group claim (default `wlcg.groups`) as an
+//! FQAN-like VO string (`CredData::VoCredString`, e.g. `/cms/production`;
+//! a leading `/` added where missing), so group plugins can act on them.
+//!
+//! A refused token is logged as one line naming the failed check
+//! ([`explain::Refusal`]), e.g. ``token refused at check `audience`: ...``.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod decisions;
 pub mod discovery;
 pub mod error;
+pub mod explain;
 pub mod https;
+pub mod identity;
 pub mod jwks;
 pub mod mapfile;
+pub mod mapper;
+pub mod pattern;
+pub mod pool;
+pub mod profile;
 pub mod remote;
 pub mod time;
 pub mod verify;
@@ -39,13 +55,16 @@ use std::path::PathBuf;
 
 pub use config::{Config, Mode};
 pub use error::TokenError;
+pub use explain::{Explanation, Refusal};
 pub use mapfile::TokenMapfile;
+pub use mapper::{Mapping, TokenMapper};
 pub use verify::{Claims, TokenCredential, Verifier};
 
 use lcmaps_core::cred::CredData;
 use lcmaps_core::plugin::{ArgSpec, Plugin, PluginError, RunContext, Status};
 use lcmaps_plugin_common::accounts::{self, Accounts};
 use lcmaps_plugin_common::context::{self, REQUESTED_UID, REQUESTED_USERNAME};
+use lcmaps_plugin_common::gridmapdir::{self, GRIDMAPDIR_OPTION};
 use lcmaps_plugin_common::options::{self, Opt, OptionError};
 
 const PREFIX: &str = "lcmaps_scitokens";
@@ -60,69 +79,12 @@ pub fn fqan_like(g: &str) -> bool {
     g.len() > 1 && g.len() <= 255 && g.starts_with('/') && g.bytes().all(|c| c.is_ascii_graphic())
 }
 
-/// The result of verifying and mapping one token.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mapping {
-    /// The verified token.
-    pub token: TokenCredential,
-    /// The local account.
-    pub account: String,
-    /// The mapfile line that matched.
-    pub line: usize,
-}
-
-/// Verifier and mapfile together: the plugin's work without the store.
-#[derive(Debug, Clone)]
-pub struct TokenMapper {
-    /// The verifier.
-    pub verifier: Verifier,
-    /// The mapfile.
-    pub mapfile: TokenMapfile,
-}
-
-impl TokenMapper {
-    /// Verify `token` at `now` and map it (to `requested` when given).
-    pub fn map_at(
-        &self,
-        token: &str,
-        requested: Option<&str>,
-        now: i64,
-    ) -> Result<Mapping, String> {
-        let cred = self
-            .verifier
-            .verify_at(token, now)
-            .map_err(|e| e.to_string())?;
-        let c = &cred.claims;
-        let Some(rule) = self.mapfile.lookup(c, requested) else {
-            let groups = if c.groups.is_empty() {
-                "no groups".to_string()
-            } else {
-                format!("groups {}", c.groups.join(" "))
-            };
-            return Err(match requested {
-                Some(r) => format!(
-                    "no mapping to requested account {r} for issuer {} subject {} ({groups})",
-                    c.iss, c.sub
-                ),
-                None => format!(
-                    "no mapping for issuer {} subject {} ({groups})",
-                    c.iss, c.sub
-                ),
-            });
-        };
-        Ok(Mapping {
-            account: rule.account.clone(),
-            line: rule.line,
-            token: cred,
-        })
-    }
-}
-
 /// The plugin.
 #[derive(Debug)]
 pub struct SciTokens {
     issuers: Option<PathBuf>,
     mapfile: Option<PathBuf>,
+    gridmapdir: Option<PathBuf>,
     mapper: Option<TokenMapper>,
     accounts: Accounts,
     clock: Option<i64>,
@@ -140,6 +102,7 @@ impl SciTokens {
         SciTokens {
             issuers: None,
             mapfile: None,
+            gridmapdir: None,
             mapper: None,
             accounts,
             clock: None,
@@ -189,28 +152,37 @@ impl SciTokens {
             return Status::Failure;
         };
         let now = self.clock.unwrap_or_else(time::now);
-        let m = match mapper.map_at(token, requested.as_deref(), now) {
+        let m = match mapper.decide(token, requested.as_deref(), now, verify).1 {
             Ok(m) => m,
-            Err(e) => {
-                log::warn!("{who}: {e}");
+            Err(r) => {
+                // Names the check: glexec's log line carries it.
+                log::warn!("{who}: {r}");
                 return Status::Failure;
             }
         };
         let c = &m.token.claims;
+        let how = match (m.line, &m.lease) {
+            (0, _) => "username claim".to_string(),
+            (n, None) => format!("mapfile line {n}"),
+            (n, Some(l)) => format!("mapfile line {n}, pool lease {l}"),
+        };
         log::info!(
-            "{who}: issuer {} subject {} mapped to {} (mapfile line {}, mode {:?})",
+            "{who}: issuer {} subject {} mapped to {} ({how}, mode {:?})",
             c.iss,
             c.sub,
             m.account,
-            m.line,
             m.token.mode
         );
         if !context::add_account(ctx, &*self.accounts, &m.account, who) {
             return Status::Failure;
         }
+        if let Some(l) = m.lease {
+            ctx.add(CredData::PoolIndex(l));
+        }
         for g in c.groups.iter().take(MAX_GROUPS) {
-            if fqan_like(g) {
-                ctx.add(CredData::VoCredString(g.clone()));
+            let g = identity::fqan_like_group(g);
+            if fqan_like(&g) {
+                ctx.add(CredData::VoCredString(g));
             } else {
                 log::debug!("{who}: group {g:?} is not FQAN-like, not stored");
             }
@@ -225,6 +197,7 @@ impl Plugin for SciTokens {
         const OPTIONS: &[Opt<SciTokens>] = &[
             Opt::file(&["-issuers", "-config"], |p, f| p.issuers = Some(f)),
             Opt::file(&["-mapfile", "-tokenmapfile"], |p, f| p.mapfile = Some(f)),
+            Opt::absolute_dir(GRIDMAPDIR_OPTION, |p, d| p.gridmapdir = Some(d)),
         ];
         // Only the unknown-option message names the function, as before.
         options::parse(OPTIONS, options::options(argv), self).map_err(|e| match e {
@@ -249,9 +222,23 @@ impl Plugin for SciTokens {
                 );
             }
         }
+        let gridmapdir = match mapfile.rules.iter().find(|r| r.pool().is_some()) {
+            None => None,
+            Some(r) => Some(
+                gridmapdir::lease_dir(self.gridmapdir.as_deref(), "GRIDMAPDIR", "gridmapdir")
+                    .map_err(|e| {
+                        PluginError(format!(
+                            "{who}: mapfile line {} leases from pool {}: {e}",
+                            r.line, r.account
+                        ))
+                    })?,
+            ),
+        };
         self.mapper = Some(TokenMapper {
             verifier: Verifier::new(config),
             mapfile,
+            gridmapdir,
+            accounts: self.accounts.clone(),
         });
         Ok(())
     }

@@ -12,7 +12,14 @@
 //! 4. the signature, with `jsonwebtoken` (ring);
 //! 5. `sub`, `exp` (required), `nbf`, `iat` with the clock skew, `aud`
 //!    against the issuer's audiences, and for authorize-and-map issuers
-//!    every required scope.
+//!    every required scope;
+//! 6. the profile the token names (WLCG 1.0 or SciTokens 2.0) and the
+//!    issuer's `profile` ([`crate::profile`]).
+//!
+//! [`Verifier::explain_at`] records these as the checks of
+//! [`crate::explain::CHECKS`]: `format` (1, 2), `issuer`, `signature` (3,
+//! 4), `claims` (`sub`, the group claim), `time`, `audience`, `scopes`,
+//! `profile`.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -21,6 +28,9 @@ use serde_json::{Map, Value};
 
 use crate::config::{Config, Issuer, Mode};
 use crate::error::TokenError;
+use crate::explain::Check;
+use crate::identity::DEFAULT_GROUPS_CLAIM;
+use crate::profile;
 use crate::time::rfc3339;
 
 /// The verified claims of a token.
@@ -40,7 +50,8 @@ pub struct Claims {
     pub iat: Option<i64>,
     /// `scope`, split on blanks.
     pub scope: Vec<String>,
-    /// `wlcg.groups`.
+    /// The entries of the issuer's group claim (`groups_claim`, default
+    /// `wlcg.groups`), as the token has them.
     pub groups: Vec<String>,
     /// `wlcg.ver`.
     pub wlcg_ver: Option<String>,
@@ -48,6 +59,8 @@ pub struct Claims {
     pub ver: Option<String>,
     /// `jti`.
     pub jti: Option<String>,
+    /// Every claim, for mapfile rules on any claim.
+    pub payload: Map<String, Value>,
 }
 
 /// A verified bearer token: the raw token and its claims.
@@ -209,58 +222,99 @@ impl Verifier {
 
     /// Verify `token` at unix time `now`.
     pub fn verify_at(&self, token: &str, now: i64) -> Result<TokenCredential, TokenError> {
-        let max = self.config.max_token_size;
-        if token.len() > max {
-            return Err(TokenError::TooLarge {
-                len: token.len(),
-                max,
-            });
-        }
-        let token = token.trim();
-        let parts: Vec<&str> = token.split('.').collect();
-        if parts.len() != 3 {
-            return Err(TokenError::Malformed(format!(
-                "{} parts, expected header.payload.signature",
-                parts.len()
-            )));
-        }
-        let Header { alg, kid } = parse_header(parts[0])?;
-        if parts[2].is_empty() {
-            return Err(TokenError::Malformed("empty signature".into()));
-        }
-        let payload = b64_json(parts[1], "payload")?;
-        let (iss, issuer) = self.issuer_of(&payload)?;
-        // Local keys first; then the keys fetched from the issuer, when
-        // configured (refreshed here when stale or lacking `kid`).
-        let remote;
-        let key = match issuer.keys.keys.get(&kid) {
-            Some(k) => k,
-            None => {
-                remote = issuer
-                    .refresh
-                    .as_ref()
-                    .and_then(|r| r.keys_for(&iss, &kid, now));
-                match remote.as_ref().and_then(|s| s.keys.get(&kid)) {
-                    Some(k) => k,
-                    None => return Err(TokenError::UnknownKey { kid, issuer: iss }),
-                }
+        self.explain_at(token, now).1
+    }
+
+    /// Verify `token` at unix time `now`, recording each check in the order
+    /// of [`CHECKS`](crate::explain::CHECKS) up to the first that fails.
+    pub fn explain_at(
+        &self,
+        token: &str,
+        now: i64,
+    ) -> (Vec<Check>, Result<TokenCredential, TokenError>) {
+        let mut steps = Steps::default();
+        let r = self.verify_steps(token, now, &mut steps);
+        (steps.0, r)
+    }
+
+    fn verify_steps(
+        &self,
+        token: &str,
+        now: i64,
+        steps: &mut Steps,
+    ) -> Result<TokenCredential, TokenError> {
+        let (parts, alg, kid, payload) = steps.run("format", || {
+            let max = self.config.max_token_size;
+            if token.len() > max {
+                return Err(TokenError::TooLarge {
+                    len: token.len(),
+                    max,
+                });
             }
-        };
-        if key.alg != alg {
-            return Err(TokenError::KeyAlgorithmMismatch {
-                kid,
-                issuer: iss,
-                key_alg: format!("{:?}", key.alg),
-                alg: format!("{alg:?}"),
-            });
-        }
-        let signed = &token[..parts[0].len() + 1 + parts[1].len()];
-        let ok = jsonwebtoken::crypto::verify(parts[2], signed.as_bytes(), &key.decoding, alg)
-            .unwrap_or(false);
-        if !ok {
-            return Err(TokenError::BadSignature { kid, issuer: iss });
-        }
-        let claims = self.claims(&payload, iss, issuer, now)?;
+            let token = token.trim();
+            let parts: Vec<&str> = token.split('.').collect();
+            if parts.len() != 3 {
+                return Err(TokenError::Malformed(format!(
+                    "{} parts, expected header.payload.signature",
+                    parts.len()
+                )));
+            }
+            let Header { alg, kid } = parse_header(parts[0])?;
+            if parts[2].is_empty() {
+                return Err(TokenError::Malformed("empty signature".into()));
+            }
+            let payload = b64_json(parts[1], "payload")?;
+            let detail = format!("{} bytes, {alg:?}, key id {kid}", token.len());
+            Ok(((parts, alg, kid, payload), detail))
+        })?;
+        let token = token.trim();
+        let (iss, issuer) = steps.run("issuer", || {
+            let (iss, issuer) = self.issuer_of(&payload)?;
+            let d = format!("{iss} ([Issuer {}])", issuer.name);
+            Ok(((iss, issuer), d))
+        })?;
+        steps.run("signature", || {
+            // Local keys first; then the keys fetched from the issuer, when
+            // configured (refreshed here when stale or lacking `kid`).
+            let remote;
+            let (key, whence) = match issuer.keys.keys.get(&kid) {
+                Some(k) => (k, "local"),
+                None => {
+                    remote = issuer
+                        .refresh
+                        .as_ref()
+                        .and_then(|r| r.keys_for(&iss, &kid, now));
+                    match remote.as_ref().and_then(|s| s.keys.get(&kid)) {
+                        Some(k) => (k, "fetched"),
+                        None => {
+                            return Err(TokenError::UnknownKey {
+                                kid: kid.clone(),
+                                issuer: iss.clone(),
+                            })
+                        }
+                    }
+                }
+            };
+            if key.alg != alg {
+                return Err(TokenError::KeyAlgorithmMismatch {
+                    kid: kid.clone(),
+                    issuer: iss.clone(),
+                    key_alg: format!("{:?}", key.alg),
+                    alg: format!("{alg:?}"),
+                });
+            }
+            let signed = &token[..parts[0].len() + 1 + parts[1].len()];
+            let ok = jsonwebtoken::crypto::verify(parts[2], signed.as_bytes(), &key.decoding, alg)
+                .unwrap_or(false);
+            if !ok {
+                return Err(TokenError::BadSignature {
+                    kid: kid.clone(),
+                    issuer: iss.clone(),
+                });
+            }
+            Ok(((), format!("verified with {whence} key {kid} ({alg:?})")))
+        })?;
+        let claims = self.claims(&payload, iss, issuer, now, steps)?;
         Ok(TokenCredential {
             raw: token.to_string(),
             kid,
@@ -291,7 +345,7 @@ impl Verifier {
     pub fn check_claims(&self, payload: &str, now: i64) -> Result<Claims, TokenError> {
         let payload = b64_json(payload, "payload")?;
         let (iss, issuer) = self.issuer_of(&payload)?;
-        self.claims(&payload, iss, issuer, now)
+        self.claims(&payload, iss, issuer, now, &mut Steps::default())
     }
 
     fn claims(
@@ -300,61 +354,91 @@ impl Verifier {
         iss: String,
         issuer: &Issuer,
         now: i64,
+        steps: &mut Steps,
     ) -> Result<Claims, TokenError> {
         let skew = self.config.clock_skew;
-        let sub = opt_str(m, "sub")?
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| TokenError::BadClaim("sub is missing".into()))?;
-        let exp =
-            opt_time(m, "exp")?.ok_or_else(|| TokenError::BadClaim("exp is missing".into()))?;
-        let nbf = opt_time(m, "nbf")?;
-        let iat = opt_time(m, "iat")?;
-        if now > exp.saturating_add(skew) {
-            return Err(TokenError::Expired(rfc3339(exp)));
-        }
-        if let Some(nbf) = nbf {
-            if nbf.saturating_sub(skew) > now {
-                return Err(TokenError::NotYetValid(rfc3339(nbf)));
+        let gc = issuer.identity.groups_claim.as_str();
+        let (sub, groups) = steps.run("claims", || {
+            let sub = opt_str(m, "sub")?
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| TokenError::BadClaim("sub is missing".into()))?;
+            let groups = match m.get(gc) {
+                None | Some(Value::Null) => Vec::new(),
+                Some(Value::Array(_)) => str_list(m, gc)?,
+                // wlcg.groups is a list; another group claim may be one string.
+                Some(Value::String(_)) if gc != DEFAULT_GROUPS_CLAIM => str_list(m, gc)?,
+                Some(_) => {
+                    return Err(TokenError::BadClaim(format!(
+                        "{gc} is not a list of strings"
+                    )))
+                }
+            };
+            let d = format!("sub {sub}, {} group(s) in {gc}", groups.len());
+            Ok(((sub, groups), d))
+        })?;
+        let (exp, nbf, iat) = steps.run("time", || {
+            let exp =
+                opt_time(m, "exp")?.ok_or_else(|| TokenError::BadClaim("exp is missing".into()))?;
+            let nbf = opt_time(m, "nbf")?;
+            let iat = opt_time(m, "iat")?;
+            if now > exp.saturating_add(skew) {
+                return Err(TokenError::Expired(rfc3339(exp)));
             }
-        }
-        if let Some(iat) = iat {
-            if iat.saturating_sub(skew) > now {
-                return Err(TokenError::IssuedInFuture(rfc3339(iat)));
+            if let Some(nbf) = nbf {
+                if nbf.saturating_sub(skew) > now {
+                    return Err(TokenError::NotYetValid(rfc3339(nbf)));
+                }
             }
-        }
-        let aud = str_list(m, "aud")?;
-        if aud.is_empty() {
-            return Err(TokenError::BadClaim("aud is missing".into()));
-        }
-        if !aud.iter().any(|a| issuer.audiences.contains(a)) {
-            return Err(TokenError::WrongAudience {
-                got: aud.join(" "),
-                want: issuer.audiences.join(" "),
-                issuer: iss,
-            });
-        }
-        let scope: Vec<String> = opt_str(m, "scope")?
-            .map(|s| s.split_ascii_whitespace().map(String::from).collect())
-            .unwrap_or_default();
-        if issuer.mode == Mode::AuthorizeAndMap {
+            if let Some(iat) = iat {
+                if iat.saturating_sub(skew) > now {
+                    return Err(TokenError::IssuedInFuture(rfc3339(iat)));
+                }
+            }
+            let d = format!(
+                "valid until {} (now {}, skew {skew} s)",
+                rfc3339(exp),
+                rfc3339(now)
+            );
+            Ok(((exp, nbf, iat), d))
+        })?;
+        let aud = steps.run("audience", || {
+            let aud = str_list(m, "aud")?;
+            if aud.is_empty() {
+                return Err(TokenError::BadClaim("aud is missing".into()));
+            }
+            let Some(hit) = aud.iter().find(|a| issuer.audiences.contains(a)) else {
+                return Err(TokenError::WrongAudience {
+                    got: aud.join(" "),
+                    want: issuer.audiences.join(" "),
+                    issuer: iss.clone(),
+                });
+            };
+            let d = format!("{hit} is accepted");
+            Ok((aud, d))
+        })?;
+        let scope = steps.run("scopes", || {
+            let scope: Vec<String> = opt_str(m, "scope")?
+                .map(|s| s.split_ascii_whitespace().map(String::from).collect())
+                .unwrap_or_default();
+            if issuer.mode == Mode::Map {
+                return Ok((scope, "mode map: no scope required".into()));
+            }
             for want in &issuer.required_scopes {
                 if !scope.iter().any(|h| scope_grants(h, want)) {
                     return Err(TokenError::MissingScope {
                         scope: want.clone(),
-                        issuer: iss,
+                        issuer: iss.clone(),
                     });
                 }
             }
-        }
-        let groups = match m.get("wlcg.groups") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(_)) => str_list(m, "wlcg.groups")?,
-            Some(_) => {
-                return Err(TokenError::BadClaim(
-                    "wlcg.groups is not a list of strings".into(),
-                ))
-            }
-        };
+            let d = format!("has {}", issuer.required_scopes.join(" "));
+            Ok((scope, d))
+        })?;
+        steps.run("profile", || {
+            profile::check(m, &scope, &aud, &issuer.audiences, issuer.identity.profile)
+                .map(|d| ((), d))
+                .map_err(TokenError::Profile)
+        })?;
         Ok(Claims {
             iss,
             sub,
@@ -367,7 +451,41 @@ impl Verifier {
             wlcg_ver: opt_str(m, "wlcg.ver")?,
             ver: opt_str(m, "ver")?,
             jti: opt_str(m, "jti")?,
+            payload: m.clone(),
         })
+    }
+}
+
+/// The checks made so far.
+#[derive(Debug, Default)]
+struct Steps(Vec<Check>);
+
+impl Steps {
+    /// Run check `name`: `f` gives a value and what was found, or the error
+    /// refusing the token.
+    fn run<T>(
+        &mut self,
+        name: &'static str,
+        f: impl FnOnce() -> Result<(T, String), TokenError>,
+    ) -> Result<T, TokenError> {
+        match f() {
+            Ok((t, detail)) => {
+                self.0.push(Check {
+                    check: name.into(),
+                    passed: true,
+                    detail,
+                });
+                Ok(t)
+            }
+            Err(e) => {
+                self.0.push(Check {
+                    check: name.into(),
+                    passed: false,
+                    detail: e.to_string(),
+                });
+                Err(e)
+            }
+        }
     }
 }
 

@@ -451,7 +451,8 @@ fn maps_by_group_first_rule_wins() {
     let e = p.mapper().unwrap().map_at(&t, None, NOW).unwrap_err();
     assert_eq!(
         e,
-        "no mapping for issuer https://auth.example.org/ subject nobody (no groups)"
+        "token refused at check `mapping`: \
+         no mapping for issuer https://auth.example.org/ subject nobody (no groups)"
     );
     assert_eq!(run(&mut p, Some(&t), None, false).0, Status::Failure);
 }
@@ -519,7 +520,7 @@ fn plugin_options_and_file_errors() {
     let e = init(&["-issuers", &iss, "-mapfile", &bad_map.display().to_string()]).unwrap_err();
     assert!(
         e.contains(&format!(
-            "{}:2: expected a double-quoted string",
+            "{}:2:33: expected a double-quoted string",
             bad_map.display()
         )),
         "{e}"
@@ -533,7 +534,7 @@ fn plugin_options_and_file_errors() {
     let f = w.dir.path().join("cfg").display().to_string();
     let e =
         cfg("[Issuer A]\nissuer = https://a\njwks = keys\naudience = x\nmode = map\nscopes = x\n");
-    assert_eq!(e, format!("{f}:6: unknown key scopes (expected one of issuer, jwks, audience, mode, required_scopes, jwks_refresh, jwks_ttl, jwks_grace, ca_file, capath)"));
+    assert_eq!(e, format!("{f}:6: unknown key scopes (expected one of issuer, jwks, audience, mode, required_scopes, jwks_refresh, jwks_ttl, jwks_grace, ca_file, capath, groups_claim, username_claim, username_pattern, username_min_uid, profile)"));
     let e = cfg("[Issuer A]\nissuer = https://a\njwks = keys\naudience = x\n");
     assert_eq!(
         e,

@@ -1,0 +1,67 @@
+//! A refused bearer token: the refusal glexec logs names the check that
+//! refused it (issue #21).
+
+#[path = "../../lcmaps-plugins/lcmaps-scitokens/tests/common/mod.rs"]
+mod tokens;
+
+use glexec_privsep::wire::Caller;
+use glexec_privsep::{CredentialKind, Job, Mode, Settings};
+use serde_json::json;
+use tokens::*;
+
+#[test]
+fn a_refused_token_names_the_failed_check() {
+    let w = World::new();
+    let db = w.dir.path().join("lcmaps.db");
+    std::fs::write(
+        &db,
+        format!(
+            "tok = \"lcmaps_scitokens.mod -issuers {} -mapfile {}\"\ntokens:\ntok -> lcmaps_dummy_good.mod\n",
+            w.issuers.display(),
+            w.mapfile.display()
+        ),
+    )
+    .unwrap();
+    let now = lcmaps_scitokens::time::now();
+    let mut claims = w.claims();
+    claims["exp"] = json!(now + 600);
+    claims["nbf"] = json!(now - 5);
+    claims["iat"] = json!(now - 5);
+    claims["aud"] = json!("https://elsewhere.example");
+    let job = |token: String| Job {
+        caller: Caller {
+            uid: 1000,
+            gid: 1000,
+            name: "pilot".into(),
+        },
+        correlation_id: "t".into(),
+        credential_kind: CredentialKind::Token,
+        credential: token.into_bytes(),
+        credential_source: "BEARER_TOKEN_FILE".into(),
+        command: "/bin/true".into(),
+        mode: Mode::GetAccount,
+        settings: Settings {
+            lcmaps_db_file: db.clone(),
+            ..Settings::default()
+        },
+    };
+    let r = glexec_mapper::mapping::map(&job(w.rs256(&claims))).unwrap_err();
+    assert!(
+        r.reason.contains(
+            "tok: token refused at check `audience`: token audience https://elsewhere.example"
+        ),
+        "{}",
+        r.reason
+    );
+    // No rule for the subject: refused at `mapping`.
+    claims["aud"] = json!(AUD);
+    claims["sub"] = json!("nobody");
+    claims["wlcg.groups"] = json!([]);
+    let r = glexec_mapper::mapping::map(&job(w.rs256(&claims))).unwrap_err();
+    assert!(
+        r.reason
+            .contains("token refused at check `mapping`: no mapping for issuer"),
+        "{}",
+        r.reason
+    );
+}

@@ -31,6 +31,7 @@ pub mod lcas;
 pub mod log;
 pub mod plugin;
 pub mod policy;
+pub mod site_file;
 #[doc(hidden)]
 pub mod testing;
 pub mod time;

@@ -100,47 +100,20 @@ fn parse_remembered(src: &Source<'_>) -> (ast::Ast, Vec<Diagnostic>) {
 }
 
 /// Read, parse and validate the file at `path`. In a privileged process
-/// the file must be one only root can change ([`crate::trust::check`];
-/// [`crate::trust::check_stat`] from the one `stat` when the file is
-/// there, as the file is read at every initialization).
+/// the file must be one only root can change, and it must be a regular
+/// file ([`crate::site_file::read`]: one open, the trust check of the
+/// opened file, as the file is read at every initialization).
 pub fn check_file(path: &Path, opts: &ValidateOptions) -> Checked {
-    use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
+    use crate::site_file;
     let name = path.display().to_string();
-    // One open: the trust check is of the file that is read (its fstat),
-    // and the path is looked up once. Non-blocking, so that a FIFO in the
-    // file's place cannot hang the caller (a regular file reads as usual).
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path);
-    let trusted = match &file {
-        Ok(f) => match f.metadata() {
-            Ok(meta) => crate::trust::check_stat(path, &meta),
-            Err(_) => Ok(()),
-        },
-        // A dangling link or a file we may not open: the full walk names
-        // what is wrong with it, else the read error below does.
-        Err(_) if std::fs::symlink_metadata(path).is_ok() => crate::trust::check(path),
-        Err(_) => Ok(()),
+    let hint = "set LCMAPS_DB_FILE (or LCMAPS_DIR) to the policy file, or pass its path";
+    let error = match site_file::read(path) {
+        Ok(bytes) => return check_bytes(&name, &bytes, opts),
+        Err(e) => e.diagnostic(&name, hint),
     };
-    if let Err(e) = trusted {
-        return Checked {
-            config: None,
-            diagnostics: vec![Diagnostic::error(e.to_string())],
-        };
-    }
-    let bytes = file.and_then(|mut f| {
-        let mut bytes = Vec::new();
-        f.read_to_end(&mut bytes).map(|_| bytes)
-    });
-    match bytes {
-        Ok(bytes) => check_bytes(&name, &bytes, opts),
-        Err(e) => Checked {
-            config: None,
-            diagnostics: vec![Diagnostic::error(format!("cannot read {name}: {e}"))
-                .hint("set LCMAPS_DB_FILE (or LCMAPS_DIR) to the policy file, or pass its path")],
-        },
+    Checked {
+        config: None,
+        diagnostics: vec![error],
     }
 }
 

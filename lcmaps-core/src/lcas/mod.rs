@@ -138,29 +138,23 @@ impl Checked {
 }
 
 /// Read and check the lcas.db at `path`. In a privileged process the file
-/// must be one only root can change ([`crate::trust::check`]).
+/// must be one only root can change, and it must be a regular file
+/// ([`crate::site_file::read`]).
 pub fn check_file(path: &Path, opts: &Options) -> Checked {
+    use crate::site_file;
     let name = path.display().to_string();
     let etc_dir = path
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| ETC_HOME.into());
-    // A missing file is reported by the read below.
-    if std::fs::symlink_metadata(path).is_ok() {
-        if let Err(e) = crate::trust::check(path) {
-            return Checked {
-                config: None,
-                diagnostics: vec![Diagnostic::error(e.to_string())],
-            };
-        }
-    }
-    match std::fs::read(path) {
-        Ok(bytes) => check_bytes(&name, &bytes, &etc_dir, opts),
-        Err(e) => Checked {
-            config: None,
-            diagnostics: vec![Diagnostic::error(format!("cannot read {name}: {e}"))
-                .hint("set LCAS_DB_FILE (or LCAS_DIR) to the LCAS policy file, or pass its path")],
-        },
+    let hint = "set LCAS_DB_FILE (or LCAS_DIR) to the LCAS policy file, or pass its path";
+    let error = match site_file::read(path) {
+        Ok(bytes) => return check_bytes(&name, &bytes, &etc_dir, opts),
+        Err(e) => e.diagnostic(&name, hint),
+    };
+    Checked {
+        config: None,
+        diagnostics: vec![error],
     }
 }
 

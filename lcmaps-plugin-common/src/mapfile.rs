@@ -401,6 +401,11 @@ pub fn load(path: &Path) -> Result<Arc<Mapfile>, MapfileError> {
         }
     };
     let meta = std::fs::metadata(path).map_err(io)?;
+    let not_regular = || MapfileError::Unreadable(path.to_path_buf(), "not a regular file".into());
+    // Before the open: opening a FIFO would wait for a writer forever.
+    if !meta.is_file() {
+        return Err(not_regular());
+    }
     lcmaps_core::trust::check_stat(path, &meta)?;
     if let Some((stamp, parsed)) = cache().lock().unwrap_or_else(|e| e.into_inner()).get(path) {
         if *stamp == Stamp::of(&meta) {
@@ -410,10 +415,7 @@ pub fn load(path: &Path) -> Result<Arc<Mapfile>, MapfileError> {
     let mut f = File::open(path).map_err(io)?;
     let meta = f.metadata().map_err(io)?;
     if !meta.is_file() {
-        return Err(MapfileError::Unreadable(
-            path.to_path_buf(),
-            "not a regular file".into(),
-        ));
+        return Err(not_regular());
     }
     let mut text = Vec::with_capacity(meta.len() as usize);
     f.read_to_end(&mut text).map_err(io)?;
@@ -535,6 +537,24 @@ mod tests {
         parse_line(s.as_bytes())
             .unwrap()
             .map(|(k, m)| (String::from_utf8(k).unwrap(), m))
+    }
+
+    /// A site admin's mistake: a FIFO as the grid-mapfile or ban file is
+    /// an error at once, where opening it would wait for a writer forever.
+    #[test]
+    fn a_fifo_as_the_mapfile_is_refused_without_hanging() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("grid-mapfile");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.unwrap().success(), "mkfifo (coreutils) is needed");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(load(&fifo).map(|_| ()).map_err(|e| e.to_string()));
+        });
+        let r = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("load returns");
+        assert!(r.unwrap_err().contains("not a regular file"));
     }
 
     #[test]

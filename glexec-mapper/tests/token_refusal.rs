@@ -12,21 +12,8 @@ use tokens::*;
 #[test]
 fn a_refused_token_names_the_failed_check() {
     let w = World::new();
-    let db = w.dir.path().join("lcmaps.db");
-    std::fs::write(
-        &db,
-        format!(
-            "tok = \"lcmaps_scitokens.mod -issuers {} -mapfile {}\"\ntokens:\ntok -> lcmaps_dummy_good.mod\n",
-            w.issuers.display(),
-            w.mapfile.display()
-        ),
-    )
-    .unwrap();
-    let now = lcmaps_scitokens::time::now();
-    let mut claims = w.claims();
-    claims["exp"] = json!(now + 600);
-    claims["nbf"] = json!(now - 5);
-    claims["iat"] = json!(now - 5);
+    let db = w.token_db("tok", "tok -> lcmaps_dummy_good.mod");
+    let mut claims = w.claims_now();
     claims["aud"] = json!("https://elsewhere.example");
     let job = |token: String| Job {
         caller: Caller {

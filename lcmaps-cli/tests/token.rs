@@ -15,21 +15,8 @@ fn map_a_token() {
         format!("\"{AUTH}\" group \"/cms/uscms\" root\n"),
     )
     .unwrap();
-    let db = w.dir.path().join("lcmaps.db");
-    std::fs::write(
-        &db,
-        format!(
-            "token = \"lcmaps_scitokens.mod -issuers {} -mapfile {}\"\ntokens:\n~lcmaps_dummy_bad.mod -> token\n",
-            w.issuers.display(),
-            w.mapfile.display()
-        ),
-    )
-    .unwrap();
-    let now = lcmaps_scitokens::time::now();
-    let mut claims = w.claims();
-    claims["exp"] = json!(now + 600);
-    claims["nbf"] = json!(now - 5);
-    claims["iat"] = json!(now - 5);
+    let db = w.token_db("token", "~lcmaps_dummy_bad.mod -> token");
+    let mut claims = w.claims_now();
     let file = w.dir.path().join("token");
     std::fs::write(&file, w.es256(&claims) + "\n").unwrap();
     let out = Command::cargo_bin("lcmaps")
@@ -51,7 +38,7 @@ fn map_a_token() {
     );
 
     // Expired: not mapped; a missing file: configuration error.
-    claims["exp"] = json!(now - 3600);
+    claims["exp"] = json!(lcmaps_scitokens::time::now() - 3600);
     std::fs::write(&file, w.rs256(&claims)).unwrap();
     Command::cargo_bin("lcmaps")
         .unwrap()
@@ -85,21 +72,8 @@ fn explained(
 ) -> (World, std::path::PathBuf, std::path::PathBuf) {
     let w = World::new();
     std::fs::write(&w.mapfile, mapfile).unwrap();
-    let db = w.dir.path().join("lcmaps.db");
-    std::fs::write(
-        &db,
-        format!(
-            "scitokens = \"lcmaps_scitokens.mod -issuers {} -mapfile {}\"\ntokens:\nscitokens -> lcmaps_dummy_good.mod\n",
-            w.issuers.display(),
-            w.mapfile.display()
-        ),
-    )
-    .unwrap();
-    let now = lcmaps_scitokens::time::now();
-    let mut claims = w.claims();
-    claims["exp"] = json!(now + 600);
-    claims["nbf"] = json!(now - 5);
-    claims["iat"] = json!(now - 5);
+    let db = w.token_db("scitokens", "scitokens -> lcmaps_dummy_good.mod");
+    let mut claims = w.claims_now();
     edit(&mut claims);
     let file = w.dir.path().join("token");
     std::fs::write(&file, w.rs256(&claims)).unwrap();

@@ -125,6 +125,34 @@ impl World {
         })
     }
 
+    /// [`World::claims`] valid by the clock (not [`NOW`]): for runs
+    /// through the engine, which takes the time itself.
+    pub fn claims_now(&self) -> Value {
+        let now = lcmaps_scitokens::time::now();
+        let mut c = self.claims();
+        c["exp"] = json!(now + 600);
+        c["nbf"] = json!(now - 5);
+        c["iat"] = json!(now - 5);
+        c
+    }
+
+    /// An lcmaps.db in the world's directory: `lcmaps_scitokens.mod` on the
+    /// world's issuers and mapfile declared as `name`, and policy `tokens`
+    /// with the one rule `rule`.
+    pub fn token_db(&self, name: &str, rule: &str) -> PathBuf {
+        let db = self.dir.path().join("lcmaps.db");
+        std::fs::write(
+            &db,
+            format!(
+                "{name} = \"lcmaps_scitokens.mod -issuers {} -mapfile {}\"\ntokens:\n{rule}\n",
+                self.issuers.display(),
+                self.mapfile.display()
+            ),
+        )
+        .unwrap();
+        db
+    }
+
     pub fn rs256(&self, claims: &Value) -> String {
         let mut h = Header::new(Algorithm::RS256);
         h.kid = Some("rsa1".into());

@@ -96,16 +96,7 @@ fn lcmaps_map(db: &std::path::Path, token: &std::path::Path, json: bool) -> (Opt
     (out.status.code(), String::from_utf8(out.stdout).unwrap())
 }
 
-const CHECKS: [&str; 8] = [
-    "format",
-    "issuer",
-    "signature",
-    "claims",
-    "time",
-    "audience",
-    "scopes",
-    "profile",
-];
+use lcmaps_scitokens::explain::CHECKS;
 
 #[test]
 fn explain_a_token_that_maps() {

@@ -74,15 +74,8 @@ mod tests {
     fn a_fifo_is_refused_without_hanging() {
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("lcmaps.db");
-        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
-        assert!(made.unwrap().success(), "mkfifo (coreutils) is needed");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let _ = tx.send(read(&fifo));
-        });
-        let r = rx
-            .recv_timeout(std::time::Duration::from_secs(20))
-            .expect("read returns");
+        crate::testing::mkfifo(&fifo);
+        let r = crate::testing::within(20, move || read(&fifo));
         assert!(matches!(r, Err(ReadError::NotRegular)), "{r:?}");
     }
 

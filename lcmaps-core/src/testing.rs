@@ -55,3 +55,21 @@ pub fn nss_wrapper(test: &str) -> Option<&'static str> {
     )
     .then_some(lib?)
 }
+
+/// A FIFO made at `path` (with coreutils' `mkfifo`), for tests of readers
+/// that must refuse one instead of waiting for a writer.
+pub fn mkfifo(path: &std::path::Path) {
+    let made = std::process::Command::new("mkfifo").arg(path).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo {}", path.display());
+}
+
+/// `f`'s result, from a thread given `secs` seconds: a reader that blocks
+/// fails the test instead of hanging the suite.
+pub fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(secs))
+        .unwrap_or_else(|_| panic!("no result within {secs} s"))
+}

@@ -545,15 +545,10 @@ mod tests {
     fn a_fifo_as_the_mapfile_is_refused_without_hanging() {
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("grid-mapfile");
-        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
-        assert!(made.unwrap().success(), "mkfifo (coreutils) is needed");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let _ = tx.send(load(&fifo).map(|_| ()).map_err(|e| e.to_string()));
+        lcmaps_core::testing::mkfifo(&fifo);
+        let r = lcmaps_core::testing::within(20, move || {
+            load(&fifo).map(|_| ()).map_err(|e| e.to_string())
         });
-        let r = rx
-            .recv_timeout(std::time::Duration::from_secs(20))
-            .expect("load returns");
         assert!(r.unwrap_err().contains("not a regular file"));
     }
 

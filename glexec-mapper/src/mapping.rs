@@ -183,13 +183,15 @@ fn lcmaps(s: &Settings, cred: Cred, mode: Mode) -> Result<Mapped, Refusal> {
     }
     check_outcome(&out, mode).map_err(|mut r| {
         // A refused token: say which check refused it (the token plugins'
-        // own decision, made again with the same files).
+        // own decision, made again with the same files). As a verification
+        // makes it: a refusal must not lease a pool account the run did not
+        // (when an earlier plugin refused, the token plugin never ran).
         if let Some(t) = &request.token {
             let why = decisions::refusals(&decisions::explain(
                 &db_config,
                 t,
                 request.requested_username.as_deref(),
-                engine_mode == policy::Mode::Verify,
+                true,
             ));
             if !why.is_empty() {
                 r.reason = wire_text(&format!("{} ({why})", r.reason));

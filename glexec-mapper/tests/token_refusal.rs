@@ -52,3 +52,56 @@ fn a_refused_token_names_the_failed_check() {
         r.reason
     );
 }
+
+/// A token refused before its plugin ran (the policy's first plugin
+/// refuses): explaining the refusal must not lease the pool account the
+/// token's rule names.
+#[test]
+fn explaining_a_refusal_leases_nothing() {
+    let w = World::new();
+    let gridmapdir = w.dir.path().join("gridmapdir");
+    std::fs::create_dir(&gridmapdir).unwrap();
+    std::fs::write(gridmapdir.join("pool001"), "").unwrap();
+    std::fs::write(&w.mapfile, format!("\"{AUTH}\" sub \"alice-sub\" .pool\n")).unwrap();
+    let db = w.dir.path().join("lcmaps.db");
+    std::fs::write(
+        &db,
+        format!(
+            "tok = \"lcmaps_scitokens.mod -issuers {} -mapfile {} -gridmapdir {}\"\ntokens:\nlcmaps_dummy_bad.mod -> tok\n",
+            w.issuers.display(),
+            w.mapfile.display(),
+            gridmapdir.display()
+        ),
+    )
+    .unwrap();
+    let job = Job {
+        caller: Caller {
+            uid: 1000,
+            gid: 1000,
+            name: "pilot".into(),
+        },
+        correlation_id: "t".into(),
+        credential_kind: CredentialKind::Token,
+        credential: w.rs256(&w.claims_now()).into_bytes(),
+        credential_source: "BEARER_TOKEN_FILE".into(),
+        command: "/bin/true".into(),
+        mode: Mode::GetAccount,
+        settings: Settings {
+            lcmaps_db_file: db,
+            ..Settings::default()
+        },
+    };
+    let r = glexec_mapper::mapping::map(&job).unwrap_err();
+    assert!(
+        r.reason.contains("token refused at check `mapping`"),
+        "{}",
+        r.reason
+    );
+    let leases: Vec<_> = std::fs::read_dir(&gridmapdir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('%'))
+        .collect();
+    assert!(leases.is_empty(), "a refusal leased {leases:?}");
+}

@@ -288,7 +288,10 @@ pub fn child(args: MapArgs) -> ExitCode {
     engine.terminate();
     let mut r = report(&request, file.display().to_string(), pols, &outcome);
     if let Some(t) = &request.token {
-        r.token = token_explain::explain(&db_config, t, args.requested_username.as_deref(), false);
+        // As a verification decides: a pool rule finds the lease the run
+        // made; explaining never makes one (when the run refused before the
+        // token plugin ran, or mapped by another plugin).
+        r.token = token_explain::explain(&db_config, t, args.requested_username.as_deref(), true);
     }
     let json = serde_json::to_string(&r).expect("report serializes");
     let mut out = std::io::stdout().lock();

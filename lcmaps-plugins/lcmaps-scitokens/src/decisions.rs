@@ -2,10 +2,10 @@
 //! `lcmaps_scitokens.mod` declaration of the lcmaps.db is initialised as the
 //! engine initialises it and asked for its decision about the token
 //! ([`crate::TokenMapper::explain_at`]): the same code and files as the
-//! run, so the same verdict (a pool rule finds the lease the run made, or
-//! makes it, as the run would). For `lcmaps map --token` (every check and
-//! rule) and glexec (the refusal, naming the failed check, in its log
-//! line).
+//! run, so the same verdict. Both callers ask as a verification decides
+//! (`verify`: a pool rule finds the lease the run made and never makes
+//! one): `lcmaps map --token` (every check and rule) and glexec (the
+//! refusal, naming the failed check, in its log line).
 
 use std::path::Path;
 

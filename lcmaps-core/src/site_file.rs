@@ -1,9 +1,11 @@
-//! Reading a policy file (lcmaps.db, lcas.db) as a privileged process acts
-//! on it: one non-blocking open, the trust check of the file that was
-//! opened (its `fstat`, [`crate::trust::check_stat`]) and of the
-//! directories above it, and only a regular file is read. A FIFO in the
-//! file's place is refused at once, where a blocking open would wait for a
-//! writer forever; a directory is refused by name.
+//! Opening the files a site gives (policy files, mapfiles, CA certificates
+//! and CRLs, LSC files, token keys, host certificates): without blocking,
+//! and only a regular file ([`open`]). A FIFO in a file's place is refused
+//! at once, where a blocking open would wait for a writer forever (one
+//! such file in a CA directory would hang every mapping); a directory is
+//! refused by name. [`read`] is the policy files' whole read: that open,
+//! then the trust check of the file that was opened (its `fstat`,
+//! [`crate::trust::check_stat`]) and of the directories above it.
 
 use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
@@ -37,12 +39,37 @@ impl ReadError {
     }
 }
 
-/// The bytes of `path`; see the module documentation.
-pub fn read(path: &Path) -> Result<Vec<u8>, ReadError> {
-    let file = std::fs::OpenOptions::new()
+/// `path` opened for reading: without blocking, and only when it is a
+/// regular file (else an `InvalidInput` error, "not a regular file").
+pub fn open(path: &Path) -> std::io::Result<std::fs::File> {
+    let file = open_nonblocking(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(not_regular());
+    }
+    Ok(file)
+}
+
+/// The whole of `path`, opened with [`open`].
+pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    open(path)?.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+fn open_nonblocking(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
-        .open(path);
+        .open(path)
+}
+
+fn not_regular() -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file")
+}
+
+/// The bytes of policy file `path`; see the module documentation.
+pub fn read(path: &Path) -> Result<Vec<u8>, ReadError> {
+    let file = open_nonblocking(path);
     let mut file = match file {
         Ok(f) => f,
         Err(e) => {
@@ -77,6 +104,10 @@ mod tests {
         crate::testing::mkfifo(&fifo);
         let r = crate::testing::within(20, move || read(&fifo));
         assert!(matches!(r, Err(ReadError::NotRegular)), "{r:?}");
+        let fifo = dir.path().join("ca.r0");
+        crate::testing::mkfifo(&fifo);
+        let e = crate::testing::within(20, move || read_regular(&fifo)).unwrap_err();
+        assert_eq!(e.to_string(), "not a regular file");
     }
 
     #[test]

@@ -15,7 +15,6 @@
 //!   without an earlier match; the message names file and line.
 
 use std::collections::HashMap;
-use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -412,11 +411,8 @@ pub fn load(path: &Path) -> Result<Arc<Mapfile>, MapfileError> {
             return Ok(parsed.clone());
         }
     }
-    let mut f = File::open(path).map_err(io)?;
+    let mut f = lcmaps_core::site_file::open(path).map_err(io)?;
     let meta = f.metadata().map_err(io)?;
-    if !meta.is_file() {
-        return Err(not_regular());
-    }
     let mut text = Vec::with_capacity(meta.len() as usize);
     f.read_to_end(&mut text).map_err(io)?;
     let parsed = Arc::new(Mapfile::parse(path, &text));

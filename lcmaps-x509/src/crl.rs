@@ -461,7 +461,7 @@ pub fn cas_without_crl(dir: &Path) -> Vec<(String, PathBuf)> {
         {
             continue;
         }
-        let Ok(data) = std::fs::read(e.path()) else {
+        let Ok(data) = lcmaps_core::site_file::read_regular(&e.path()) else {
             continue;
         };
         let Ok(ca) = openssl::x509::X509::from_pem(&data) else {

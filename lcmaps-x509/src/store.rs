@@ -82,7 +82,7 @@ impl<T> FileCache<T> {
         // the stamp kept is the one of what was read (or an older one,
         // which only makes the next use read again).
         let cannot = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
-        let mut f = std::fs::File::open(path).map_err(cannot)?;
+        let mut f = lcmaps_core::site_file::open(path).map_err(cannot)?;
         let fmeta = f.metadata().map_err(cannot)?;
         let mut data = Vec::new();
         std::io::Read::read_to_end(&mut f, &mut data).map_err(cannot)?;

@@ -622,7 +622,7 @@ fn verify_ac(
 
 fn read_small(p: &Path) -> std::io::Result<String> {
     use std::io::Read;
-    let f = std::fs::File::open(p)?;
+    let f = lcmaps_core::site_file::open(p)?;
     let mut s = String::new();
     f.take(64 * 1024).read_to_string(&mut s)?;
     Ok(s)

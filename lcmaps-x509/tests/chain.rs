@@ -242,6 +242,23 @@ fn revoked_user_rejected() {
     );
 }
 
+/// A FIFO where the CA's CRL should be (a site's mistake, a fetch-crl
+/// bug): verification answers at once instead of waiting for a writer.
+#[test]
+fn a_fifo_as_a_crl_does_not_hang_verification() {
+    let s = setup();
+    let hash = s.ca.cert.issuer_name_hash();
+    let crl = s.dir.path().join(format!("{hash:08x}.r0"));
+    std::fs::remove_file(&crl).unwrap();
+    lcmaps_core::testing::mkfifo(&crl);
+    let (p, k) = s.proxy(Kind::Rfc);
+    let c = Credential::from_pem(&pem(&[&p, &s.user], Some(&k))).unwrap();
+    let opts = s.opts();
+    let r = lcmaps_core::testing::within(20, move || verify(&c, &opts).map_err(|e| e.to_string()));
+    let e = r.unwrap_err();
+    assert!(e.contains("not a regular file"), "{e}");
+}
+
 #[test]
 fn missing_crl_accepted_by_default_and_rejected_with_crl_mode_require() {
     let s = setup();

@@ -69,7 +69,12 @@ impl<T> Watched<T> {
         );
         if self.stamp != Some(stamp) || self.value.is_none() {
             self.value = None;
-            let text = std::fs::read_to_string(&self.path)
+            let text = crate::site_file::read_regular(&self.path)
+                .and_then(|b| {
+                    String::from_utf8(b).map_err(|e| {
+                        std::io::Error::new(std::io::ErrorKind::InvalidData, e.utf8_error())
+                    })
+                })
                 .map_err(|e| format!("cannot read {name}: {e}"))?;
             self.value = Some(parse(&name, &text)?);
             self.stamp = Some(stamp);

@@ -166,7 +166,7 @@ pub(crate) fn read_site_file(path: &Path, max: u64) -> Result<Vec<u8>, String> {
 /// Read at most `max` bytes; more is an error.
 pub(crate) fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, String> {
     use std::io::Read;
-    let f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let f = lcmaps_core::site_file::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut buf = Vec::new();
     f.take(max + 1)
         .read_to_end(&mut buf)

@@ -228,7 +228,7 @@ impl XacmlClient {
             .and_then(|f| f.split('/').find(|p| !p.is_empty()))
             .map(str::to_owned);
         let (cert, _) = self.credentials();
-        let host_cert = std::fs::read(&cert)
+        let host_cert = lcmaps_core::site_file::read_regular(&cert)
             .ok()
             .and_then(|b| openssl::x509::X509::from_pem(&b).ok());
         let host_subject = host_cert

@@ -9,13 +9,9 @@ use glexec_privsep::{CredentialKind, Job, Mode, Settings};
 use serde_json::json;
 use tokens::*;
 
-#[test]
-fn a_refused_token_names_the_failed_check() {
-    let w = World::new();
-    let db = w.token_db("tok", "tok -> lcmaps_dummy_good.mod");
-    let mut claims = w.claims_now();
-    claims["aud"] = json!("https://elsewhere.example");
-    let job = |token: String| Job {
+/// glexec's question for a bearer token, mapped with the policy `db`.
+fn token_job(token: String, db: &std::path::Path) -> Job {
+    Job {
         caller: Caller {
             uid: 1000,
             gid: 1000,
@@ -28,10 +24,19 @@ fn a_refused_token_names_the_failed_check() {
         command: "/bin/true".into(),
         mode: Mode::GetAccount,
         settings: Settings {
-            lcmaps_db_file: db.clone(),
+            lcmaps_db_file: db.to_path_buf(),
             ..Settings::default()
         },
-    };
+    }
+}
+
+#[test]
+fn a_refused_token_names_the_failed_check() {
+    let w = World::new();
+    let db = w.token_db("tok", "tok -> lcmaps_dummy_good.mod");
+    let mut claims = w.claims_now();
+    claims["aud"] = json!("https://elsewhere.example");
+    let job = |token: String| token_job(token, &db);
     let r = glexec_mapper::mapping::map(&job(w.rs256(&claims))).unwrap_err();
     assert!(
         r.reason.contains(
@@ -74,23 +79,7 @@ fn explaining_a_refusal_leases_nothing() {
         ),
     )
     .unwrap();
-    let job = Job {
-        caller: Caller {
-            uid: 1000,
-            gid: 1000,
-            name: "pilot".into(),
-        },
-        correlation_id: "t".into(),
-        credential_kind: CredentialKind::Token,
-        credential: w.rs256(&w.claims_now()).into_bytes(),
-        credential_source: "BEARER_TOKEN_FILE".into(),
-        command: "/bin/true".into(),
-        mode: Mode::GetAccount,
-        settings: Settings {
-            lcmaps_db_file: db,
-            ..Settings::default()
-        },
-    };
+    let job = token_job(w.rs256(&w.claims_now()), &db);
     let r = glexec_mapper::mapping::map(&job).unwrap_err();
     let leases: Vec<_> = std::fs::read_dir(&gridmapdir)
         .unwrap()

@@ -157,7 +157,7 @@ fn authorize(s: &Settings, cred: &Cred, command: &str) -> Result<(), Refusal> {
 
 /// LCMAPS: load the policy, run it, and take the account from the store.
 fn lcmaps(s: &Settings, cred: Cred, mode: Mode) -> Result<Mapped, Refusal> {
-    let (mut engine, db_config) = load_engine(s)?;
+    let mut engine = load_engine(s)?;
     let request = engine_request(&cred, mode)?;
     let (engine_mode, policies) = match mode {
         Mode::GetAccount => (policy::Mode::Run, s.get_account_policy.clone()),
@@ -188,7 +188,7 @@ fn lcmaps(s: &Settings, cred: Cred, mode: Mode) -> Result<Mapped, Refusal> {
         // (when an earlier plugin refused, the token plugin never ran).
         if let Some(t) = &request.token {
             let why = decisions::refusals(&decisions::explain(
-                &db_config,
+                engine.config(),
                 t,
                 request.requested_username.as_deref(),
                 true,
@@ -212,7 +212,7 @@ fn lcmaps(s: &Settings, cred: Cred, mode: Mode) -> Result<Mapped, Refusal> {
 
 /// The engine on `lcmaps_db_file`, with the built-in plugins, then C
 /// `.mod`s.
-fn load_engine(s: &Settings) -> Result<(Engine, db::Config), Refusal> {
+fn load_engine(s: &Settings) -> Result<Engine, Refusal> {
     let settings =
         lcmaps_core::env::Settings::from_env().map_err(|e| system(e.to_string(), SITE))?;
     let opts = lcmaps_builtins::validate_options(settings.modules_dir.clone());
@@ -227,10 +227,7 @@ fn load_engine(s: &Settings) -> Result<(Engine, db::Config), Refusal> {
         )
     })?;
     let loader = lcmaps_builtins::Loader::new(Box::new(lcmaps_host::CModLoader));
-    let copy = lcmaps_cfg.clone();
-    Engine::new(lcmaps_cfg, &loader)
-        .map(|e| (e, copy))
-        .map_err(|e| system(e.to_string(), SITE))
+    Engine::new(lcmaps_cfg, &loader).map_err(|e| system(e.to_string(), SITE))
 }
 
 /// The engine's request. In verify mode LCMAPS's plugins verify a

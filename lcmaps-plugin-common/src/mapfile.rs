@@ -400,11 +400,6 @@ pub fn load(path: &Path) -> Result<Arc<Mapfile>, MapfileError> {
         }
     };
     let meta = std::fs::metadata(path).map_err(io)?;
-    let not_regular = || MapfileError::Unreadable(path.to_path_buf(), "not a regular file".into());
-    // Before the open: opening a FIFO would wait for a writer forever.
-    if !meta.is_file() {
-        return Err(not_regular());
-    }
     lcmaps_core::trust::check_stat(path, &meta)?;
     if let Some((stamp, parsed)) = cache().lock().unwrap_or_else(|e| e.into_inner()).get(path) {
         if *stamp == Stamp::of(&meta) {

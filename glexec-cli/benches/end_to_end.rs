@@ -53,6 +53,13 @@ fn main() {
         ));
     }
     variants.push(Variant::baseline());
+    // GLEXEC_BENCH_KEEP=1 leaves the worlds in place (for perf/strace) and
+    // prints where they are and the command that ran.
+    if std::env::var_os("GLEXEC_BENCH_KEEP").is_some() {
+        for v in &variants {
+            println!("world of {}: {}", v.name, v.world.dir.path().display());
+        }
+    }
     // Rounds alternate the variants, so that a change of the machine's load
     // falls on all of them; the median round is reported.
     let mut times: Vec<Vec<Timing>> = vec![Vec::new(); variants.len()];
@@ -76,6 +83,11 @@ fn main() {
             m.cpu_ms,
             m.wall_ms / base.wall_ms
         );
+    }
+    if std::env::var_os("GLEXEC_BENCH_KEEP").is_some() {
+        for v in variants {
+            let _ = v.world.dir.keep();
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! `/etc/glexec.conf`: an INI file whose `[glexec]` section holds the keys;
 //! loaded only after its ownership and permissions check out.
 
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 /// The configuration file. Fixed at build time; there is no run-time
@@ -111,6 +111,10 @@ pub struct Config {
     pub mapping_helper: PathBuf,
     /// Seconds the mapping helper may take (a slow PDP included).
     pub mapping_timeout: u64,
+    /// The Unix socket of the mapping service (`glexec-mapper --serve`),
+    /// asked instead of starting a helper when it is there (with
+    /// `privilege_separation = yes`). Our addition; absent: none.
+    pub mapping_service: Option<PathBuf>,
 }
 
 /// Where `cargo xtask install` puts the mapping helper.
@@ -152,6 +156,7 @@ impl Default for Config {
             mapping_account: "glexec".into(),
             mapping_helper: DEFAULT_MAPPING_HELPER.into(),
             mapping_timeout: 60,
+            mapping_service: None,
         }
     }
 }
@@ -176,6 +181,16 @@ fn err(message: impl Into<String>, hint: impl Into<String>) -> ConfigError {
 /// writable by group or others, and that every directory above it is
 /// root-owned and not writable by group or others.
 pub fn check_trusted_file(path: &Path) -> Result<(), ConfigError> {
+    check_trusted(path, false)
+}
+
+/// As [`check_trusted_file`], for a Unix socket (the mapping service's):
+/// only root can have made it, and nobody else can replace it.
+pub fn check_trusted_socket(path: &Path) -> Result<(), ConfigError> {
+    check_trusted(path, true)
+}
+
+fn check_trusted(path: &Path, socket: bool) -> Result<(), ConfigError> {
     let shown = path.display();
     let meta = std::fs::symlink_metadata(path).map_err(|e| {
         err(
@@ -189,7 +204,13 @@ pub fn check_trusted_file(path: &Path) -> Result<(), ConfigError> {
             "replace it with the file itself",
         ));
     }
-    if !meta.is_file() {
+    if socket && !meta.file_type().is_socket() {
+        return Err(err(
+            format!("{shown} is not a socket"),
+            "point mapping_service at glexec-mapper.socket's ListenStream",
+        ));
+    }
+    if !socket && !meta.is_file() {
         return Err(err(
             format!("{shown} is not a regular file"),
             "install a regular file there",
@@ -395,6 +416,12 @@ pub fn parse(name: &str, text: &str) -> Result<(Config, Vec<String>), ConfigErro
                 c.mapping_account = value.to_string();
             }
             "mapping_helper" => c.mapping_helper = path(value)?,
+            "mapping_service" => {
+                c.mapping_service = match value {
+                    "" | "none" => None,
+                    v => Some(path(v)?),
+                }
+            }
             "mapping_timeout" => {
                 c.mapping_timeout = number(value)?.into();
                 if c.mapping_timeout == 0 {
@@ -493,6 +520,7 @@ mod tests {
         assert!(!c.privilege_separation);
         assert_eq!(c.mapping_account, "glexec");
         assert_eq!(c.mapping_timeout, 60);
+        assert_eq!(c.mapping_service, None);
         let (c, _) = parse(
             "g.conf",
             "[glexec]
@@ -500,9 +528,14 @@ privilege_separation = yes
 mapping_account = glexmap
              mapping_helper = /opt/glexec-mapper
 mapping_timeout = 5
+mapping_service = /run/lcmaps-rs/glexec-mapper.sock
 ",
         )
         .unwrap();
+        assert_eq!(
+            c.mapping_service.as_deref(),
+            Some(Path::new("/run/lcmaps-rs/glexec-mapper.sock"))
+        );
         assert!(c.privilege_separation);
         assert_eq!(c.mapping_account, "glexmap");
         assert_eq!(c.mapping_helper, Path::new("/opt/glexec-mapper"));
@@ -573,5 +606,22 @@ user_identity_switch_by = lcmaps
             .message
             .contains("symbolic link"));
         assert!(check_trusted_file(Path::new("/nonexistent/g.conf")).is_err());
+        // The mapping service's socket: a socket, where only root can put one.
+        assert!(check_trusted_socket(&f)
+            .unwrap_err()
+            .message
+            .contains("is not a socket"));
+        let sock = dir.path().join("s");
+        let _l = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+        assert!(check_trusted_file(&sock)
+            .unwrap_err()
+            .message
+            .contains("not a regular file"));
+        let e = check_trusted_socket(&sock).unwrap_err();
+        assert!(
+            e.message.contains("not root-owned or is writable"),
+            "{}",
+            e.message
+        );
     }
 }

@@ -14,7 +14,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use glexec_privsep::wire::TraceLevel;
-use glexec_privsep::{Answer, Caller, CredentialKind, Helper, Job, Mode, RefusalKind, Settings};
+use glexec_privsep::{
+    Answer, Caller, CredentialKind, Helper, Job, Mode, RefusalKind, ServiceFailure, Settings,
+};
 use nix::unistd::User;
 
 use crate::checks::Mapping;
@@ -58,16 +60,22 @@ pub fn map(cfg: &Config, q: &Question<'_>) -> Result<(Mapping, Option<Lease>), F
         Err(e) => Some(Err(e.clone())),
     };
     let lease = leased.ok().flatten();
-    let job = job(cfg, q, tracking);
-    let helper = Helper {
-        program: cfg.mapping_helper.clone(),
-        args: Vec::new(),
-        env: Vec::new(),
-        account,
-        timeout: Duration::from_secs(cfg.mapping_timeout),
+    let request = job(cfg, q, tracking).to_request();
+    let timeout = Duration::from_secs(cfg.mapping_timeout);
+    let answer = match ask_service(cfg, account, &request, timeout)? {
+        Some(a) => a,
+        None => {
+            let helper = Helper {
+                program: cfg.mapping_helper.clone(),
+                args: Vec::new(),
+                env: Vec::new(),
+                account,
+                timeout,
+            };
+            glexec_privsep::ask(&helper, &request)
+                .map_err(|e| Failure::system(e.to_string(), FIX_HELPER))?
+        }
     };
-    let answer = glexec_privsep::ask(&helper, &job.to_request())
-        .map_err(|e| Failure::system(e.to_string(), FIX_HELPER))?;
     match answer {
         Answer::Refused(r) => {
             log_trace(&r.trace);
@@ -97,6 +105,45 @@ pub fn map(cfg: &Config, q: &Question<'_>) -> Result<(Mapping, Option<Lease>), F
             };
             Ok((mapping, lease))
         }
+    }
+}
+
+/// The mapping service's answer, with privilege separation and a
+/// `mapping_service` whose socket is there (`None`: no service to ask,
+/// nothing sent; the run starts its own helper). A socket only root could
+/// have made, answered by root's listener (systemd's) or the mapping
+/// account's; after the request went out, every failure is the run's.
+fn ask_service(
+    cfg: &Config,
+    account: Option<(u32, u32)>,
+    request: &glexec_privsep::Request,
+    timeout: Duration,
+) -> Result<Option<Answer>, Failure> {
+    let (Some(socket), Some((uid, _))) = (&cfg.mapping_service, account) else {
+        return Ok(None);
+    };
+    if std::fs::symlink_metadata(socket).is_err() {
+        ::log::debug!(
+            "mapping service {} is not running; starting a helper",
+            socket.display()
+        );
+        return Ok(None);
+    }
+    config::check_trusted_socket(socket)
+        .map_err(|e| Failure::system(format!("mapping_service: {}", e.message), e.hint))?;
+    match glexec_privsep::ask_service(socket, &[0, uid], request, timeout) {
+        Ok(a) => {
+            ::log::info!("mapped by the mapping service {}", socket.display());
+            Ok(Some(a))
+        }
+        Err(ServiceFailure::Unavailable(e)) => {
+            ::log::info!("{e}; starting a helper");
+            Ok(None)
+        }
+        Err(e) => Err(Failure::system(
+            e.to_string(),
+            "the site must fix glexec's mapping service (see the glexec log and the service's journal)",
+        )),
     }
 }
 

@@ -11,6 +11,8 @@ use lcmaps_x509::fixtures::{self, Kind, Tweak};
 
 pub const CALLER: u32 = 5001;
 pub const TARGET: u32 = 5002;
+/// Where the mapping service listens in [`World::run_with`].
+pub const SERVICE_SOCKET: &str = "/run/lcmaps-rs/glexec-mapper.sock";
 pub const TRACK: u32 = 5003;
 pub const OTHER: u32 = 5004;
 /// The mapping helper's account (`mapping_account`).
@@ -242,6 +244,57 @@ impl World {
         cmd.arg(self.path("etc")).arg(cwd);
         cmd.args(&envs).arg(self.path("bin/glexec")).args(args);
         cmd.output().unwrap()
+    }
+
+    /// Runs `glexec ARGS` as the caller (GLEXEC_CLIENT_CERT and
+    /// GLEXEC_TARGET_PROXY set) while a mapping service runs: `service` is
+    /// started as systemd starts `glexec-mapper.socket`
+    /// (`systemd-socket-activate`: root makes the socket [`SERVICE_SOCKET`],
+    /// then starts the command with it) in the same private mount and PID
+    /// namespaces, on a private /run. Everything left in them dies when the
+    /// run ends.
+    pub fn run_with(&self, service: &str, args: &[&str]) -> Output {
+        let script = format!(
+            "etc=\"$1\"; shift\n\
+             mount --bind \"$etc\" /etc && mount -t tmpfs -o mode=755 none /run && mkdir -m 755 {dir} || exit 90\n\
+             (umask 077; exec systemd-socket-activate -l {SERVICE_SOCKET} {service}) 2>/dev/null &\n\
+             i=0; while [ ! -S {SERVICE_SOCKET} ]; do i=$((i+1)); [ $i -gt 1000 ] && exit 91; sleep 0.01; done\n\
+             cd / && setpriv --reuid {CALLER} --regid {CALLER} --clear-groups env -i \"$@\"\n",
+            dir = Path::new(SERVICE_SOCKET).parent().unwrap().display(),
+        );
+        let out = Command::new("unshare")
+            .args(["-m", "-p", "-f", "--mount-proc", "sh", "-c", &script, "sh"])
+            .arg(self.path("etc"))
+            .arg(format!(
+                "GLEXEC_CLIENT_CERT={}",
+                self.path("caller/proxy").display()
+            ))
+            .arg(format!(
+                "GLEXEC_TARGET_PROXY={}",
+                self.target_proxy().display()
+            ))
+            .arg("PATH=/usr/bin:/bin")
+            .arg(self.path("bin/glexec"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            !matches!(out.status.code(), Some(90 | 91)),
+            "the service did not start: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    /// [`World::run_with`] the mapping service itself, running as the
+    /// mapping account with `args`.
+    pub fn run_with_service(&self, service_args: &str, args: &[&str]) -> Output {
+        self.run_with(
+            &format!(
+                "setpriv --reuid {MAPPER} --regid {MAPPER} --clear-groups /etc/glexec-mapper --serve {service_args}"
+            ),
+            args,
+        )
     }
 
     pub fn run(&self, env: &[(&str, &str)], args: &[&str]) -> Output {

@@ -22,6 +22,7 @@
 
 pub mod mapping;
 mod sandbox;
+mod service;
 mod trace;
 
 use std::io::{Read, Write};
@@ -33,15 +34,16 @@ use nix::unistd::{Uid, User};
 
 use crate::mapping::Mapped;
 
-/// The helper's `main`.
+/// The helper's `main`: with no arguments, one request on stdin and its
+/// answer on stdout (started by glexec for a run); `--serve` and `--worker`
+/// are the mapping service ([`service`]).
 pub fn main() -> ExitCode {
     std::panic::set_hook(Box::new(|_| {}));
-    if nix::sys::prctl::set_no_new_privs().is_err() {
-        return ExitCode::from(2);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if !args.is_empty() {
+        return service::main(&args);
     }
-    close_other_descriptors();
-    // Fail closed: a helper that could not confine itself does not map.
-    if sandbox::confine().is_err() {
+    if confine().is_err() {
         return ExitCode::from(2);
     }
     let mut input = Vec::new();
@@ -53,9 +55,32 @@ pub fn main() -> ExitCode {
     {
         return ExitCode::from(2);
     }
-    let Ok(job) = Request::decode(&input).and_then(Job::from_request) else {
+    let Some(answer) = respond(&input) else {
         return ExitCode::from(2);
     };
+    let mut out = std::io::stdout().lock();
+    if out.write_all(&answer).is_err() || out.flush().is_err() {
+        return ExitCode::from(2);
+    }
+    ExitCode::SUCCESS
+}
+
+/// What the helper does before it reads anything: `PR_SET_NO_NEW_PRIVS`,
+/// no descriptors but 0, 1 and 2, not dumpable (no core file with the
+/// caller's key; another helper of the same account cannot open its
+/// memory through /proc), the seccomp filter. Fail closed: a helper that could not confine itself does not
+/// map.
+fn confine() -> Result<(), ()> {
+    nix::sys::prctl::set_no_new_privs().map_err(drop)?;
+    close_other_descriptors();
+    nix::sys::prctl::set_dumpable(false).map_err(drop)?;
+    sandbox::confine().map_err(drop)
+}
+
+/// The encoded answer to the encoded request `input` (`None`: it is not a
+/// request).
+fn respond(input: &[u8]) -> Option<Vec<u8>> {
+    let job = Request::decode(input).and_then(Job::from_request).ok()?;
     // It decides for glexec's root part: the same file trust rules as a
     // privileged process (files only root or the mapping account can change).
     lcmaps_core::trust::act_on_behalf_of_root();
@@ -68,12 +93,7 @@ pub fn main() -> ExitCode {
             trace: Vec::new(),
         })
     });
-    let answer = trace::attach(answer);
-    let mut out = std::io::stdout().lock();
-    if out.write_all(&answer.encode()).is_err() || out.flush().is_err() {
-        return ExitCode::from(2);
-    }
-    ExitCode::SUCCESS
+    Some(trace::attach(answer).encode())
 }
 
 /// Run the mapping for `job` and put its outcome in an answer.

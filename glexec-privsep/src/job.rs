@@ -210,10 +210,10 @@ impl Job {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn job(mode: Mode) -> Job {
+    pub(crate) fn job(mode: Mode) -> Job {
         Job {
             caller: Caller {
                 uid: 1000,

@@ -13,15 +13,19 @@
 //! * [`job`]: the typed question ([`Job`]: credential, caller, mode, the
 //!   glexec.conf settings the mapping needs) and its encoding as a request;
 //! * [`helper`]: starting the helper, feeding it, reading one bounded answer
-//!   before a deadline, and killing and reaping it whatever happens.
+//!   before a deadline, and killing and reaping it whatever happens;
+//! * [`service`]: asking a running mapping service (`glexec-mapper
+//!   --serve`) on its Unix socket instead, with the same bounds.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod helper;
 pub mod job;
+pub mod service;
 pub mod wire;
 
 pub use helper::{ask, Helper, HelperFailure};
 pub use job::{Job, Mode, Settings};
+pub use service::{ask_service, ServiceFailure};
 pub use wire::{Answer, Caller, CredentialKind, Mapping, Refusal, RefusalKind, Request};

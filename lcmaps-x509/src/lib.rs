@@ -31,6 +31,7 @@ pub mod time;
 pub mod verify;
 pub mod verify_cache;
 pub mod voms;
+pub mod warm;
 
 #[cfg(any(test, feature = "test-fixtures"))]
 pub mod fixtures;

@@ -33,6 +33,7 @@ fn main() {
     // GLEXEC_BENCH_COMPARE=<a glexec binary> (e.g. one built before
     // privilege separation, which mapped in its one process) that one too.
     let mut variants = vec![
+        Variant::service(),
         Variant::glexec("privilege_separation = yes", "", None),
         Variant::glexec(
             "privilege_separation = no (root helper)",
@@ -71,7 +72,8 @@ fn main() {
     println!(
         "glexec end to end (verify_proxy + grid-mapfile + proxy copy + switch + exec /bin/true), \
          {n} runs x {rounds} rounds, median round; wall = latency, cpu = user + system time of \
-         every process of a run (setpriv, glexec, its helper, /bin/true)"
+         every process of a run (setpriv, glexec, its helper, /bin/true; not the service's \
+         workers, which are no run's children)"
     );
     let base = median(&times[variants.len() - 1]);
     for (v, t) in variants.iter().zip(&times) {
@@ -103,11 +105,13 @@ fn median(t: &[Timing]) -> Timing {
     t[t.len() / 2]
 }
 
-/// One thing to time: glexec in a test world, or the minimal switcher.
+/// One thing to time: glexec in a test world (with its mapping service
+/// running, or not), or the minimal switcher.
 struct Variant {
     name: String,
     world: World,
     baseline: bool,
+    service: bool,
 }
 
 impl Variant {
@@ -130,7 +134,20 @@ impl Variant {
             name: name.into(),
             world,
             baseline: false,
+            service: false,
         }
+    }
+
+    /// glexec asking its mapping service (`glexec-mapper --serve`, started
+    /// as systemd starts it, running through the whole round).
+    fn service() -> Variant {
+        let mut v = Variant::glexec(
+            "privilege_separation = yes, mapping service running",
+            &format!("mapping_service = {SERVICE_SOCKET}\n"),
+            None,
+        );
+        v.service = true;
+        v
     }
 
     /// The minimal C setgroups/setgid/setuid/execve of /bin/true.
@@ -153,21 +170,37 @@ impl Variant {
             name: "minimal C setgroups/setgid/setuid/execve of /bin/true".into(),
             world,
             baseline: true,
+            service: false,
         }
     }
 
     /// `n` runs in one private mount namespace: wall time and the CPU time
-    /// of the loop's children (sh's `times`), per run.
+    /// of the loop's children (sh's `times`), per run. Both programs start
+    /// from the same environment (glexec's two variables and PATH), passed
+    /// by the loop's shell: no `env` program in between.
     fn run(&self, n: usize) -> Timing {
         let w = &self.world;
         let one = if self.baseline {
-            format!("\"$4\" {TARGET} {TARGET} /bin/true")
+            format!("\"$2\" {TARGET} {TARGET} /bin/true")
         } else {
-            "env -i GLEXEC_CLIENT_CERT=\"$2\" GLEXEC_TARGET_PROXY=\"$3\" \"$4\" /bin/true"
-                .to_string()
+            "\"$2\" /bin/true".to_string()
+        };
+        // The service's workers are not the loop's children: their CPU time
+        // is not in `times`, only in the wall time.
+        let service = if self.service {
+            format!(
+                "mount -t tmpfs -o mode=755 none /run && mkdir -m 755 {dir} || exit 1\n\
+                 (umask 077; exec systemd-socket-activate -l {SERVICE_SOCKET} setpriv --reuid {MAPPER} --regid {MAPPER} --clear-groups /etc/glexec-mapper --serve) 2>/dev/null &\n\
+                 while [ ! -S {SERVICE_SOCKET} ]; do sleep 0.01; done\n\
+                 setpriv --reuid {CALLER} --regid {CALLER} --clear-groups {one} || exit 2\n",
+                dir = Path::new(SERVICE_SOCKET).parent().unwrap().display()
+            )
+        } else {
+            String::new()
         };
         let script = format!(
             "mount --bind \"$1\" /etc || exit 1\n\
+             {service}\
              cd /\n\
              t0=$(date +%s%N)\n\
              i=0; while [ $i -lt {n} ]; do setpriv --reuid {CALLER} --regid {CALLER} --clear-groups {one} || exit 2; i=$((i+1)); done\n\
@@ -181,12 +214,13 @@ impl Variant {
             w.path("bin/glexec")
         };
         let out = Command::new("unshare")
-            .args(["-m", "sh", "-c", &script, "sh"])
+            .args(["-m", "-p", "-f", "--mount-proc", "sh", "-c", &script, "sh"])
             .arg(w.path("etc"))
-            .arg(w.path("caller/proxy"))
-            .arg(w.target_proxy())
             .arg(program)
-            .env_remove("LD_LIBRARY_PATH")
+            .env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .env("GLEXEC_CLIENT_CERT", w.path("caller/proxy"))
+            .env("GLEXEC_TARGET_PROXY", w.target_proxy())
             .output()
             .expect("unshare runs");
         let text = String::from_utf8_lossy(&out.stdout);

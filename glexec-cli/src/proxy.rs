@@ -165,40 +165,15 @@ pub fn write_target(
         ));
     }
     privs::as_user(target, || -> Result<(), String> {
-        let f = match std::fs::symlink_metadata(path) {
-            Ok(m) => {
-                if !m.is_file() || m.uid() != target.uid || m.nlink() != 1 {
-                    return Err(format!(
-                        "{shown} exists and is not a regular single-link file of the target account"
-                    ));
-                }
-                let f = std::fs::OpenOptions::new()
-                    .write(true)
-                    .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-                    .open(path)
-                    .map_err(|e| format!("cannot open {shown}: {e}"))?;
-                let fm = f
-                    .metadata()
-                    .map_err(|e| format!("cannot stat {shown}: {e}"))?;
-                if fm.ino() != m.ino() || fm.dev() != m.dev() || !fm.is_file() {
-                    return Err(format!("{shown} changed while it was opened"));
-                }
-                lock(&f, how, true).map_err(|e| format!("{shown}: {e}"))?;
-                f.set_len(0)
-                    .map_err(|e| format!("cannot truncate {shown}: {e}"))?;
-                f
-            }
-            Err(_) => {
-                let f = std::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .mode(0o600)
-                    .custom_flags(libc::O_NOFOLLOW)
-                    .open(path)
-                    .map_err(|e| format!("cannot create {shown}: {e}"))?;
-                lock(&f, how, true).map_err(|e| format!("{shown}: {e}"))?;
-                f
-            }
+        // A run for the same target may create the file between our look
+        // and our create: then it exists, and is taken as existing (once).
+        let f = match open_existing(path, target, how)? {
+            Some(f) => f,
+            None => match create(path, how)? {
+                Some(f) => f,
+                None => open_existing(path, target, how)?
+                    .ok_or_else(|| format!("{shown} keeps appearing and disappearing"))?,
+            },
         };
         f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))
             .map_err(|e| format!("cannot chmod {shown}: {e}"))?;
@@ -210,6 +185,53 @@ pub fn write_target(
     })?
 }
 
+/// The existing target file `path`, opened for writing, locked and
+/// truncated (`None`: there is none).
+fn open_existing(path: &Path, target: &Ids, how: LockMechanism) -> Result<Option<File>, String> {
+    let shown = path.display();
+    let Ok(m) = std::fs::symlink_metadata(path) else {
+        return Ok(None);
+    };
+    if !m.is_file() || m.uid() != target.uid || m.nlink() != 1 {
+        return Err(format!(
+            "{shown} exists and is not a regular single-link file of the target account"
+        ));
+    }
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| format!("cannot open {shown}: {e}"))?;
+    let fm = f
+        .metadata()
+        .map_err(|e| format!("cannot stat {shown}: {e}"))?;
+    if fm.ino() != m.ino() || fm.dev() != m.dev() || !fm.is_file() {
+        return Err(format!("{shown} changed while it was opened"));
+    }
+    lock(&f, how, true).map_err(|e| format!("{shown}: {e}"))?;
+    f.set_len(0)
+        .map_err(|e| format!("cannot truncate {shown}: {e}"))?;
+    Ok(Some(f))
+}
+
+/// `path` created with O_EXCL, mode 0600, and locked (`None`: it exists).
+fn create(path: &Path, how: LockMechanism) -> Result<Option<File>, String> {
+    let shown = path.display();
+    let f = match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(None),
+        Err(e) => return Err(format!("cannot create {shown}: {e}")),
+    };
+    lock(&f, how, true).map_err(|e| format!("{shown}: {e}"))?;
+    Ok(Some(f))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,6 +239,25 @@ mod tests {
 
     fn me() -> Ids {
         privs::caller()
+    }
+
+    /// Runs for the same target write its proxy at the same moment (a
+    /// pilot starting payloads together; seen as a 201 "File exists" in
+    /// tests/setuid.rs's fifty concurrent payloads): the file another run
+    /// created between our look and our create is taken as existing, not
+    /// refused.
+    #[test]
+    fn a_target_file_created_meanwhile_is_taken_as_existing() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x509up");
+        assert!(create(&p, LockMechanism::Flock).unwrap().is_some());
+        // Another run's create, after our look found nothing.
+        assert!(create(&p, LockMechanism::Flock).unwrap().is_none());
+        let f = open_existing(&p, &me(), LockMechanism::Flock).unwrap();
+        assert!(f.is_some());
+        drop(f);
+        write_target(&p, b"PEM", &me(), LockMechanism::Flock, false).unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"PEM");
     }
 
     #[test]

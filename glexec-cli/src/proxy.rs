@@ -3,7 +3,7 @@
 //! target, exclusively, into a directory only it or root controls).
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -167,26 +167,49 @@ pub fn write_target(
     privs::as_user(target, || -> Result<(), String> {
         // A run for the same target may create the file between our look
         // and our create: then it exists, and is taken as existing (once).
-        let f = match open_existing(path, target, how)? {
-            Some(f) => f,
+        let (f, existing) = match open_existing(path, target, how)? {
+            Some(f) => (f, true),
             None => match create(path, how)? {
-                Some(f) => f,
-                None => open_existing(path, target, how)?
-                    .ok_or_else(|| format!("{shown} keeps appearing and disappearing"))?,
+                Some(f) => (f, false),
+                None => (
+                    open_existing(path, target, how)?
+                        .ok_or_else(|| format!("{shown} keeps appearing and disappearing"))?,
+                    true,
+                ),
             },
         };
-        f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))
-            .map_err(|e| format!("cannot chmod {shown}: {e}"))?;
-        (&f).write_all(bytes)
+        let mode = f
+            .metadata()
+            .map_err(|e| format!("cannot stat {shown}: {e}"))?
+            .mode()
+            & 0o7777;
+        // The same proxy again (a pilot's next payload): nothing to write.
+        if existing && mode == 0o600 && holds(&f, bytes) {
+            return Ok(());
+        }
+        if existing {
+            f.set_len(0)
+                .map_err(|e| format!("cannot truncate {shown}: {e}"))?;
+        }
+        if mode != 0o600 {
+            f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))
+                .map_err(|e| format!("cannot chmod {shown}: {e}"))?;
+        }
+        // At offset 0 whatever `holds` read.
+        std::os::unix::fs::FileExt::write_all_at(&f, bytes, 0)
             .map_err(|e| format!("cannot write {shown}: {e}"))?;
-        f.sync_all()
-            .map_err(|e| format!("cannot sync {shown}: {e}"))?;
         Ok(())
     })?
 }
 
-/// The existing target file `path`, opened for writing, locked and
-/// truncated (`None`: there is none).
+/// Whether `f` holds exactly `bytes`.
+fn holds(f: &File, bytes: &[u8]) -> bool {
+    let mut now = Vec::with_capacity(bytes.len() + 1);
+    f.take(bytes.len() as u64 + 1).read_to_end(&mut now).is_ok() && now == bytes
+}
+
+/// The existing target file `path`, opened for reading and writing and
+/// locked (`None`: there is none).
 fn open_existing(path: &Path, target: &Ids, how: LockMechanism) -> Result<Option<File>, String> {
     let shown = path.display();
     let Ok(m) = std::fs::symlink_metadata(path) else {
@@ -198,6 +221,7 @@ fn open_existing(path: &Path, target: &Ids, how: LockMechanism) -> Result<Option
         ));
     }
     let f = std::fs::OpenOptions::new()
+        .read(true)
         .write(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(path)
@@ -209,8 +233,6 @@ fn open_existing(path: &Path, target: &Ids, how: LockMechanism) -> Result<Option
         return Err(format!("{shown} changed while it was opened"));
     }
     lock(&f, how, true).map_err(|e| format!("{shown}: {e}"))?;
-    f.set_len(0)
-        .map_err(|e| format!("cannot truncate {shown}: {e}"))?;
     Ok(Some(f))
 }
 
@@ -330,8 +352,25 @@ mod tests {
         let m = std::fs::metadata(&p).unwrap();
         assert_eq!(m.mode() & 0o7777, 0o600);
         assert_eq!(std::fs::read(&p).unwrap(), b"pem");
-        // Overwrite in place.
+        // Overwrite in place, longer and then shorter.
+        write_target(&p, b"longer pem", &target, LockMechanism::Fcntl, false).unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"longer pem");
         write_target(&p, b"new", &target, LockMechanism::Fcntl, false).unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"new");
+        // The same bytes again: the file is left as it is (not even
+        // truncated: its modification time stays).
+        let before = std::fs::metadata(&p).unwrap().modified().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        write_target(&p, b"new", &target, LockMechanism::Flock, false).unwrap();
+        assert_eq!(std::fs::metadata(&p).unwrap().modified().unwrap(), before);
+        // The same bytes with a mode other than 0600: rewritten 0600; a
+        // prefix of them is not "the same".
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        write_target(&p, b"new", &target, LockMechanism::Flock, false).unwrap();
+        assert_eq!(std::fs::metadata(&p).unwrap().mode() & 0o7777, 0o600);
+        write_target(&p, b"new pem", &target, LockMechanism::Flock, false).unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"new pem");
+        write_target(&p, b"new", &target, LockMechanism::Flock, false).unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"new");
         // A planted symlink is refused and left alone.
         let evil = dir.path().join("evil");

@@ -356,15 +356,57 @@ fn direct_private_key(label: &str, block: &str) -> Option<PKey<Private>> {
             let alg: x509_cert::spki::AlgorithmIdentifierOwned =
                 der::Reader::decode(&mut r).ok()?;
             let key: der::asn1::OctetStringRef<'_> = der::Reader::decode(&mut r).ok()?;
-            if version > 1 || alg.oid != RSA_ENCRYPTION {
+            if version > 1 {
                 return None;
             }
             let inner = key.as_bytes();
             der::asn1::AnyRef::from_der(inner).ok()?;
-            PKey::from_rsa(openssl::rsa::Rsa::private_key_from_der(inner).ok()?).ok()
+            if alg.oid == RSA_ENCRYPTION {
+                return PKey::from_rsa(openssl::rsa::Rsa::private_key_from_der(inner).ok()?).ok();
+            }
+            if alg.oid != EC_PUBLIC_KEY {
+                return None;
+            }
+            // The curve is the algorithm's parameter (a named curve).
+            let curve: ObjectIdentifier = alg.parameters.as_ref()?.decode_as().ok()?;
+            pkcs8_ec_key(&curve, inner)
         }
         _ => None,
     }
+}
+
+/// id-ecPublicKey (RFC 5480).
+const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+
+/// The SEC 1 `ECPrivateKey` `der` of a PKCS#8 key on the named `curve`.
+/// The public point is computed from the private scalar, never taken from
+/// the optional `publicKey` field: the key then proves possession when its
+/// public half is compared with the leaf certificate's.
+fn pkcs8_ec_key(curve: &ObjectIdentifier, der: &[u8]) -> Option<PKey<Private>> {
+    use openssl::bn::{BigNum, BigNumContext};
+    use openssl::ec::{EcGroup, EcKey, EcPoint};
+    // ECPrivateKey ::= SEQUENCE { version INTEGER (1), privateKey OCTET
+    //   STRING, [0] parameters OPTIONAL, [1] publicKey OPTIONAL }
+    let seq = der::asn1::AnyRef::from_der(der).ok()?;
+    if der::Tagged::tag(&seq) != der::Tag::Sequence {
+        return None;
+    }
+    let mut r = der::SliceReader::new(seq.value()).ok()?;
+    let version: u8 = der::Reader::decode(&mut r).ok()?;
+    let scalar: der::asn1::OctetStringRef<'_> = der::Reader::decode(&mut r).ok()?;
+    if version != 1 {
+        return None;
+    }
+    let nid = openssl::asn1::Asn1Object::from_str(&curve.to_string())
+        .ok()?
+        .nid();
+    let group = EcGroup::from_curve_name(nid).ok()?;
+    let d = BigNum::from_slice(scalar.as_bytes()).ok()?;
+    let mut ctx = BigNumContext::new().ok()?;
+    let mut q = EcPoint::new(&group).ok()?;
+    q.mul_generator2(&group, &d, &mut ctx).ok()?;
+    let key = EcKey::from_private_components(&group, &d, &q).ok()?;
+    PKey::from_ec_key(key).ok()
 }
 
 impl Credential {
@@ -673,12 +715,50 @@ mod key_tests {
     }
 
     #[test]
+    fn pkcs8_ec_keys_are_decoded_directly() {
+        for curve in [
+            openssl::nid::Nid::X9_62_PRIME256V1,
+            openssl::nid::Nid::SECP384R1,
+        ] {
+            let group = openssl::ec::EcGroup::from_curve_name(curve).unwrap();
+            let ec = PKey::from_ec_key(openssl::ec::EcKey::generate(&group).unwrap()).unwrap();
+            let pem = pem_of("PRIVATE KEY", &ec.private_key_to_pkcs8().unwrap());
+            let direct = direct_private_key("PRIVATE KEY", &pem).expect("decoded directly");
+            assert!(direct.public_eq(&ec));
+            let generic = PKey::private_key_from_pem_passphrase(pem.as_bytes(), b"").unwrap();
+            assert!(direct.public_eq(&generic));
+            assert_eq!(
+                direct.ec_key().unwrap().private_key(),
+                generic.ec_key().unwrap().private_key()
+            );
+        }
+    }
+
+    /// A PKCS#8 EC key whose `publicKey` field is another key's: the direct
+    /// decode's public half is the private scalar's, so it does not match
+    /// the certificate of the key it claims to be.
+    #[test]
+    fn a_pkcs8_ec_key_with_a_borrowed_public_key_is_its_own() {
+        let mine = crate::fixtures::key();
+        let theirs = crate::fixtures::key();
+        let forged = {
+            let (m, t) = (mine.ec_key().unwrap(), theirs.ec_key().unwrap());
+            let k = openssl::ec::EcKey::from_private_components(
+                m.group(),
+                m.private_key(),
+                t.public_key(),
+            )
+            .unwrap();
+            PKey::from_ec_key(k).unwrap()
+        };
+        let pem = pem_of("PRIVATE KEY", &forged.private_key_to_pkcs8().unwrap());
+        let direct = direct_private_key("PRIVATE KEY", &pem).expect("decoded directly");
+        assert!(direct.public_eq(&mine));
+        assert!(!direct.public_eq(&theirs));
+    }
+
+    #[test]
     fn other_keys_and_odd_blocks_are_left_to_openssl() {
-        // PKCS#8 EC: OpenSSL's reader.
-        let ec = crate::fixtures::key();
-        let pem = pem_of("PRIVATE KEY", &ec.private_key_to_pkcs8().unwrap());
-        assert!(direct_private_key("PRIVATE KEY", &pem).is_none());
-        same(&private_key("PRIVATE KEY", &pem).unwrap(), &ec);
         // Trailing bytes after the DER value, a header line: not decoded
         // directly; OpenSSL's reader decides.
         let rsa = crate::fixtures::rsa_key();

@@ -26,6 +26,7 @@
 pub mod cred;
 pub mod crl;
 pub mod name;
+pub mod possession;
 pub mod store;
 pub mod time;
 pub mod verify;

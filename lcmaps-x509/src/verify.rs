@@ -468,7 +468,12 @@ fn verify_chain(cred: &Credential, opts: &VerifyOptions) -> Result<(), VerifyErr
 }
 
 /// Proof of possession: the private key in the PEM input is the leaf's
-/// (required unless `opts.require_private_key` is false).
+/// (required unless `opts.require_private_key` is false): its public half
+/// is the leaf certificate's, and its private half is the one that public
+/// half belongs to. A key file carries both halves side by side, and
+/// nothing ties them together on parsing; comparing the public halves
+/// alone (OpenSSL's `X509_check_private_key`) takes a scalar of anyone's
+/// beside the leaf's public key.
 fn check_private_key(cred: &Credential, opts: &VerifyOptions) -> Result<(), VerifyError> {
     match &cred.key {
         Some(k) => {
@@ -477,7 +482,7 @@ fn check_private_key(cred: &Credential, opts: &VerifyOptions) -> Result<(), Veri
                 .cert
                 .public_key()
                 .map_err(|_| VerifyError::KeyMismatch(cred.leaf().subject.clone()))?;
-            if !leaf_key.public_eq(k) {
+            if !leaf_key.public_eq(k) || !crate::possession::holds(k) {
                 return Err(VerifyError::KeyMismatch(cred.leaf().subject.clone()));
             }
         }

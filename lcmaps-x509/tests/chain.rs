@@ -420,6 +420,38 @@ fn private_key_rules() {
     );
 }
 
+/// The attack: someone who has a user's proxy certificates (sent in every
+/// TLS handshake the user makes) but not the proxy's private key writes a
+/// "key" that carries the proxy's public key beside a scalar of their own.
+/// Comparing public halves (as OpenSSL's `X509_check_private_key` does)
+/// takes it for the proxy's key; proof of possession must not.
+#[test]
+fn a_key_that_only_borrows_the_leafs_public_key_is_refused() {
+    use openssl::ec::EcKey;
+    let s = setup();
+    let (p, k) = s.proxy(Kind::Rfc);
+    let mine = key();
+    let forged = {
+        let (m, leaf) = (mine.ec_key().unwrap(), k.ec_key().unwrap());
+        let f =
+            EcKey::from_private_components(m.group(), m.private_key(), leaf.public_key()).unwrap();
+        PKey::from_ec_key(f).unwrap()
+    };
+    let want =
+        format!("the private key does not match the leaf certificate \"{USER_DN}/CN=123456789\"");
+    // SEC 1 and PKCS#8 encodings of the forged key.
+    let sec1 = String::from_utf8(forged.ec_key().unwrap().private_key_to_pem().unwrap()).unwrap();
+    let pkcs8 = String::from_utf8(forged.private_key_to_pem_pkcs8().unwrap()).unwrap();
+    for key_pem in [sec1, pkcs8] {
+        let chain = pem(&[&p, &s.user], None);
+        let c = Credential::from_pem(&format!("{chain}{key_pem}")).unwrap();
+        assert_eq!(verify(&c, &s.opts()).unwrap_err().to_string(), want);
+    }
+    // The real key still proves possession.
+    let c = Credential::from_pem(&pem(&[&p, &s.user], Some(&k))).unwrap();
+    verify(&c, &s.opts()).unwrap();
+}
+
 #[test]
 fn wrong_order_rejected() {
     let s = setup();

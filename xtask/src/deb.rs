@@ -5,7 +5,8 @@
 //! exactly one. Man pages are made from `docs/*.md` by pandoc; ELF files
 //! are stripped; each package's `Depends` comes from the `NEEDED` entries of
 //! its ELF files, looked up with `dpkg -S` (what dpkg-shlibdeps would say,
-//! without a source package); files under `/etc` are conffiles. Then
+//! without a source package); files under `/etc` are conffiles; the
+//! maintainer scripts are in `packaging/debian/`. Then
 //! `dpkg-deb --root-owner-group --build`.
 //!
 //! Why not debhelper or cargo-deb: the install tree is already `cargo
@@ -18,7 +19,7 @@
 //! | `liblcmaps-rs0` | `liblcmaps_rs.so` and its runtime names (`liblcmaps.so.0`, the four helper libraries, `liblcas.so.0`) | `liblcmaps0`, `liblcas0` (provided, so their dependants stay) |
 //! | `lcmaps-rs-plugins` | the `.mod` files, in `<libdir>/lcmaps-rs/` (beside Debian's C plugins) | |
 //! | `lcmaps-rs` | `lcmaps`, its man pages | |
-//! | `glexec-rs` | `glexec` (4111), `glexec-mapper`, `glexec.conf` (0600), the glexec policies (the OSG worker-node `lcmaps.db` among them), man pages; the `glexec` account (postinst) | `glexec` |
+//! | `glexec-rs` | `glexec` (4111), `glexec-mapper`, `glexec.conf` (0600), the glexec policies (the OSG worker-node `lcmaps.db` among them), the mapping service's units `glexec-mapper.socket` and `.service`, man pages; the `glexec` account, the socket enabled and started (postinst) | `glexec` |
 //! | `liblcmaps-rs-dev` | headers, link names, `.pc` files | `liblcmaps-dev`, `liblcas-dev` and the four `*-interface` header packages |
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -47,6 +48,8 @@ pub struct Package {
     pub depends: &'static [&'static str],
     /// `postinst`, if any.
     pub postinst: Option<&'static str>,
+    /// `prerm`, if any.
+    pub prerm: Option<&'static str>,
     /// `postrm`, if any.
     pub postrm: Option<&'static str>,
 }
@@ -66,6 +69,13 @@ fn in_libdir(p: &str) -> Option<&str> {
         _ => Some(rest),
     }
 }
+
+/// glexec-rs's maintainer scripts: the `glexec` account, and the mapping
+/// service's socket enabled and started (stopped on removal, forgotten on
+/// purge) as debhelper's `dh_installsystemd` snippets do it.
+const GLEXEC_POSTINST: &str = include_str!("../../packaging/debian/glexec-rs.postinst");
+const GLEXEC_PRERM: &str = include_str!("../../packaging/debian/glexec-rs.prerm");
+const GLEXEC_POSTRM: &str = include_str!("../../packaging/debian/glexec-rs.postrm");
 
 /// The packages, in the order their files are claimed.
 pub const PACKAGES: &[Package] = &[
@@ -91,6 +101,7 @@ pub const PACKAGES: &[Package] = &[
         ],
         depends: &[],
         postinst: None,
+        prerm: None,
         postrm: None,
     },
     Package {
@@ -104,6 +115,7 @@ pub const PACKAGES: &[Package] = &[
         fields: &["Section: admin"],
         depends: &[],
         postinst: None,
+        prerm: None,
         postrm: None,
     },
     Package {
@@ -119,6 +131,7 @@ pub const PACKAGES: &[Package] = &[
         fields: &["Section: admin"],
         depends: &[],
         postinst: None,
+        prerm: None,
         postrm: None,
     },
     Package {
@@ -136,6 +149,7 @@ pub const PACKAGES: &[Package] = &[
                 || p == "etc/lcmaps/lcmaps.db"
                 || p == "etc/lcas/lcas-glexec.db"
                 || p.starts_with("var/lib/lcmaps-rs/")
+                || p.starts_with("usr/lib/systemd/system/glexec-mapper.")
                 || p.starts_with("usr/share/man/man1/glexec.")
                 || p.starts_with("usr/share/man/man5/glexec.conf.")
         },
@@ -146,15 +160,9 @@ pub const PACKAGES: &[Package] = &[
             "Section: admin",
         ],
         depends: &["adduser"],
-        postinst: Some(
-            "#!/bin/sh\nset -e\n\
-             # The mapping helper's account (mapping_account in /etc/glexec.conf),\n\
-             # as OSG's glexec package makes it.\n\
-             if [ \"$1\" = configure ] && ! getent passwd glexec >/dev/null; then\n\
-             \tadduser --system --group --no-create-home --home /nonexistent --quiet glexec\n\
-             fi\n",
-        ),
-        postrm: None,
+        postinst: Some(GLEXEC_POSTINST),
+        prerm: Some(GLEXEC_PRERM),
+        postrm: Some(GLEXEC_POSTRM),
     },
     Package {
         name: "liblcmaps-rs-dev",
@@ -183,6 +191,7 @@ pub const PACKAGES: &[Package] = &[
         ],
         depends: &["liblcmaps-rs0 (= ${version})"],
         postinst: None,
+        prerm: None,
         postrm: None,
     },
 ];
@@ -449,7 +458,11 @@ fn package(
         std::fs::write(control_dir.join("triggers"), "activate-noawait ldconfig\n")
             .map_err(|e| e.to_string())?;
     }
-    for (name, script) in [("postinst", pkg.postinst), ("postrm", pkg.postrm)] {
+    for (name, script) in [
+        ("postinst", pkg.postinst),
+        ("prerm", pkg.prerm),
+        ("postrm", pkg.postrm),
+    ] {
         if let Some(s) = script {
             let p = control_dir.join(name);
             std::fs::write(&p, s).map_err(|e| e.to_string())?;
@@ -484,6 +497,8 @@ mod tests {
             "usr/bin/lcmaps",
             "usr/sbin/glexec",
             "usr/libexec/lcmaps-rs/glexec-mapper",
+            "usr/lib/systemd/system/glexec-mapper.socket",
+            "usr/lib/systemd/system/glexec-mapper.service",
             "etc/glexec.conf",
             "etc/lcmaps/lcmaps-glexec.db",
             "etc/lcmaps/lcmaps.db",
@@ -512,5 +527,42 @@ mod tests {
         );
         assert_eq!(of("usr/libexec/lcmaps-rs/glexec-mapper"), "glexec-rs");
         assert_eq!(of("etc/lcmaps/lcmaps.db"), "glexec-rs");
+        for unit in install::UNITS {
+            assert_eq!(of(&format!("usr/lib/systemd/system/{unit}")), "glexec-rs");
+        }
+    }
+
+    /// The maintainer scripts parse, and glexec-rs's look after the
+    /// mapping service's units as debhelper's snippets would.
+    #[test]
+    fn maintainer_scripts_parse_and_name_the_units() {
+        for pkg in PACKAGES {
+            for script in [pkg.postinst, pkg.prerm, pkg.postrm].into_iter().flatten() {
+                assert!(script.starts_with("#!/bin/sh\n"), "{}", pkg.name);
+                let st = Command::new("sh")
+                    .args(["-n", "-c", script])
+                    .status()
+                    .unwrap();
+                assert!(st.success(), "{}: sh -n failed", pkg.name);
+            }
+        }
+        let glexec = PACKAGES.iter().find(|p| p.name == "glexec-rs").unwrap();
+        let postinst = glexec.postinst.unwrap();
+        let account = postinst.find("adduser --system").unwrap();
+        let enable = postinst
+            .find("deb-systemd-helper enable glexec-mapper.socket")
+            .unwrap();
+        assert!(account < enable, "the account comes first");
+        assert!(postinst.contains("[ -d /run/systemd/system ]"));
+        assert!(postinst.contains("deb-systemd-invoke \"$action\" glexec-mapper.socket"));
+        assert!(postinst.contains("systemctl enable --now glexec-mapper.socket"));
+        assert!(glexec
+            .prerm
+            .unwrap()
+            .contains("stop glexec-mapper.socket glexec-mapper.service"));
+        assert!(glexec
+            .postrm
+            .unwrap()
+            .contains("deb-systemd-helper purge glexec-mapper.socket"));
     }
 }

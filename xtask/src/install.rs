@@ -8,6 +8,7 @@
 //! | `lcmaps` | `<prefix>/bin` | 0755 |
 //! | `glexec` | `<prefix>/sbin` | 4111 (set-uid root when installed by root, as OSG's package) |
 //! | `glexec-mapper` (glexec's mapping helper) | `<prefix>/libexec/lcmaps-rs` | 0755 |
+//! | `glexec-mapper.socket`, `glexec-mapper.service` (glexec's mapping service, [`UNITS`]) | `<prefix>/lib/systemd/system` | 0644 |
 //! | LCMAPS headers / LCAS headers | `<prefix>/include/lcmaps`, `<prefix>/include/lcas` (as Debian's -dev packages) | 0644 |
 //! | `lcmaps.pc`, the four helper `.pc`, `lcas.pc` | `<libdir>/pkgconfig` | 0644 |
 //! | `glexec.conf` | `<sysconfdir>` | 0600 |
@@ -18,6 +19,12 @@
 //! `/etc` for the prefix `/usr`, else `<prefix>/etc`. A configuration file
 //! already in the destination is kept, as a package manager keeps a changed
 //! conffile.
+//!
+//! Files are copied as they are, the systemd units too: their `ExecStart`
+//! names `/usr/libexec/lcmaps-rs/glexec-mapper`, as glexec's default
+//! `mapping_helper` does and the shipped `glexec.conf` keeps its `/etc`
+//! paths. A site installing under another prefix edits both (a drop-in
+//! `systemctl edit glexec-mapper.service` for the unit).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -43,6 +50,10 @@ const HELPER_PCS: [(&str, &str); 4] = [
     ("lcmaps-return-poolindex", "lcmaps_return_poolindex"),
     ("lcmaps-gss-assist-gridmap", "lcmaps_gss_assist_gridmap"),
 ];
+
+/// The systemd units of glexec's mapping service, in
+/// `packaging/systemd/`, installed to [`Layout::unitdir`].
+pub const UNITS: [&str; 2] = ["glexec-mapper.socket", "glexec-mapper.service"];
 
 /// Where things go.
 #[derive(Debug, Clone)]
@@ -85,6 +96,13 @@ impl Layout {
     /// Where the `.mod`s are installed (absolute, without destdir).
     pub fn moddir(&self) -> PathBuf {
         self.libdir.join("lcmaps-rs")
+    }
+
+    /// Where the systemd units are installed: `<prefix>/lib/systemd/system`
+    /// (`/usr/lib/systemd/system`, Debian's and EL's `%{_unitdir}`, even
+    /// when the libraries go to `/usr/lib64`).
+    pub fn unitdir(&self) -> PathBuf {
+        self.prefix.join("lib/systemd/system")
     }
 }
 
@@ -160,6 +178,13 @@ pub fn lay_out(layout: &Layout, built: &Built) -> Result<()> {
         &layout.dest(&layout.prefix.join("libexec/lcmaps-rs/glexec-mapper")),
         0o755,
     )?;
+    for unit in UNITS {
+        install_file(
+            &ws.join("packaging/systemd").join(unit),
+            &layout.dest(&layout.unitdir().join(unit)),
+            0o644,
+        )?;
+    }
     for e in read_dir(&ws.join("include"))? {
         let name = e.file_name();
         let n = name.to_string_lossy();
@@ -319,6 +344,15 @@ mod tests {
             0o755
         );
         assert_eq!(mode(&dest.join("usr/bin/lcmaps")), 0o755);
+        for unit in UNITS {
+            let p = dest.join("usr/lib/systemd/system").join(unit);
+            assert_eq!(mode(&p), 0o644, "{unit}");
+            assert_eq!(
+                std::fs::read(&p).unwrap(),
+                std::fs::read(workspace().join("packaging/systemd").join(unit)).unwrap(),
+                "{unit}"
+            );
+        }
         assert!(dest.join("usr/include/lcmaps/lcmaps.h").is_file());
         assert!(dest.join("usr/include/lcmaps/lcmaps_rs_abi.h").is_file());
         assert!(dest.join("usr/include/lcas/lcas.h").is_file());
@@ -347,6 +381,73 @@ mod tests {
         let l = Layout::new(Path::new("/opt/lcmaps-rs"), Path::new("/"));
         assert_eq!(l.sysconfdir, Path::new("/opt/lcmaps-rs/etc"));
         assert!(l.libdir.starts_with("/opt/lcmaps-rs/lib"));
+        assert_eq!(l.unitdir(), Path::new("/opt/lcmaps-rs/lib/systemd/system"));
         assert_eq!(l.dest(Path::new("/etc/x")), Path::new("/etc/x"));
+    }
+
+    /// The values of `key` in a unit file's `text` (comments left out).
+    fn unit_values<'a>(text: &'a str, key: &str) -> Vec<&'a str> {
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.split_once('='))
+            .filter(|(k, _)| k.trim() == key)
+            .map(|(_, v)| v.trim())
+            .collect()
+    }
+
+    /// The units agree with the rest of the install: the service starts
+    /// the installed glexec-mapper as the account the packages make, and
+    /// the socket is where the shipped glexec.conf looks for it, only
+    /// root's.
+    #[test]
+    fn the_units_match_the_installed_tree() {
+        let read = |f: &str| std::fs::read_to_string(workspace().join(f)).unwrap();
+        let socket = read("packaging/systemd/glexec-mapper.socket");
+        let service = read("packaging/systemd/glexec-mapper.service");
+        let conf = read("examples/glexec/glexec.conf");
+        let listen = unit_values(&socket, "ListenStream");
+        assert_eq!(listen, ["/run/lcmaps-rs/glexec-mapper.sock"]);
+        assert!(
+            conf.lines()
+                .any(|l| l == format!("mapping_service = {}", listen[0])),
+            "glexec.conf does not name the socket"
+        );
+        for (key, value) in [
+            ("SocketUser", "root"),
+            ("SocketGroup", "root"),
+            ("SocketMode", "0600"),
+            ("DirectoryMode", "0755"),
+            ("Accept", "no"),
+            ("WantedBy", "sockets.target"),
+        ] {
+            assert_eq!(unit_values(&socket, key), [value], "{key}");
+        }
+        let installed = Layout::new(Path::new("/usr"), Path::new("/"))
+            .prefix
+            .join("libexec/lcmaps-rs/glexec-mapper");
+        assert_eq!(
+            unit_values(&service, "ExecStart"),
+            [format!("{} --serve", installed.display())]
+        );
+        for (key, value) in [
+            ("Requires", "glexec-mapper.socket"),
+            ("User", "glexec"),
+            ("Group", "glexec"),
+            ("NoNewPrivileges", "yes"),
+            ("CapabilityBoundingSet", ""),
+            ("Restart", "on-failure"),
+            ("Documentation", "man:glexec.conf(5)"),
+        ] {
+            assert_eq!(unit_values(&service, key), [value], "{key}");
+        }
+        // C plugins write the gridmapdir and reach their PDP.
+        for key in [
+            "ProtectSystem",
+            "PrivateNetwork",
+            "ReadOnlyPaths",
+            "IPAddressDeny",
+        ] {
+            assert!(unit_values(&service, key).is_empty(), "{key}");
+        }
     }
 }

@@ -226,12 +226,16 @@ fn worker(timeout: u32) -> ExitCode {
 }
 
 /// What every mapping does first, done while no caller waits: OpenSSL's
-/// first use, the time zone for log lines, the NSS modules for account
-/// lookups.
+/// first use, the NSS modules for account lookups.
 fn warm_up() {
     lcmaps_x509::warm::warm_up();
-    let _ = nix::unistd::User::from_uid(nix::unistd::getuid());
-    ::log::logger().flush();
+    // Account lookups: the passwd and group modules (the group database is
+    // asked of every source nsswitch.conf names, libnss_systemd's too).
+    if let Ok(Some(me)) = nix::unistd::User::from_uid(nix::unistd::getuid()) {
+        if let Ok(name) = std::ffi::CString::new(me.name) {
+            let _ = nix::unistd::getgrouplist(&name, me.gid);
+        }
+    }
 }
 
 #[cfg(test)]

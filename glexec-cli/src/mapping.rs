@@ -137,7 +137,7 @@ fn ask_service(
             Ok(Some(a))
         }
         Err(ServiceFailure::Unavailable(e)) => {
-            ::log::info!("{e}; starting a helper");
+            ::log::info!("the mapping service is not running ({e}); starting a helper");
             Ok(None)
         }
         Err(e) => Err(Failure::system(

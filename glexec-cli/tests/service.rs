@@ -169,3 +169,39 @@ fn a_service_that_answers_garbage_or_nothing_is_a_202() {
     assert_refused(&w, &o, 202, "no answer within 2 s");
     assert!(start.elapsed() < Duration::from_secs(20));
 }
+
+/// A service that cannot start its workers (here: the mapping account may
+/// not have a second process) gives up after five tries; the caller
+/// waiting meanwhile gets a 202, and once nothing listens glexec starts its
+/// own helper again.
+#[test]
+fn a_service_that_cannot_start_workers_gives_way_to_the_helper() {
+    need_root!();
+    let w = world("mapping_timeout = 30\n", None);
+    let service = format!(
+        "prlimit --nproc=1 setpriv --reuid {MAPPER} --regid {MAPPER} --clear-groups /etc/glexec-mapper --serve --workers 1"
+    );
+    let start = Instant::now();
+    let o = w.script_with(
+        &service,
+        "glexec /bin/true; echo first $?\n\
+         glexec /usr/bin/id -u; echo second $?",
+        &[],
+    );
+    let out = stdout(&o);
+    assert!(
+        out.contains("first 202"),
+        "{out}\n{}\n{}",
+        stderr(&o),
+        w.log()
+    );
+    assert!(
+        out.contains(&format!("{TARGET}\nsecond 0")),
+        "{out}\n{}",
+        w.log()
+    );
+    assert!(start.elapsed() < Duration::from_secs(25));
+    let log = w.log();
+    assert!(!log.contains("mapped by the mapping service"), "{log}");
+    assert!(log.contains("the mapping service is not running"), "{log}");
+}

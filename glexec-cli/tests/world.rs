@@ -254,26 +254,29 @@ impl World {
     /// namespaces, on a private /run. Everything left in them dies when the
     /// run ends.
     pub fn run_with(&self, service: &str, args: &[&str]) -> Output {
+        self.script_with(service, "glexec \"$@\"", args)
+    }
+
+    /// As [`World::run_with`], but runs the root shell script `body` with
+    /// `args` as its positional parameters; in it `glexec ARGS` runs glexec
+    /// as the caller, and its exit status is the script's if it ends with
+    /// it.
+    pub fn script_with(&self, service: &str, body: &str, args: &[&str]) -> Output {
         let script = format!(
-            "etc=\"$1\"; shift\n\
+            "etc=\"$1\"; cert=\"$2\"; target=\"$3\"; bin=\"$4\"; shift 4\n\
              mount --bind \"$etc\" /etc && mount -t tmpfs -o mode=755 none /run && mkdir -m 755 {dir} || exit 90\n\
              (umask 077; exec systemd-socket-activate -l {SERVICE_SOCKET} {service}) 2>/dev/null &\n\
              i=0; while [ ! -S {SERVICE_SOCKET} ]; do i=$((i+1)); [ $i -gt 1000 ] && exit 91; sleep 0.01; done\n\
-             cd / && setpriv --reuid {CALLER} --regid {CALLER} --clear-groups env -i \"$@\"\n",
+             glexec() {{ (cd / && setpriv --reuid {CALLER} --regid {CALLER} --clear-groups env -i \
+             GLEXEC_CLIENT_CERT=\"$cert\" GLEXEC_TARGET_PROXY=\"$target\" PATH=/usr/bin:/bin \"$bin\" \"$@\"); }}\n\
+             {body}\n",
             dir = Path::new(SERVICE_SOCKET).parent().unwrap().display(),
         );
         let out = Command::new("unshare")
             .args(["-m", "-p", "-f", "--mount-proc", "sh", "-c", &script, "sh"])
             .arg(self.path("etc"))
-            .arg(format!(
-                "GLEXEC_CLIENT_CERT={}",
-                self.path("caller/proxy").display()
-            ))
-            .arg(format!(
-                "GLEXEC_TARGET_PROXY={}",
-                self.target_proxy().display()
-            ))
-            .arg("PATH=/usr/bin:/bin")
+            .arg(self.path("caller/proxy"))
+            .arg(self.target_proxy())
             .arg(self.path("bin/glexec"))
             .args(args)
             .output()

@@ -37,6 +37,13 @@ use nix::sys::wait::{wait, WaitStatus};
 /// (the service waits before it starts the next one, rather than spin).
 const NOT_STARTED: u8 = 3;
 
+/// After this many workers in a row could not start, the service exits
+/// (status 1): callers would otherwise wait in the socket's queue until
+/// their `mapping_timeout`. Under systemd it is restarted, and once its
+/// start limit is hit the socket stops listening and glexec starts its own
+/// helpers.
+const GIVE_UP: u32 = 5;
+
 const USAGE: &str = "usage: glexec-mapper [--serve [--workers N] [--timeout SECONDS]]";
 
 /// What the service's command line asks for.
@@ -100,7 +107,16 @@ fn serve(workers: usize, timeout: u32) -> ExitCode {
         .read_link()
         .unwrap_or_else(|_| "/proc/self/exe".into());
     let mut running: HashMap<i32, Instant> = HashMap::new();
+    // Workers that could not start, one after the other.
+    let mut failed = 0;
     loop {
+        if failed >= GIVE_UP {
+            eprintln!(
+                "glexec-mapper: {failed} workers in a row could not start; stopping \
+                 (glexec starts its own helper while nothing listens)"
+            );
+            return ExitCode::from(1);
+        }
         while running.len() < workers {
             match start_worker(&exe, &listener, timeout) {
                 Ok(pid) => {
@@ -108,6 +124,7 @@ fn serve(workers: usize, timeout: u32) -> ExitCode {
                 }
                 Err(e) => {
                     eprintln!("glexec-mapper: cannot start a worker: {e}");
+                    failed += 1;
                     std::thread::sleep(Duration::from_secs(1));
                     break;
                 }
@@ -119,11 +136,14 @@ fn serve(workers: usize, timeout: u32) -> ExitCode {
                 let Some(since) = running.remove(&pid.as_raw()) else {
                     continue;
                 };
-                if st == WaitStatus::Exited(pid, NOT_STARTED.into())
-                    && since.elapsed() < Duration::from_secs(1)
-                {
-                    eprintln!("glexec-mapper: a worker could not start; waiting 1 s");
-                    std::thread::sleep(Duration::from_secs(1));
+                if st != WaitStatus::Exited(pid, NOT_STARTED.into()) {
+                    failed = 0;
+                } else {
+                    failed += 1;
+                    if since.elapsed() < Duration::from_secs(1) {
+                        eprintln!("glexec-mapper: a worker could not start; waiting 1 s");
+                        std::thread::sleep(Duration::from_secs(1));
+                    }
                 }
             }
             Err(Errno::EINTR) | Err(Errno::ECHILD) => {}

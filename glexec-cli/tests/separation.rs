@@ -95,20 +95,7 @@ fn plugin_report(name: &str) -> String {
 #[test]
 fn the_helper_runs_as_the_mapping_account_without_privileges() {
     need_root!();
-    let st = plugin_report("plugin_status");
-    let field = |k: &str| {
-        st.lines()
-            .find_map(|l| l.strip_prefix(&format!("{k}:")))
-            .map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
-            .unwrap_or_default()
-    };
-    let m = MAPPER.to_string();
-    assert_eq!(field("Uid"), [&*m, &m, &m, &m].join(" "), "{st}");
-    assert_eq!(field("Gid"), [&*m, &m, &m, &m].join(" "), "{st}");
-    assert_eq!(field("Groups"), "", "{st}");
-    assert_eq!(field("CapEff"), "0000000000000000", "{st}");
-    assert_eq!(field("CapPrm"), "0000000000000000", "{st}");
-    assert_eq!(field("NoNewPrivs"), "1", "{st}");
+    assert_confined_as_mapper(&plugin_report("plugin_status"));
 }
 
 /// The helper's seccomp filter: a plugin cannot make a user namespace (a

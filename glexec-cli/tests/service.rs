@@ -71,19 +71,7 @@ fn a_worker_maps_as_the_mapping_account_confined() {
         "{}",
         w.log()
     );
-    let st = report(&w);
-    let field = |k: &str| {
-        st.lines()
-            .find_map(|l| l.strip_prefix(&format!("{k}:")))
-            .map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
-            .unwrap_or_default()
-    };
-    let m = MAPPER.to_string();
-    assert_eq!(field("Uid"), [&*m, &m, &m, &m].join(" "), "{st}");
-    assert_eq!(field("Groups"), "", "{st}");
-    assert_eq!(field("CapEff"), "0000000000000000", "{st}");
-    assert_eq!(field("NoNewPrivs"), "1", "{st}");
-    assert_eq!(field("Seccomp"), "2", "{st}");
+    assert_confined_as_mapper(&report(&w));
 }
 
 /// The attack: a credential that subverts a parser or plugin in a worker

@@ -317,6 +317,26 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// Asserts that the `/proc/self/status` text `st` (a C test plugin's
+/// report) is of a process running as the mapping account with no groups,
+/// no capabilities, `no_new_privs` and a seccomp filter.
+pub fn assert_confined_as_mapper(st: &str) {
+    let field = |k: &str| {
+        st.lines()
+            .find_map(|l| l.strip_prefix(&format!("{k}:")))
+            .map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
+            .unwrap_or_default()
+    };
+    let m = MAPPER.to_string();
+    assert_eq!(field("Uid"), [&*m, &m, &m, &m].join(" "), "{st}");
+    assert_eq!(field("Gid"), [&*m, &m, &m, &m].join(" "), "{st}");
+    assert_eq!(field("Groups"), "", "{st}");
+    assert_eq!(field("CapEff"), "0000000000000000", "{st}");
+    assert_eq!(field("CapPrm"), "0000000000000000", "{st}");
+    assert_eq!(field("NoNewPrivs"), "1", "{st}");
+    assert_eq!(field("Seccomp"), "2", "{st}");
+}
+
 /// Returns from the test unless it can run ([`require_root`]).
 #[macro_export]
 macro_rules! need_root {

@@ -151,7 +151,7 @@ impl ModuleDirs {
     /// [`ModuleDirs::find`], with the file's metadata from the one `stat`
     /// that found it.
     pub fn find_file(&self, name: &str) -> Option<(PathBuf, std::fs::Metadata)> {
-        let found = |p: PathBuf| std::fs::metadata(&p).ok().map(|m| (p, m));
+        let found = |p: PathBuf| probe(&p).map(|m| (p, m));
         if name.starts_with('/') {
             return found(PathBuf::from(name));
         }
@@ -168,6 +168,67 @@ impl ModuleDirs {
             genfilename(&first, name)
         })
     }
+}
+
+/// What `stat` said of one path [`ModuleDirs::find_file`] tried: every
+/// field of the inode a check could look at, or nothing (no such file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probe {
+    path: PathBuf,
+    seen: Option<[i64; 11]>,
+}
+
+impl Probe {
+    fn of(path: &Path, m: Option<&std::fs::Metadata>) -> Probe {
+        use std::os::unix::fs::MetadataExt;
+        Probe {
+            path: path.to_owned(),
+            seen: m.map(|m| {
+                [
+                    m.dev() as i64,
+                    m.ino() as i64,
+                    m.mode().into(),
+                    m.nlink() as i64,
+                    m.uid().into(),
+                    m.gid().into(),
+                    m.size() as i64,
+                    m.mtime(),
+                    m.mtime_nsec(),
+                    m.ctime(),
+                    m.ctime_nsec(),
+                ]
+            }),
+        }
+    }
+
+    /// Whether `stat` says the same now.
+    pub fn unchanged(&self) -> bool {
+        Probe::of(&self.path, std::fs::metadata(&self.path).ok().as_ref()) == *self
+    }
+}
+
+std::thread_local! {
+    static PROBES: std::cell::RefCell<Option<Vec<Probe>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// `stat` of a module candidate, noted when [`recording_probes`] asks.
+fn probe(p: &Path) -> Option<std::fs::Metadata> {
+    let m = std::fs::metadata(p).ok();
+    PROBES.with(|r| {
+        if let Some(v) = r.borrow_mut().as_mut() {
+            v.push(Probe::of(p, m.as_ref()));
+        }
+    });
+    m
+}
+
+/// Runs `f` and returns, beside its result, every module file lookup it
+/// made on this thread with what `stat` said.
+pub fn recording_probes<T>(f: impl FnOnce() -> T) -> (T, Vec<Probe>) {
+    let outer = PROBES.with(|r| r.borrow_mut().replace(Vec::new()));
+    let out = f();
+    let probes = PROBES.with(|r| std::mem::replace(&mut *r.borrow_mut(), outer));
+    (out, probes.unwrap_or_default())
 }
 
 /// A relative db `path` is taken relative to `LCMAPS_LIB_HOME`.

@@ -52,8 +52,12 @@ pub fn check_bytes(name: &str, bytes: &[u8], opts: &ValidateOptions) -> Checked 
             }
         }
     };
+    check_remembered(name, text, opts)
+}
+
+fn check_text(name: &str, text: &str, opts: &ValidateOptions) -> Checked {
     let src = Source::new(name, text);
-    let (ast, mut diagnostics) = parse_remembered(&src);
+    let (ast, mut diagnostics) = parse::parse(&src);
     let (config, more) = validate::validate(&src, &ast, opts);
     diagnostics.extend(more);
     sort(&mut diagnostics);
@@ -68,35 +72,35 @@ pub fn check_bytes(name: &str, bytes: &[u8], opts: &ValidateOptions) -> Checked 
     }
 }
 
-/// [`parse::parse`], remembering the last result: a process that
+/// [`check_text`], remembering the last result: a process that
 /// initializes and terminates LCMAPS again and again (one cycle per
-/// request) parses the same policy file each time. The parse is a
-/// function of the name and the text alone (both compared in full), so the
-/// remembered result is what parsing again would give; validation, which
-/// looks at the file system, is done every time.
-fn parse_remembered(src: &Source<'_>) -> (ast::Ast, Vec<Diagnostic>) {
-    type Last = Option<(String, String, ast::Ast, Vec<Diagnostic>)>;
+/// request) checks the same policy file each time. The check is a function
+/// of the name, the text, the options and what `stat` says of the module
+/// files it looked for ([`crate::env::Probe`]); the first three are
+/// compared in full and every file is looked up again, so the remembered
+/// result is what checking again would give.
+fn check_remembered(name: &str, text: &str, opts: &ValidateOptions) -> Checked {
+    type Last = Option<(String, String, ValidateOptions, Vec<crate::env::Probe>, Checked)>;
     static LAST: std::sync::Mutex<Last> = std::sync::Mutex::new(None);
-    /// Larger files are parsed every time (nothing kept).
+    /// Larger files are checked every time (nothing kept).
     const MAX_KEPT: usize = 1 << 20;
-    if let Some((_, _, ast, d)) = LAST
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .as_ref()
-        .filter(|(n, t, _, _)| n == src.name() && t == src.text())
-    {
-        return (ast.clone(), d.clone());
+    let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, _, _, _, checked)) = last.as_ref().filter(|(n, t, o, probes, _)| {
+        n == name && t == text && o == opts && probes.iter().all(|p| p.unchanged())
+    }) {
+        return checked.clone();
     }
-    let (ast, d) = parse::parse(src);
-    if src.text().len() <= MAX_KEPT {
-        *LAST.lock().unwrap_or_else(|e| e.into_inner()) = Some((
-            src.name().to_owned(),
-            src.text().to_owned(),
-            ast.clone(),
-            d.clone(),
-        ));
-    }
-    (ast, d)
+    let (checked, probes) = crate::env::recording_probes(|| check_text(name, text, opts));
+    *last = (text.len() <= MAX_KEPT).then(|| {
+        (
+            name.to_owned(),
+            text.to_owned(),
+            opts.clone(),
+            probes,
+            checked.clone(),
+        )
+    });
+    checked
 }
 
 /// Read, parse and validate the file at `path`. In a privileged process
@@ -153,5 +157,36 @@ mod tests {
         let changed = check_file(&db, &opts);
         assert!(changed.config.is_none());
         assert!(changed.diagnostics.iter().any(Diagnostic::is_error));
+    }
+
+    /// The same text with other module files: checked again, never the
+    /// remembered answer.
+    #[test]
+    fn module_files_that_change_between_checks_are_looked_up_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let modules = dir.path().join("mods");
+        std::fs::create_dir(&modules).unwrap();
+        let text = format!(
+            "path = \"{}\"\nx = \"lcmaps_x.mod\"\nstandard:\nx -> lcmaps_dummy_good.mod\n",
+            modules.display()
+        );
+        let opts = ValidateOptions {
+            builtins: vec!["lcmaps_dummy_good.mod".into()],
+            ..ValidateOptions::default()
+        };
+        let missing = |c: &Checked| {
+            c.diagnostics
+                .iter()
+                .any(|d| d.is_error() && d.message.contains("lcmaps_x.mod"))
+        };
+        assert!(missing(&check_str("p.db", &text, &opts)));
+        // The module file appears.
+        let module = modules.join("lcmaps_x.mod");
+        std::fs::write(&module, "").unwrap();
+        let c = check_str("p.db", &text, &opts);
+        assert!(!missing(&c) && c.config.is_some(), "{:?}", c.diagnostics);
+        // Gone again.
+        std::fs::remove_file(&module).unwrap();
+        assert!(missing(&check_str("p.db", &text, &opts)));
     }
 }

@@ -82,7 +82,7 @@ impl Config {
 }
 
 /// What the validator needs to know about the machine.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidateOptions {
     /// `LCMAPS_MODULES_DIR`.
     pub modules_dir: Option<PathBuf>,

@@ -76,7 +76,8 @@ fn a_worker_maps_as_the_mapping_account_confined() {
 
 /// The attack: a credential that subverts a parser or plugin in a worker
 /// looks for the service's listening socket, to accept the next callers'
-/// requests (their proxies) and answer them itself.
+/// requests (their proxies) and answer them itself: in its own descriptor
+/// table, and in the service's memory (same account).
 #[test]
 fn a_worker_holds_no_listening_socket_when_it_maps() {
     need_root!();
@@ -86,6 +87,8 @@ fn a_worker_holds_no_listening_socket_when_it_maps() {
     let r = report(&w);
     assert!(r.contains("listening socket: none"), "{r}");
     assert!(r.contains("dumpable: 0"), "{r}");
+    // Nor through the service, its parent, which holds the socket.
+    assert!(r.contains("parent memory: Permission denied"), "{r}");
 }
 
 #[test]

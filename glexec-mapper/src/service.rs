@@ -6,7 +6,8 @@
 //! root may connect to; `glexec-mapper.service`: `User=` the mapping
 //! account). It takes the listening socket from `LISTEN_FDS` (or as its
 //! standard input), keeps `N` workers (default 4) waiting on it and starts
-//! a new one whenever one exits. It reads nothing from the socket itself.
+//! a new one whenever one exits. It reads nothing from the socket itself,
+//! and is not dumpable (its workers run as the same account).
 //!
 //! A worker (`--worker`, started by the service only) is the one-run helper
 //! with a different door: it confines itself as that helper does (no new
@@ -96,6 +97,13 @@ fn parse(args: &[String]) -> Result<Role, String> {
 
 /// Keep `workers` workers waiting on the listening socket.
 fn serve(workers: usize, timeout: u32) -> ExitCode {
+    // Not dumpable: a worker (same account) subverted by a credential must
+    // not open this process's memory, which holds the listening socket.
+    if nix::sys::prctl::set_no_new_privs().is_err() || nix::sys::prctl::set_dumpable(false).is_err()
+    {
+        eprintln!("glexec-mapper: cannot confine the service");
+        return ExitCode::from(2);
+    }
     let listener = match take_listener() {
         Ok(l) => l,
         Err(e) => {

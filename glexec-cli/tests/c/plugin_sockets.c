@@ -1,9 +1,14 @@
 /* A C plugin playing a parser that one caller's credential took over in a
  * worker of glexec's mapping service: it looks for a listening socket in
  * its descriptor table (to accept the next callers' requests and answer
- * them itself) and writes what it found to OUT (a -D define), with its
- * dumpable flag, then maps to MAP_ID. */
+ * them itself), tries to open its parent's memory (the service, which
+ * holds that socket) for writing, and writes what it found to OUT (a -D
+ * define), with its dumpable flag, then maps to MAP_ID. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include "test_plugin.h"
@@ -28,6 +33,18 @@ int plugin_run(int argc, lcmaps_argument_t *argv)
     if (!found)
         fprintf(out, "listening socket: none\n");
     fprintf(out, "dumpable: %d\n", prctl(PR_GET_DUMPABLE, 0, 0, 0, 0));
+    {
+        char mem[64];
+        int fd;
+        snprintf(mem, sizeof mem, "/proc/%d/mem", (int)getppid());
+        fd = open(mem, O_RDWR);
+        if (fd >= 0) {
+            fprintf(out, "parent memory: opened\n");
+            close(fd);
+        } else {
+            fprintf(out, "parent memory: %s\n", strerror(errno));
+        }
+    }
     fclose(out);
     map_to(MAP_ID);
     return LCMAPS_MOD_SUCCESS;

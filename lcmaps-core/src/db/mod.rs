@@ -80,7 +80,13 @@ fn check_text(name: &str, text: &str, opts: &ValidateOptions) -> Checked {
 /// compared in full and every file is looked up again, so the remembered
 /// result is what checking again would give.
 fn check_remembered(name: &str, text: &str, opts: &ValidateOptions) -> Checked {
-    type Last = Option<(String, String, ValidateOptions, Vec<crate::env::Probe>, Checked)>;
+    type Last = Option<(
+        String,
+        String,
+        ValidateOptions,
+        Vec<crate::env::Probe>,
+        Checked,
+    )>;
     static LAST: std::sync::Mutex<Last> = std::sync::Mutex::new(None);
     /// Larger files are checked every time (nothing kept).
     const MAX_KEPT: usize = 1 << 20;

@@ -98,6 +98,16 @@ fn the_helper_runs_as_the_mapping_account_without_privileges() {
     assert_confined_as_mapper(&plugin_report("plugin_status"));
 }
 
+/// Another helper of the mapping account (a concurrent run's, subverted by
+/// its caller's credential) cannot read this one's memory: the helper is
+/// not dumpable.
+#[test]
+fn the_helper_is_not_dumpable() {
+    need_root!();
+    let r = plugin_report("plugin_sockets");
+    assert!(r.contains("dumpable: 0"), "{r}");
+}
+
 /// The helper's seccomp filter: a plugin cannot make a user namespace (a
 /// kernel attack surface) or touch kernel keyrings, and can still fork.
 #[test]

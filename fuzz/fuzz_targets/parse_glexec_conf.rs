@@ -131,6 +131,10 @@ fn render(c: &Config) -> String {
     kv("mapping_account", &c.mapping_account);
     kv("mapping_helper", path(&c.mapping_helper));
     kv("mapping_timeout", &c.mapping_timeout.to_string());
+    kv(
+        "mapping_service",
+        c.mapping_service.as_deref().map_or("none", path),
+    );
     out
 }
 
@@ -162,6 +166,7 @@ fuzz_target!(|data: &[u8]| {
         .chain(&c.lcmaps_log_file)
         .chain(&c.lcas_log_file)
         .chain(&c.epilogue)
+        .chain(&c.mapping_service)
     {
         assert!(p.is_absolute(), "{p:?}");
     }
@@ -171,7 +176,10 @@ fuzz_target!(|data: &[u8]| {
     // Privilege separation: an account name, never root; a timeout; no
     // identity switch by LCMAPS in an unprivileged helper.
     assert!(c.mapping_helper.is_absolute() && c.mapping_timeout >= 1);
-    assert!(c.mapping_account != "root" && glexec_privsep::wire::is_account_name(c.mapping_account.as_bytes()));
+    assert!(
+        c.mapping_account != "root"
+            && glexec_privsep::wire::is_account_name(c.mapping_account.as_bytes())
+    );
     assert!(!(c.privilege_separation && c.user_identity_switch_by == SwitchBy::Lcmaps));
     let again = render(&c);
     match config::parse(NAME, &again) {

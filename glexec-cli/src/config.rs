@@ -540,6 +540,10 @@ mapping_service = /run/lcmaps-rs/glexec-mapper.sock
         assert_eq!(c.mapping_account, "glexmap");
         assert_eq!(c.mapping_helper, Path::new("/opt/glexec-mapper"));
         assert_eq!(c.mapping_timeout, 5);
+        // `none` (as the fuzz target writes an absent one back; a corpus
+        // seed since CI's fuzzing found the target's round trip lacking it).
+        let (c, w) = parse("g.conf", "[glexec]\nmapping_service = none\n").unwrap();
+        assert_eq!((c.mapping_service, w.len()), (None, 0));
         for (text, want) in [
             (
                 "mapping_account = root
@@ -553,6 +557,11 @@ mapping_service = /run/lcmaps-rs/glexec-mapper.sock
             ),
             (
                 "mapping_helper = glexec-mapper
+",
+                "absolute path",
+            ),
+            (
+                "mapping_service = run/glexec-mapper.sock
 ",
                 "absolute path",
             ),

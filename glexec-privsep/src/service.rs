@@ -64,8 +64,8 @@ pub fn ask_service(
 ) -> Result<Answer, ServiceFailure> {
     let deadline = Instant::now() + timeout;
     let shown = socket.display();
-    let stream = UnixStream::connect(socket)
-        .map_err(|e| ServiceFailure::Unavailable(format!("{shown}: {e}")))?;
+    let stream =
+        connect(socket).map_err(|e| ServiceFailure::Unavailable(format!("{shown}: {e}")))?;
     let peer = getsockopt(&stream, PeerCredentials)
         .map_err(|e| ServiceFailure::Broken(format!("{shown}: no peer credentials: {e}")))?;
     if !listeners.contains(&peer.uid()) {
@@ -75,6 +75,25 @@ pub fn ask_service(
         )));
     }
     converse(stream, request, timeout, deadline)
+}
+
+/// A connection to `socket` that never waits: with the service's queue
+/// full, `connect(2)` on a blocking Unix socket would wait for a free
+/// place with no deadline; here it fails at once (`EAGAIN`), and the run
+/// starts its own helper.
+fn connect(socket: &Path) -> std::io::Result<UnixStream> {
+    use nix::sys::socket::{self as sock, AddressFamily, SockFlag, SockType, UnixAddr};
+    let fd = sock::socket(
+        AddressFamily::Unix,
+        SockType::Stream,
+        SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC,
+        None,
+    )?;
+    let addr = UnixAddr::new(socket)?;
+    sock::connect(std::os::fd::AsRawFd::as_raw_fd(&fd), &addr)?;
+    let stream = UnixStream::from(fd);
+    stream.set_nonblocking(false)?;
+    Ok(stream)
 }
 
 fn converse(
@@ -203,6 +222,35 @@ mod tests {
             }
             r => panic!("{r:?}"),
         }
+    }
+
+    /// A service whose queue is full (it accepts nobody): the run does not
+    /// wait for a place in the queue; nothing is sent.
+    #[test]
+    fn a_full_queue_is_unavailable_at_once() {
+        use nix::sys::socket::{self as sock, AddressFamily, Backlog, SockFlag, SockType};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s");
+        let l = sock::socket(
+            AddressFamily::Unix,
+            SockType::Stream,
+            SockFlag::empty(),
+            None,
+        )
+        .unwrap();
+        let addr = sock::UnixAddr::new(&path).unwrap();
+        sock::bind(std::os::fd::AsRawFd::as_raw_fd(&l), &addr).unwrap();
+        sock::listen(&l, Backlog::new(0).unwrap()).unwrap();
+        // Fill the queue with connections nobody accepts.
+        let mut held = Vec::new();
+        while let Ok(c) = connect(&path) {
+            held.push(c);
+            assert!(held.len() < 64, "the queue never filled");
+        }
+        let t = Instant::now();
+        let r = ask_service(&path, &[me()], &request(), Duration::from_secs(10));
+        assert!(matches!(r, Err(ServiceFailure::Unavailable(_))), "{r:?}");
+        assert!(t.elapsed() < Duration::from_secs(2));
     }
 
     #[test]

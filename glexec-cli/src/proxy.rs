@@ -167,39 +167,34 @@ pub fn write_target(
     privs::as_user(target, || -> Result<(), String> {
         // A run for the same target may create the file between our look
         // and our create: then it exists, and is taken as existing (once).
-        let (f, existing) = match open_existing(path, target, how)? {
-            Some(f) => (f, true),
+        let (f, mode) = match open_existing(path, target, how)? {
+            Some(existing) => existing,
             None => match create(path, how)? {
-                Some(f) => (f, false),
-                None => (
-                    open_existing(path, target, how)?
-                        .ok_or_else(|| format!("{shown} keeps appearing and disappearing"))?,
-                    true,
-                ),
+                Some(new) => return fill(&new, bytes, true, &shown),
+                None => open_existing(path, target, how)?
+                    .ok_or_else(|| format!("{shown} keeps appearing and disappearing"))?,
             },
         };
-        let mode = f
-            .metadata()
-            .map_err(|e| format!("cannot stat {shown}: {e}"))?
-            .mode()
-            & 0o7777;
         // The same proxy again (a pilot's next payload): nothing to write.
-        if existing && mode == 0o600 && holds(&f, bytes) {
+        if mode == 0o600 && holds(&f, bytes) {
             return Ok(());
         }
-        if existing {
-            f.set_len(0)
-                .map_err(|e| format!("cannot truncate {shown}: {e}"))?;
-        }
-        if mode != 0o600 {
-            f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))
-                .map_err(|e| format!("cannot chmod {shown}: {e}"))?;
-        }
-        // At offset 0 whatever `holds` read.
-        std::os::unix::fs::FileExt::write_all_at(&f, bytes, 0)
-            .map_err(|e| format!("cannot write {shown}: {e}"))?;
-        Ok(())
+        f.set_len(0)
+            .map_err(|e| format!("cannot truncate {shown}: {e}"))?;
+        fill(&f, bytes, mode != 0o600, &shown)
     })?
+}
+
+/// Write `bytes` into the empty file `f` at offset 0 (whatever [`holds`]
+/// read), after making it mode 0600 when `chmod` (a new file's mode is
+/// what the caller's umask left of 0600).
+fn fill(f: &File, bytes: &[u8], chmod: bool, shown: &impl std::fmt::Display) -> Result<(), String> {
+    if chmod {
+        f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .map_err(|e| format!("cannot chmod {shown}: {e}"))?;
+    }
+    std::os::unix::fs::FileExt::write_all_at(f, bytes, 0)
+        .map_err(|e| format!("cannot write {shown}: {e}"))
 }
 
 /// Whether `f` holds exactly `bytes`.
@@ -209,8 +204,12 @@ fn holds(f: &File, bytes: &[u8]) -> bool {
 }
 
 /// The existing target file `path`, opened for reading and writing and
-/// locked (`None`: there is none).
-fn open_existing(path: &Path, target: &Ids, how: LockMechanism) -> Result<Option<File>, String> {
+/// locked, with its permission bits (`None`: there is none).
+fn open_existing(
+    path: &Path,
+    target: &Ids,
+    how: LockMechanism,
+) -> Result<Option<(File, u32)>, String> {
     let shown = path.display();
     let Ok(m) = std::fs::symlink_metadata(path) else {
         return Ok(None);
@@ -233,7 +232,7 @@ fn open_existing(path: &Path, target: &Ids, how: LockMechanism) -> Result<Option
         return Err(format!("{shown} changed while it was opened"));
     }
     lock(&f, how, true).map_err(|e| format!("{shown}: {e}"))?;
-    Ok(Some(f))
+    Ok(Some((f, fm.mode() & 0o7777)))
 }
 
 /// `path` created with O_EXCL, mode 0600, and locked (`None`: it exists).

@@ -75,21 +75,11 @@ fn assert_refused(w: &World, code: i32, want: &str) {
 /// wrote to its `OUT` file (in a directory the mapping account owns).
 fn plugin_report(name: &str) -> String {
     let w = World::new("", None);
-    let out = w.path("helper-out");
-    std::fs::create_dir(&out).unwrap();
-    chown(&out, MAPPER, MAPPER);
-    let report = out.join("report");
-    let module = c_plugin(
-        &w.path("bin"),
-        name,
-        TARGET,
-        &[format!("-DOUT=\"{}\"", report.display())],
-    );
-    w.one_module_policy(&module);
+    w.c_plugin_policy(name);
     let o = w.run(&[], &["/usr/bin/id", "-u"]);
     assert_eq!(o.status.code(), Some(0), "{}\n{}", stderr(&o), w.log());
     assert_eq!(stdout(&o).trim(), TARGET.to_string());
-    std::fs::read_to_string(&report).unwrap()
+    w.plugin_report()
 }
 
 #[test]

@@ -20,27 +20,14 @@ use std::time::{Duration, Instant};
 use world::*;
 
 /// A world whose glexec.conf names the service's socket (more lines in
-/// `conf`), with the one-module policy of the C test plugin `plugin`
-/// writing its report to `helper-out/report`, when given.
+/// `conf`), with the C test plugin `plugin` as its policy
+/// ([`World::c_plugin_policy`]), when given.
 fn world(conf: &str, plugin: Option<&str>) -> World {
     let w = World::new(&format!("mapping_service = {SERVICE_SOCKET}\n{conf}"), None);
     if let Some(name) = plugin {
-        let out = w.path("helper-out");
-        std::fs::create_dir(&out).unwrap();
-        chown(&out, MAPPER, MAPPER);
-        let module = c_plugin(
-            &w.path("bin"),
-            name,
-            TARGET,
-            &[format!("-DOUT=\"{}\"", out.join("report").display())],
-        );
-        w.one_module_policy(&module);
+        w.c_plugin_policy(name);
     }
     w
-}
-
-fn report(w: &World) -> String {
-    std::fs::read_to_string(w.path("helper-out/report")).unwrap()
 }
 
 fn assert_mapped(w: &World, o: &std::process::Output) {
@@ -71,7 +58,7 @@ fn a_worker_maps_as_the_mapping_account_confined() {
         "{}",
         w.log()
     );
-    assert_confined_as_mapper(&report(&w));
+    assert_confined_as_mapper(&w.plugin_report());
 }
 
 /// The attack: a credential that subverts a parser or plugin in a worker
@@ -84,7 +71,7 @@ fn a_worker_holds_no_listening_socket_when_it_maps() {
     let w = world("", Some("plugin_sockets"));
     let o = w.run_with_service("", &["/usr/bin/id", "-u"]);
     assert_mapped(&w, &o);
-    let r = report(&w);
+    let r = w.plugin_report();
     assert!(r.contains("listening socket: none"), "{r}");
     assert!(r.contains("dumpable: 0"), "{r}");
     // Nor through the service, its parent, which holds the socket.

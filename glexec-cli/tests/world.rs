@@ -199,6 +199,28 @@ impl World {
         .unwrap();
     }
 
+    /// Makes the C test plugin `name` (`tests/c/<name>.c`, mapping to the
+    /// target) the whole policy; it writes its report to
+    /// [`World::plugin_report`]'s file, in a directory the mapping account
+    /// owns.
+    pub fn c_plugin_policy(&self, name: &str) {
+        let out = self.path("helper-out");
+        std::fs::create_dir(&out).unwrap();
+        chown(&out, MAPPER, MAPPER);
+        let module = c_plugin(
+            &self.path("bin"),
+            name,
+            TARGET,
+            &[format!("-DOUT=\"{}\"", out.join("report").display())],
+        );
+        self.one_module_policy(&module);
+    }
+
+    /// What the plugin of [`World::c_plugin_policy`] wrote.
+    pub fn plugin_report(&self) -> String {
+        std::fs::read_to_string(self.path("helper-out/report")).unwrap()
+    }
+
     pub fn target_proxy(&self) -> PathBuf {
         self.path("home/dteam001/proxy")
     }

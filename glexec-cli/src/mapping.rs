@@ -122,15 +122,20 @@ fn ask_service(
     let (Some(socket), Some((uid, _))) = (&cfg.mapping_service, account) else {
         return Ok(None);
     };
-    if std::fs::symlink_metadata(socket).is_err() {
-        ::log::debug!(
-            "mapping service {} is not running; starting a helper",
-            socket.display()
-        );
-        return Ok(None);
+    if let Err(e) = config::check_trusted_socket(socket) {
+        // No socket at all: no service (one lookup on the usual path).
+        if std::fs::symlink_metadata(socket).is_err() {
+            ::log::debug!(
+                "mapping service {} is not running; starting a helper",
+                socket.display()
+            );
+            return Ok(None);
+        }
+        return Err(Failure::system(
+            format!("mapping_service: {}", e.message),
+            e.hint,
+        ));
     }
-    config::check_trusted_socket(socket)
-        .map_err(|e| Failure::system(format!("mapping_service: {}", e.message), e.hint))?;
     match glexec_privsep::ask_service(socket, &[0, uid], request, timeout) {
         Ok(a) => {
             ::log::info!("mapped by the mapping service {}", socket.display());

@@ -11,7 +11,7 @@ use openssl::hash::MessageDigest;
 use openssl::nid::Nid;
 use openssl::pkey::PKey;
 use openssl::x509::store::X509StoreBuilder;
-use openssl::x509::{X509Builder, X509NameBuilder, X509StoreContext, X509};
+use openssl::x509::{X509Builder, X509NameBuilder, X509StoreContext};
 
 use crate::Credential;
 
@@ -40,14 +40,14 @@ fn throwaway_round_trip() -> Result<(), openssl::error::ErrorStack> {
     let cert = b.build();
     let mut pem = String::from_utf8_lossy(&cert.to_pem()?).into_owned();
     pem.push_str(&String::from_utf8_lossy(&key.private_key_to_pem_pkcs8()?));
+    // The parse (certificate and key decoders), then a verification.
     let _ = Credential::from_pem(&pem);
-    let parsed = X509::from_pem(&cert.to_pem()?)?;
     let mut store = X509StoreBuilder::new()?;
-    store.add_cert(parsed.clone())?;
+    store.add_cert(cert.clone())?;
     let store = store.build();
     let chain = openssl::stack::Stack::new()?;
     let mut ctx = X509StoreContext::new()?;
-    ctx.init(&store, &parsed, &chain, |c| c.verify_cert())?;
+    ctx.init(&store, &cert, &chain, |c| c.verify_cert())?;
     Ok(())
 }
 

@@ -398,3 +398,37 @@ fn an_epilogue_in_a_directory_the_caller_owns_is_refused() {
     assert!(stderr(&o).contains("the epilogue"), "{}", stderr(&o));
     assert!(!ran.exists(), "the epilogue must not run");
 }
+
+/// glexec leaves a target proxy that already holds the same proxy as it
+/// is. The attack on that shortcut: the payload of an earlier run (the
+/// target account) makes its copy readable by everyone, or swaps it for a
+/// hard link to another of its files, hoping the next run keeps it so.
+#[test]
+fn a_target_proxy_made_readable_or_linked_is_not_kept() {
+    need_root!();
+    let w = World::new("", None);
+    let tp = w.target_proxy();
+    let o = w.run(&[], &["/bin/true"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let proxy = std::fs::read(&tp).unwrap();
+    // Readable by everyone, same bytes: made 0600 again.
+    chmod(&tp, 0o644);
+    let o = w.run(&[], &["/bin/true"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(std::fs::metadata(&tp).unwrap().mode() & 0o7777, 0o600);
+    assert_eq!(std::fs::read(&tp).unwrap(), proxy);
+    // A second link to the copy (another file of the target's): refused,
+    // nothing run, the file left alone.
+    let other = w.path("home/dteam001/other");
+    std::fs::hard_link(&tp, &other).unwrap();
+    let o = w.run(&[], &["/bin/sh", "-c", "echo ran"]);
+    assert_eq!(o.status.code(), Some(201), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("not a regular single-link file"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stdout(&o).contains("ran"));
+    assert_eq!(std::fs::metadata(&tp).unwrap().nlink(), 2);
+}

@@ -191,6 +191,43 @@ fn answers_with_root_or_a_system_id_are_refused() {
     assert_refused(&w, 203, "secondary group 0");
 }
 
+/// A subverted helper (a crafted credential, a broken C plugin) maps the
+/// payload to the mapping account: the payload would run outside the
+/// helper's sandbox as the account that owns the gridmapdir's leases and
+/// runs every other caller's helper, and could point other users' pool
+/// leases at an account it controls. Refused, whichever of the ids it is.
+#[test]
+fn an_answer_with_the_mapping_accounts_ids_is_refused() {
+    need_root!();
+    for (uid, gid, extra) in [
+        (MAPPER, MAPPER, String::new()),
+        (MAPPER, TARGET, String::new()),
+        (TARGET, MAPPER, String::new()),
+        (TARGET, TARGET, record("group", &MAPPER.to_string())),
+    ] {
+        let w = with_fake_helper(&answer(uid, gid, &extra), "");
+        // The pilot puts the target proxy where the mapped uid may have it.
+        let home = w.path(&format!("home-{uid}"));
+        std::fs::create_dir(&home).unwrap();
+        chown(&home, uid, gid);
+        let proxy = home.join("proxy");
+        let o = w.run(
+            &[("GLEXEC_TARGET_PROXY", proxy.to_str().unwrap())],
+            &["/bin/sh", "-c", "echo ran as $(id -u)"],
+        );
+        let err = stderr(&o);
+        assert_eq!(
+            o.status.code(),
+            Some(203),
+            "{uid}/{gid}: {err}{}",
+            stdout(&o)
+        );
+        assert!(err.contains("mapping account"), "{err}");
+        assert!(!stdout(&o).contains("ran"), "{}", stdout(&o));
+        assert!(!proxy.exists(), "nothing written when refused");
+    }
+}
+
 #[test]
 fn a_tracking_gid_glexec_did_not_lease_is_refused() {
     need_root!();

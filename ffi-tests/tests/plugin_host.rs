@@ -176,6 +176,7 @@ fn debian_plugins_load_in_the_rust_engine() {
     let opts = |p: &str| RunOptions {
         policies: vec![p.into()],
         dry_run: false,
+        ..RunOptions::default()
     };
     let o = e.run(&Request::with_dn("/CN=fine"), Mode::Run, &opts("a"));
     assert_eq!(o.status, Status::Success, "{o:#?}");

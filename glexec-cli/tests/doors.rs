@@ -556,6 +556,7 @@ fn engine_door_child() {
         &RunOptions {
             policies: vec![],
             dry_run: true,
+            ..RunOptions::default()
         },
     );
     engine.terminate();

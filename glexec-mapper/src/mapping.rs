@@ -166,6 +166,7 @@ fn lcmaps(s: &Settings, cred: Cred, mode: Mode) -> Result<Mapped, Refusal> {
     let opts = RunOptions {
         policies,
         dry_run: s.dry_run,
+        ..RunOptions::default()
     };
     let out = engine.run(&request, engine_mode, &opts);
     for step in &out.trace {

@@ -283,6 +283,8 @@ pub fn child(args: MapArgs) -> ExitCode {
     let opts = RunOptions {
         policies: pols.clone(),
         dry_run: true,
+        // The report gives each plugin's time.
+        time_steps: true,
     };
     let outcome = engine.run(&request, Mode::Run, &opts);
     engine.terminate();

@@ -89,6 +89,9 @@ pub struct RunOptions {
     /// Do not run plugins that change the process identity; record what
     /// they would have done instead.
     pub dry_run: bool,
+    /// Time each plugin ([`Step::duration`]); off, the clock is not read
+    /// (the C API and glexec never look at the times).
+    pub time_steps: bool,
 }
 
 /// One plugin execution.
@@ -102,7 +105,7 @@ pub struct Step {
     pub module: String,
     /// Outcome.
     pub status: Status,
-    /// How long it took.
+    /// How long it took (zero unless [`RunOptions::time_steps`]).
     #[serde(serialize_with = "micros")]
     pub duration: Duration,
     /// Set when the plugin was not run because of a dry run.
@@ -271,7 +274,7 @@ impl Engine {
                 }
                 let decl = &self.config.plugins[pi];
                 let plugin = &mut self.plugins[pi];
-                let started = Instant::now();
+                let started = opts.time_steps.then(Instant::now);
                 let mut ctx = RunContext {
                     request,
                     store: &mut out.store,
@@ -302,7 +305,7 @@ impl Engine {
                     plugin: decl.name.clone(),
                     module: decl.module.clone(),
                     status,
-                    duration: started.elapsed(),
+                    duration: started.map_or(Duration::ZERO, |t| t.elapsed()),
                     skipped,
                 });
                 out.status = status;
@@ -386,6 +389,7 @@ mod tests {
         let opts = RunOptions {
             policies: policies.iter().map(|s| s.to_string()).collect(),
             dry_run: false,
+            ..RunOptions::default()
         };
         e.run(&Request::with_dn("/CN=x"), Mode::Run, &opts)
     }
@@ -403,6 +407,21 @@ mod tests {
         assert_eq!(ran(&o), ["p:bad:Failure", "p:good:Success"]);
         assert!(o.is_mapped());
         assert_eq!(o.store.uids, [501]);
+    }
+
+    #[test]
+    fn plugins_are_timed_only_when_asked() {
+        let text = format!("{DECLS}p:\nbad -> good | good\n");
+        let untimed = run(&text, &[]);
+        assert!(untimed.trace.iter().all(|s| s.duration.is_zero()));
+        let mut e = engine(&text);
+        let opts = RunOptions {
+            time_steps: true,
+            ..RunOptions::default()
+        };
+        let timed = e.run(&Request::with_dn("/CN=x"), Mode::Run, &opts);
+        assert_eq!(timed.trace.len(), 2);
+        assert!(timed.trace.iter().all(|s| !s.duration.is_zero()));
     }
 
     #[test]

@@ -328,6 +328,7 @@ fn engine(case: &Case) -> Option<Outcome> {
     let run = RunOptions {
         policies: case.filter.clone(),
         dry_run: false,
+        ..RunOptions::default()
     };
     let o = e.run(&Request::with_dn("/CN=model"), mode, &run);
     Some(Outcome {

@@ -223,6 +223,7 @@ pub(super) fn run(name: &str, request: &Request, mode: Mode, pols: Vec<String>) 
     let opts = RunOptions {
         policies: pols,
         dry_run: false,
+        ..RunOptions::default()
     };
     let out = engine.run(request, mode, &opts);
     if let Some(e) = &out.error {

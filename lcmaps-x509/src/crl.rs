@@ -19,6 +19,7 @@ use std::sync::Mutex;
 
 use der::asn1::ObjectIdentifier;
 use der::Decode;
+use openssl::pkey::{PKey, PKeyRef, Public};
 use openssl::x509::{CrlStatus, X509Crl, X509KeyUsage, X509Ref};
 
 use crate::name::oneline;
@@ -178,6 +179,7 @@ fn read_crls(dir: &Path, hash: u32) -> Result<Vec<(SharedCrl, PathBuf)>, String>
                 .map(|crl| CrlInfo {
                     ext: crl_extensions(&crl),
                     crl,
+                    signer: Mutex::new(None),
                 })
                 .collect())
         })?;
@@ -206,6 +208,10 @@ fn crl_files() -> &'static crate::store::FileCache<Vec<CrlInfo>> {
 pub(crate) struct CrlInfo {
     crl: X509Crl,
     ext: Option<CrlExtensions>,
+    /// The public key its signature verified with, once it has: the same
+    /// CRL (this version of the file) and the same key verify the same way
+    /// again, so every later check compares keys instead.
+    signer: Mutex<Option<PKey<Public>>>,
 }
 
 /// One CRL of a CRL file in the trust store.
@@ -218,6 +224,21 @@ impl SharedCrl {
     /// Its [`crl_extensions`].
     fn extensions(&self) -> Option<CrlExtensions> {
         self.file[self.i].ext.clone()
+    }
+
+    /// Whether its signature verifies with `key` (remembered per parsed
+    /// CRL, see [`CrlInfo::signer`]).
+    fn signed_by(&self, key: &PKeyRef<Public>) -> bool {
+        let info = &self.file[self.i];
+        let mut signer = info.signer.lock().unwrap_or_else(|e| e.into_inner());
+        if signer.as_ref().is_some_and(|k| k.public_eq(key)) {
+            return true;
+        }
+        let ok = info.crl.verify(key).unwrap_or(false);
+        if ok {
+            *signer = Some(key.to_owned());
+        }
+        ok
     }
 }
 
@@ -398,7 +419,7 @@ pub fn check_ca_issued(
             "cannot get the public key of \"{issuer_dn}\" to check CRL {path}"
         ))
     })?;
-    if !c.crl.verify(&key).unwrap_or(false) {
+    if !c.crl.signed_by(&key) {
         return Err(unusable(format!(
             "CRL {path} has a bad signature (not signed by \"{issuer_dn}\")"
         )));
@@ -510,7 +531,7 @@ pub fn check(cert: &X509Ref, issuer: &X509Ref, dir: &Path, now: i64) -> Result<(
                 oneline(issuer.subject_name())
             )
         })?;
-        if !crl.verify(&key).unwrap_or(false) {
+        if !crl.signed_by(&key) {
             return Err(format!("CRL {} has a bad signature", path.display()));
         }
         let last = crate::time::unix(crl.last_update())
@@ -542,4 +563,49 @@ pub fn check(cert: &X509Ref, issuer: &X509Ref, dir: &Path, now: i64) -> Result<(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures;
+
+    fn shared(crl: X509Crl) -> SharedCrl {
+        SharedCrl {
+            file: std::sync::Arc::new(vec![CrlInfo {
+                ext: crl_extensions(&crl),
+                crl,
+                signer: Mutex::new(None),
+            }]),
+            i: 0,
+        }
+    }
+
+    #[test]
+    fn a_crl_signature_is_remembered_for_its_signers_key_only() {
+        let (ca, other) = (fixtures::ca("CRL CA"), fixtures::ca("Other CA"));
+        let now = fixtures::now();
+        let key = ca.cert.public_key().unwrap();
+        let wrong = other.cert.public_key().unwrap();
+        let good = shared(fixtures::crl(&ca, &[5], now - 60, now + 3600));
+        assert!(!good.signed_by(&wrong));
+        assert!(good.signed_by(&key));
+        assert!(good.signed_by(&key), "again, from memory");
+        assert!(
+            !good.signed_by(&wrong),
+            "a remembered signer vouches for no other key"
+        );
+        let forged = shared(fixtures::bad_signature(&fixtures::crl(
+            &ca,
+            &[5],
+            now - 60,
+            now + 3600,
+        )));
+        for _ in 0..2 {
+            assert!(
+                !forged.signed_by(&key),
+                "a bad signature is never remembered"
+            );
+        }
+    }
 }

@@ -23,9 +23,10 @@
 //! on every use until it has been quiet for that long (as git treats
 //! "racily clean" index entries).
 //!
-//! Only what was parsed is kept; whether a privileged process may trust a
-//! file ([`lcmaps_core::trust`]) is still decided at every use by the
-//! callers, from the same `stat`.
+//! Only what was parsed is kept (and, for a CRL, the issuer key its
+//! signature verified with: `crl::CrlInfo`); whether a privileged process
+//! may trust a file ([`lcmaps_core::trust`]) is still decided at every use
+//! by the callers, from the same `stat`.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -113,6 +113,27 @@ fn a_crl_with_a_bad_signature_is_refused_by_default_as_upstream() {
     assert!(e.contains("signature"), "{e}");
 }
 
+/// The trust store keeps a parsed CRL with the key its signature verified
+/// with; a CRL file replaced by a forged one is another version, parsed and
+/// verified again: refused, for a chain verified before and a new one.
+#[test]
+fn a_crl_replaced_by_a_forged_one_is_refused_after_the_good_one_was_kept() {
+    let w = world("Replaced CRL CA", CrlFixture::Current(&[]));
+    // Old enough for the trust store to keep it.
+    std::thread::sleep(lcmaps_x509::store::SETTLE + std::time::Duration::from_millis(1100));
+    w.verify().unwrap();
+    w.verify_pem(&user_pem(&w.ca, 8)).unwrap();
+    let t = now();
+    let forged = bad_signature(&crl(&w.ca, &[], t - 3600, t + 3600));
+    let tmp = w.dir.path().join("forged");
+    std::fs::write(&tmp, forged.to_pem().unwrap()).unwrap();
+    std::fs::rename(&tmp, w.crl_path()).unwrap();
+    for pem in [w.pem.clone(), user_pem(&w.ca, 9)] {
+        let e = w.verify_pem(&pem).unwrap_err().to_string();
+        assert!(e.contains("signature"), "{e}");
+    }
+}
+
 #[test]
 fn a_revoked_user_is_refused_by_default() {
     let w = world("Revoking CA", CrlFixture::Current(&[7]));

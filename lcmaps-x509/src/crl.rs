@@ -173,12 +173,12 @@ fn read_crls(dir: &Path, hash: u32) -> Result<Vec<(SharedCrl, PathBuf)>, String>
                 return Err(format!("CRL {} is too large", path.display()));
             }
             let crls =
-                parse_crls(data).ok_or_else(|| format!("malformed CRL {}", path.display()))?;
+                parse_crl_file(data).ok_or_else(|| format!("malformed CRL {}", path.display()))?;
             Ok(crls
                 .into_iter()
-                .map(|crl| CrlInfo {
-                    ext: crl_extensions(&crl),
+                .map(|(crl, ext)| CrlInfo {
                     crl,
+                    ext,
                     signer: Mutex::new(None),
                 })
                 .collect())
@@ -251,7 +251,23 @@ impl std::ops::Deref for SharedCrl {
 
 /// What [`crl_extensions`] returns: the authorityKeyIdentifier
 /// keyIdentifier, delta CRL, unhandled critical extension.
-type CrlExtensions = (Option<Vec<u8>>, bool, bool);
+pub type CrlExtensions = (Option<Vec<u8>>, bool, bool);
+
+/// A CRL file's contents as the trust store reads them: its CRLs (PEM,
+/// one or more; or one DER CRL), each with its [`crl_extensions`] (`None`
+/// when those do not parse). `None`: not a CRL file. (Also the fuzz target
+/// `parse_crl`'s way in.)
+pub fn parse_crl_file(data: &[u8]) -> Option<Vec<(X509Crl, Option<CrlExtensions>)>> {
+    let crls = parse_crls(data)?;
+    Some(
+        crls.into_iter()
+            .map(|crl| {
+                let ext = crl_extensions(&crl);
+                (crl, ext)
+            })
+            .collect(),
+    )
+}
 
 /// The PEM CRLs of `data` (at least one), or the one DER CRL it is.
 fn parse_crls(data: &[u8]) -> Option<Vec<X509Crl>> {

@@ -26,6 +26,9 @@ pub struct Mapping {
     /// The tracking gid glexec leased and the helper's policy gave, with
     /// the tracking plugin's options.
     pub tracking: Option<Tracking>,
+    /// The uid and gid the helper ran as (`mapping_account`; `None`: it ran
+    /// as root), which the payload never gets.
+    pub helper: Option<(u32, u32)>,
 }
 
 /// The account the payload runs as.
@@ -43,8 +46,8 @@ pub struct Target {
 /// Checks what the mapping gave: one uid, a primary gid, nothing root's,
 /// nothing below `min_target_uid` / `min_target_gid` (system accounts and
 /// groups such as `disk` or `shadow`), secondary groups included but for
-/// the tracking gid, which comes from the tracking plugin's own range; and
-/// an account of that uid on this node.
+/// the tracking gid, which comes from the tracking plugin's own range; not
+/// the helper's uid or gid; and an account of that uid on this node.
 pub fn check_mapping(m: &Mapping, cfg: &Config) -> Result<Target, Failure> {
     let todo = "ask the site to fix its mapping policy";
     let [uid] = m.uids[..] else {
@@ -103,6 +106,28 @@ pub fn check_mapping(m: &Mapping, cfg: &Config) -> Result<Target, Failure> {
             todo,
         ));
     }
+    // Outside the helper's sandbox, a payload with the helpers' ids could
+    // change what every helper may change (the gridmapdir's leases) and
+    // signal other callers' helpers. A site's policy has no reason to map
+    // to that account; a subverted helper would.
+    if let Some((huid, hgid)) = m.helper {
+        let which = if uid == huid {
+            Some(format!("uid {uid}"))
+        } else if gid == hgid || sgids.contains(&hgid) {
+            Some(format!("gid {hgid}"))
+        } else {
+            None
+        };
+        if let Some(which) = which {
+            return Err(Failure::authz(
+                format!(
+                    "the mapping gave {which}, the mapping account {}'s; payloads never run as the account of glexec's helpers",
+                    cfg.mapping_account
+                ),
+                todo,
+            ));
+        }
+    }
     let user = User::from_uid(Uid::from_raw(uid))
         .map_err(|e| {
             Failure::system(
@@ -141,6 +166,7 @@ mod tests {
             pri_gids: pri.to_vec(),
             sec_gids: sec.to_vec(),
             tracking: None,
+            helper: None,
         }
     }
 

@@ -88,7 +88,6 @@ pub fn map(cfg: &Config, q: &Question<'_>) -> Result<(Mapping, Option<Lease>), F
         }
         Answer::Mapped(m) => {
             log_trace(&m.trace);
-            not_the_helpers_ids(&m, &cfg.mapping_account, account)?;
             let tracking =
                 tracking::adopt(lease.as_ref(), m.tracking_gid, &m.groups).map_err(|e| {
                     Failure::system(
@@ -103,38 +102,11 @@ pub fn map(cfg: &Config, q: &Question<'_>) -> Result<(Mapping, Option<Lease>), F
                 pri_gids: vec![m.gid],
                 sec_gids: m.groups,
                 tracking,
+                helper: account,
             };
             Ok((mapping, lease))
         }
     }
-}
-
-/// A payload never runs with the ids of the account the helpers run as
-/// (`account`): outside the helper's sandbox, it could change what every
-/// helper may change (the gridmapdir's leases) and signal other callers'
-/// helpers. A site's policy has no reason to map to it; a subverted helper
-/// would.
-fn not_the_helpers_ids(
-    m: &glexec_privsep::Mapping,
-    name: &str,
-    account: Option<(u32, u32)>,
-) -> Result<(), Failure> {
-    let Some((uid, gid)) = account else {
-        return Ok(());
-    };
-    let which = if m.uid == uid {
-        format!("uid {uid}")
-    } else if m.gid == gid || m.groups.contains(&gid) {
-        format!("gid {gid}")
-    } else {
-        return Ok(());
-    };
-    Err(Failure::authz(
-        format!(
-            "the mapping gave {which}, the mapping account {name}'s; payloads never run as the account of glexec's helpers"
-        ),
-        "ask the site to fix its mapping policy",
-    ))
 }
 
 /// The mapping service's answer, with privilege separation and a

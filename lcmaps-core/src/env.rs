@@ -1,6 +1,7 @@
 //! Where LCMAPS looks for things: the db file, modules, the log file, and
 //! the debug level, resolved from the environment exactly as LCMAPS 1.6 does.
 
+use crate::trust::Stamp;
 use std::path::{Path, PathBuf};
 
 /// Compile-time default directory of lcmaps.db (`LCMAPS_ETC_HOME`).
@@ -170,34 +171,20 @@ impl ModuleDirs {
     }
 }
 
-/// What `stat` said of one path [`ModuleDirs::find_file`] tried: every
-/// field of the inode a check could look at, or nothing (no such file).
+/// What `stat` said of one path [`ModuleDirs::find_file`] tried: the
+/// file's [`Stamp`] (any change a check could see, a group or link count
+/// too, moves its ctime), or nothing (no such file).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Probe {
     path: PathBuf,
-    seen: Option<[i64; 11]>,
+    seen: Option<Stamp>,
 }
 
 impl Probe {
     fn of(path: &Path, m: Option<&std::fs::Metadata>) -> Probe {
-        use std::os::unix::fs::MetadataExt;
         Probe {
             path: path.to_owned(),
-            seen: m.map(|m| {
-                [
-                    m.dev() as i64,
-                    m.ino() as i64,
-                    m.mode().into(),
-                    m.nlink() as i64,
-                    m.uid().into(),
-                    m.gid().into(),
-                    m.size() as i64,
-                    m.mtime(),
-                    m.mtime_nsec(),
-                    m.ctime(),
-                    m.ctime_nsec(),
-                ]
-            }),
+            seen: m.map(Stamp::of),
         }
     }
 
